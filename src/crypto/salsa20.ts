@@ -21,7 +21,7 @@ export class Salsa20 {
   private used = 64;
   /** Word view over the caller's buffer, cached so aligned XOR needs no per-call allocation. */
   private wordsOf: ArrayBufferLike | null = null;
-  private words = new Uint32Array(0);
+  private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
   constructor(rounds: 12 | 20) {
     this.rounds = rounds;
@@ -128,7 +128,7 @@ export class Salsa20 {
     }
   }
 
-  private wordsFor(buf: Uint8Array): Uint32Array {
+  private wordsFor(buf: Uint8Array): Uint32Array<ArrayBufferLike> {
     const ab = buf.buffer;
     if (this.wordsOf !== ab) {
       this.wordsOf = ab;
