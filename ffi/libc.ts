@@ -1,0 +1,74 @@
+/**
+ * Minimal libc bindings through bun:ffi for what Bun does not expose: socket buffer sizes and
+ * other socket options on fds Bun created, and errno. Loaded lazily so modules that import this
+ * but never call it pay nothing.
+ */
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_PEERCRED = 17;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+
+const symbols = {
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+} as const;
+
+type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+let libc: Libc | null = null;
+
+export function libcSymbols(): Libc {
+  if (libc === null) libc = dlopen("libc.so.6", symbols).symbols;
+  return libc;
+}
+
+export function errno(): number {
+  const p = libcSymbols().__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+export function strerror(code: number): string {
+  return String(libcSymbols().strerror(code));
+}
+
+/** setsockopt with an int value; throws with the errno text on failure. */
+export function setSockOptInt(fd: number, level: number, name: number, value: number): void {
+  const v = new Int32Array([value]);
+  if (libcSymbols().setsockopt(fd, level, name, ptr(v), 4) !== 0) {
+    const e = errno();
+    throw new Error(`setsockopt(${fd}, ${level}, ${name}): ${strerror(e)}`);
+  }
+}
+
+export function getSockOptInt(fd: number, level: number, name: number): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  if (libcSymbols().getsockopt(fd, level, name, ptr(v), ptr(len)) !== 0) {
+    throw new Error(`getsockopt(${fd}, ${level}, ${name}): ${strerror(errno())}`);
+  }
+  return v[0]!;
+}
+
+/**
+ * Raise a socket's kernel buffers. The *FORCE variants (root, or CAP_NET_ADMIN) pass the sysctl
+ * ceiling; without privilege we fall back to the plain options, which the kernel caps at
+ * net.core.[rw]mem_max. Returns the sizes the kernel actually granted.
+ */
+export function setSocketBuffers(fd: number, bytes: number): { rcv: number; snd: number } {
+  for (const [force, plain] of [
+    [SO_RCVBUFFORCE, SO_RCVBUF],
+    [SO_SNDBUFFORCE, SO_SNDBUF],
+  ] as const) {
+    try {
+      setSockOptInt(fd, SOL_SOCKET, force, bytes);
+    } catch {
+      setSockOptInt(fd, SOL_SOCKET, plain, bytes);
+    }
+  }
+  return { rcv: getSockOptInt(fd, SOL_SOCKET, SO_RCVBUF), snd: getSockOptInt(fd, SOL_SOCKET, SO_SNDBUF) };
+}
