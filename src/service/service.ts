@@ -1,0 +1,134 @@
+import { consola } from "consola";
+import { systemClock, type Clock } from "../util/clock.ts";
+import { systemRng, type Rng } from "../util/random.ts";
+import type { Identity } from "../vl1/identity.ts";
+import { PortInUseError, UdpTransport } from "../transport/udp.ts";
+import { loadOrCreateToken } from "./authtoken.ts";
+import { HomeDir, HomeDirError } from "./home.ts";
+import { loadOrCreateIdentity } from "./identity-store.ts";
+import { emptyLocalConf, isObject, type JsonObject, type LocalConf, LocalConfError, parseLocalConf, parseLocalConfObject } from "./local-conf.ts";
+import { MetricsRegistry } from "./metrics.ts";
+import { nodeRoutes, type ServiceView } from "./api/routes.ts";
+import { Router } from "./api/router.ts";
+import { ApiServer } from "./api/server.ts";
+
+export const DEFAULT_PORT = 9993;
+
+export interface ServiceOptions {
+  home: string;
+  /** UDP and API port; 0 picks a free one. Default: local.conf primaryPort, else 9993. */
+  port?: number;
+  clock?: Clock;
+  rng?: Rng;
+}
+
+/** A start-up problem to report in one line and exit non-zero. */
+export class StartupError extends Error {}
+
+/**
+ * One running service per home directory: identity, tokens, local.conf, the UDP underlay, and the
+ * local JSON API on the same port number (TCP, loopback only).
+ */
+export class Service {
+  readonly metrics = new MetricsRegistry();
+  private api: ApiServer | null = null;
+  private udp: UdpTransport | null = null;
+  private stopped = false;
+  readonly router = new Router();
+
+  private constructor(
+    readonly home: HomeDir,
+    readonly identity: Identity,
+    private conf: LocalConf,
+    private readonly clock: Clock,
+    readonly rng: Rng,
+  ) {}
+
+  static async start(opts: ServiceOptions): Promise<Service> {
+    const home = new HomeDir(opts.home);
+    const rng = opts.rng ?? systemRng;
+    let svc: Service;
+    try {
+      home.ensure();
+      const confText = home.readText("local.conf");
+      const conf = confText === null ? emptyLocalConf() : parseLocalConf(confText);
+      const { identity, created } = loadOrCreateIdentity(home, rng);
+      if (created) consola.info(`generated new identity ${identity.addressString}`);
+      svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
+    } catch (e) {
+      if (e instanceof HomeDirError || e instanceof LocalConfError) throw new StartupError(e.message);
+      throw new StartupError(`cannot initialize home directory ${home.root}: ${(e as Error).message}`);
+    }
+    await svc.open(opts.port ?? svc.conf.settings.primaryPort ?? DEFAULT_PORT);
+    return svc;
+  }
+
+  private async open(port: number): Promise<void> {
+    const authToken = loadOrCreateToken(this.home, "authtoken.secret", this.rng);
+    const metricsToken = loadOrCreateToken(this.home, "metricstoken.secret", this.rng);
+    try {
+      this.udp = await UdpTransport.open({ port, onDatagram: (d, a, p) => this.onDatagram(d, a, p) });
+    } catch (e) {
+      if (e instanceof PortInUseError) throw new StartupError(e.message);
+      throw new StartupError(`cannot open UDP port ${port}: ${(e as Error).message}`);
+    }
+    nodeRoutes(this.router, this.view());
+    this.api = new ApiServer({ port: this.udp.port, authToken, metricsToken, router: this.router });
+    try {
+      this.api.start();
+    } catch (e) {
+      this.udp.close();
+      throw new StartupError(`cannot listen on TCP 127.0.0.1:${this.udp.port} for the local API: ${(e as Error).message}`);
+    }
+    this.home.write("zerotier-one.port", String(this.udp.port), 0o644);
+    consola.info(`${this.identity.addressString} listening on UDP/TCP port ${this.udp.port}, home ${this.home.root}`);
+  }
+
+  get port(): number {
+    return this.udp?.port ?? 0;
+  }
+
+  private onDatagram(_data: Uint8Array, _address: string, _port: number): void {
+    // The VL1 node is attached here (issue 3); until then datagrams are counted and dropped.
+    this.metrics.counter("zt_udp_rx_unhandled", "UDP datagrams received before a node was attached").labels().inc();
+  }
+
+  private view(): ServiceView {
+    return {
+      address: () => this.identity.addressString,
+      publicIdentity: () => this.identity.toString(false),
+      online: () => false,
+      homeDir: () => this.home.root,
+      primaryPort: () => this.port,
+      listeningOn: () => [`0.0.0.0/${this.port}`, `::/${this.port}`],
+      surfaceAddresses: () => [],
+      planet: () => ({ id: 0, timestamp: 0 }),
+      localConf: () => this.conf.raw,
+      updateSettings: (patch) => this.updateSettings(patch),
+      peers: () => [],
+      peer: () => null,
+      metrics: this.metrics,
+      wallClock: () => Date.now(),
+    };
+  }
+
+  private updateSettings(patch: JsonObject): JsonObject | string {
+    const current = isObject(this.conf.raw.settings) ? this.conf.raw.settings : {};
+    const raw: JsonObject = { ...this.conf.raw, settings: { ...current, ...patch } };
+    try {
+      this.conf = parseLocalConfObject(raw);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    this.home.write("local.conf", JSON.stringify(raw, null, 2) + "\n", 0o644);
+    return raw;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.api?.stop();
+    this.udp?.close();
+    consola.info("stopped");
+  }
+}
