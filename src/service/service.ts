@@ -35,6 +35,7 @@ export class Service {
   private udp: UdpTransport | null = null;
   private stopped = false;
   readonly router = new Router();
+  private readonly rxUnhandled = this.metrics.counter("zt_udp_rx_unhandled", "UDP datagrams received with no node attached").labels();
 
   private constructor(
     readonly home: HomeDir,
@@ -42,7 +43,12 @@ export class Service {
     private conf: LocalConf,
     private readonly clock: Clock,
     readonly rng: Rng,
-  ) {}
+  ) {
+    const mem = this.metrics.gauge("process_resident_memory_bytes", "Resident set size of the service process");
+    mem.collect = (m) => m.labels().set(process.memoryUsage().rss);
+    const heap = this.metrics.gauge("zt_js_heap_used_bytes", "JavaScript heap in use");
+    heap.collect = (m) => m.labels().set(process.memoryUsage().heapUsed);
+  }
 
   static async start(opts: ServiceOptions): Promise<Service> {
     const home = new HomeDir(opts.home);
@@ -90,7 +96,7 @@ export class Service {
 
   private onDatagram(_data: Uint8Array, _address: string, _port: number): void {
     // The VL1 node is attached here (issue 3); until then datagrams are counted and dropped.
-    this.metrics.counter("zt_udp_rx_unhandled", "UDP datagrams received before a node was attached").labels().inc();
+    this.rxUnhandled.inc();
   }
 
   private view(): ServiceView {

@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Service, StartupError } from "../../src/service/service.ts";
+
+const ROOT = join(import.meta.dir, "../..");
+const tmp = mkdtempSync(join(tmpdir(), "ztnc-svc-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const bun = process.execPath;
+/** Async, so an in-process service keeps answering while the CLI runs. */
+async function runCli(args: string[]) {
+  const p = Bun.spawn([bun, join(ROOT, "src/cli/cli.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+function runService(args: string[], timeoutMs = 8000) {
+  const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], { stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+describe("service with a fresh home directory", () => {
+  const home = join(tmp, "home-a");
+  let svc: Service;
+  let base: string;
+  let token: string;
+
+  beforeAll(async () => {
+    svc = await Service.start({ home, port: 0 });
+    base = `http://127.0.0.1:${svc.port}`;
+    token = readFileSync(join(home, "authtoken.secret"), "utf8");
+  });
+  afterAll(() => svc.stop());
+
+  test("creates identity and tokens with owner-only modes, and the port file", () => {
+    expect(statSync(join(home, "identity.secret")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "identity.public")).mode & 0o777).toBe(0o644);
+    expect(statSync(join(home, "authtoken.secret")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "metricstoken.secret")).mode & 0o777).toBe(0o600);
+    expect(token).toMatch(/^[a-z0-9]{24}$/);
+    expect(readFileSync(join(home, "zerotier-one.port"), "utf8")).toBe(String(svc.port));
+    const pub = readFileSync(join(home, "identity.public"), "utf8");
+    expect(readFileSync(join(home, "identity.secret"), "utf8").startsWith(pub + ":")).toBe(true);
+  });
+
+  test("API rejects missing and wrong tokens with 401 {}", async () => {
+    const inits: RequestInit[] = [{}, { headers: { "X-ZT1-Auth": "wrong" } }, { headers: { Authorization: "Bearer nope" } }];
+    for (const init of inits) {
+      const r = await fetch(`${base}/status`, init);
+      expect(r.status).toBe(401);
+      expect(await r.text()).toBe("{}");
+    }
+    expect((await fetch(`${base}/status?auth=${token}x`)).status).toBe(401);
+  });
+
+  test("API accepts the token as X-ZT1-Auth, Bearer and ?auth=", async () => {
+    const pub = readFileSync(join(home, "identity.public"), "utf8");
+    for (const [url, init] of [
+      [`${base}/status`, { headers: { "x-zt1-auth": token } }],
+      [`${base}/status`, { headers: { Authorization: `Bearer ${token}` } }],
+      [`${base}/status?auth=${token}`, {}],
+    ] as const) {
+      const r = await fetch(url, init);
+      expect(r.status).toBe(200);
+      const j = (await r.json()) as Record<string, unknown>;
+      expect(j.address).toBe(pub.slice(0, 10));
+      expect(j.publicIdentity).toBe(pub);
+      expect(j.version).toBe("1.14.1");
+      expect((j.config as { settings: { primaryPort: number } }).settings.primaryPort).toBe(svc.port);
+    }
+  });
+
+  test("/health needs no token; /metrics takes the metrics token but /status does not", async () => {
+    const h = await fetch(`${base}/health`);
+    expect(h.status).toBe(200);
+    expect(((await h.json()) as { versionMajor: number }).versionMajor).toBe(1);
+    const mt = readFileSync(join(home, "metricstoken.secret"), "utf8");
+    const m = await fetch(`${base}/metrics`, { headers: { "X-ZT1-Auth": mt } });
+    expect(m.status).toBe(200);
+    expect(await m.text()).toContain("# TYPE");
+    expect((await fetch(`${base}/status`, { headers: { "X-ZT1-Auth": mt } })).status).toBe(401);
+  });
+
+  test("bad requests get clear errors and change nothing", async () => {
+    const hdr = { "X-ZT1-Auth": token };
+    const bad = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain("invalid JSON");
+    const wrongType = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: JSON.stringify({ primaryPort: "x" }) });
+    expect(wrongType.status).toBe(400);
+    expect(() => readFileSync(join(home, "local.conf"))).toThrow();
+    const good = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: JSON.stringify({ allowTcpFallbackRelay: false }) });
+    expect(good.status).toBe(200);
+    expect(JSON.parse(readFileSync(join(home, "local.conf"), "utf8")).settings.allowTcpFallbackRelay).toBe(false);
+    expect((await fetch(`${base}/nope`, { headers: hdr })).status).toBe(404);
+    expect((await fetch(`${base}/status`, { method: "DELETE", headers: hdr })).status).toBe(405);
+    const big = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: "x".repeat(2 << 20) });
+    expect(big.status).toBe(413);
+  });
+
+  test("jsonp wraps the body", async () => {
+    const r = await fetch(`${base}/health?jsonp=cb`);
+    expect(await r.text()).toMatch(/^cb\(\{.*\}\);$/);
+  });
+
+  test("zerotier-cli info talks to it; a wrong token is reported", async () => {
+    const addr = readFileSync(join(home, "identity.public"), "utf8").slice(0, 10);
+    const ok = await runCli([`-D${home}`, "info"]);
+    expect(ok.out).toBe(`200 info ${addr} 1.14.1 OFFLINE\n`);
+    expect(ok.code).toBe(0);
+    const bad = await runCli([`-D${home}`, "-Twrongtoken", "info"]);
+    expect(bad.out).toBe("401 info {}\n");
+    expect(bad.code).toBe(1);
+  });
+
+  test("starting a second service on the same port fails clearly", async () => {
+    let err: unknown;
+    try {
+      await Service.start({ home: join(tmp, "home-b"), port: svc.port });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as Error).message).toContain(`${svc.port}`);
+  });
+});
+
+describe("service start-up failures and restarts (separate processes)", () => {
+  test("restart keeps the identity", async () => {
+    const home = join(tmp, "home-r");
+    const a = await Service.start({ home, port: 0 });
+    const id1 = a.identity.toString(true);
+    await a.stop();
+    const b = await Service.start({ home, port: 0 });
+    expect(b.identity.toString(true)).toBe(id1);
+    await b.stop();
+  });
+
+  test("a corrupt identity.secret stops start-up with exit 1 and a message", () => {
+    const home = join(tmp, "home-c");
+    mkdirSync(home);
+    writeFileSync(join(home, "identity.secret"), "0123456789:0:zz");
+    const r = runService(["-d", home, "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("identity.secret is corrupt");
+  });
+
+  test("an identity whose address does not match its key is refused", async () => {
+    const home = join(tmp, "home-v");
+    const s = await Service.start({ home, port: 0 });
+    const secret = s.identity.toString(true);
+    await s.stop();
+    // Change the address digit: parsing succeeds, validation must not.
+    const first = secret[0] === "1" ? "2" : "1";
+    writeFileSync(join(home, "identity.secret"), first + secret.slice(1));
+    const r = runService(["-d", home, "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("fails validation");
+  });
+
+  test("a home path that is a file, and a bad port, exit 1", () => {
+    const f = join(tmp, "not-a-dir");
+    writeFileSync(f, "x");
+    const r = runService(["-d", f, "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("not a directory");
+    const p = runService(["-d", join(tmp, "home-p"), "-p", "70000"]);
+    expect(p.code).toBe(1);
+    expect(p.out).toContain("invalid port");
+  });
+
+  test("invalid local.conf is refused with the key named", () => {
+    const home = join(tmp, "home-l");
+    mkdirSync(home);
+    writeFileSync(join(home, "local.conf"), JSON.stringify({ settings: { primaryPort: "9993" } }));
+    const r = runService(["-d", home, "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("primaryPort");
+  });
+
+  test("SIGTERM shuts down cleanly with exit 0", async () => {
+    const home = join(tmp, "home-s");
+    const proc = Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"], { stdout: "pipe", stderr: "pipe" });
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline) {
+      try {
+        readFileSync(join(home, "zerotier-one.port"));
+        break;
+      } catch {
+        await Bun.sleep(50);
+      }
+    }
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
+
+  test("zerotier-cli reports a service that is not running", async () => {
+    const home = join(tmp, "home-n");
+    mkdirSync(home);
+    writeFileSync(join(home, "zerotier-one.port"), "1");
+    writeFileSync(join(home, "authtoken.secret"), "abc");
+    const r = await runCli([`-D${home}`, "info"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toStartWith("Error connecting to the ZeroTier service");
+  });
+});
