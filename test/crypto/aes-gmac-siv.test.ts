@@ -1,0 +1,131 @@
+import { describe, expect, test } from "bun:test";
+import { AesGmacSiv, aes256EncryptBlock, aesGmacSivIntermediate } from "../../src/crypto/aes-gmac-siv.ts";
+import { SeededRng } from "../../src/util/random.ts";
+import { hex, loadVectors, str, toHex } from "./fixtures.ts";
+
+const gen = loadVectors("vectors-generated.json");
+const k0 = hex(gen, "kbkdf.k0");
+const k1 = hex(gen, "kbkdf.k1");
+const iv8 = hex(gen, "aes_gmac_siv_raw.iv8");
+const aad = hex(gen, "aes_gmac_siv_raw.aad");
+const plaintext = hex(gen, "aes_gmac_siv_raw.plaintext");
+const tag16 = str(gen, "aes_gmac_siv_raw.tag16");
+const ciphertext = str(gen, "aes_gmac_siv_raw.ciphertext");
+
+describe("AES known answers (generated vectors)", () => {
+  test("AES-256 of the zero block with K0 (the GHASH subkey H)", () => {
+    expect(toHex(aes256EncryptBlock(k0, new Uint8Array(16)))).toBe(str(gen, "aes256_ecb.out"));
+  });
+  test("intermediate GMAC", () => {
+    expect(toHex(aesGmacSivIntermediate(k0, iv8, aad, plaintext))).toBe(str(gen, "aes_gmac_siv_raw.intermediate_gmac16"));
+  });
+  test("encrypt gives the reference tag and ciphertext, in place", () => {
+    const siv = new AesGmacSiv(k0, k1);
+    const buf = plaintext.slice();
+    const tag = new Uint8Array(16);
+    siv.encrypt(iv8, 0, aad, 0, aad.length, buf, 0, buf.length, tag, 0);
+    expect(toHex(tag)).toBe(tag16);
+    expect(toHex(buf)).toBe(ciphertext);
+  });
+  test("decrypt authenticates and restores the plaintext", () => {
+    const siv = new AesGmacSiv(k0, k1);
+    const buf = hex(gen, "aes_gmac_siv_raw.ciphertext");
+    expect(siv.decrypt(hex(gen, "aes_gmac_siv_raw.tag16"), 0, aad, 0, aad.length, buf, 0, buf.length)).toBe(true);
+    expect(toHex(buf)).toBe(toHex(plaintext));
+  });
+  test("offsets inside larger buffers leave the surroundings alone", () => {
+    const siv = new AesGmacSiv(k0, k1);
+    const big = new Uint8Array(300).fill(0x5c);
+    big.set(plaintext, 37);
+    const ivBuf = new Uint8Array(20);
+    ivBuf.set(iv8, 3);
+    const aadBuf = new Uint8Array(30);
+    aadBuf.set(aad, 9);
+    const tagBuf = new Uint8Array(40);
+    siv.encrypt(ivBuf, 3, aadBuf, 9, 20, big, 37, 37 + plaintext.length, tagBuf, 5);
+    expect(toHex(tagBuf.subarray(5, 21))).toBe(tag16);
+    expect(toHex(big.subarray(37, 37 + plaintext.length))).toBe(ciphertext);
+    expect(big[36]).toBe(0x5c);
+    expect(big[37 + plaintext.length]).toBe(0x5c);
+    expect(siv.decrypt(tagBuf, 5, aadBuf, 9, 20, big, 37, 37 + plaintext.length)).toBe(true);
+    expect(toHex(big.subarray(37, 37 + plaintext.length))).toBe(toHex(plaintext));
+  });
+});
+
+describe("AES-GMAC-SIV rejects tampering", () => {
+  const siv = new AesGmacSiv(k0, k1);
+  const sealed = hex(gen, "aes_gmac_siv_raw.ciphertext");
+  const tag = hex(gen, "aes_gmac_siv_raw.tag16");
+  test("any flipped tag bit, ciphertext byte or aad byte fails", () => {
+    for (let i = 0; i < 16; i++) {
+      const t = tag.slice();
+      t[i]! ^= 0x01 << (i % 8);
+      expect(siv.decrypt(t, 0, aad, 0, aad.length, sealed.slice(), 0, sealed.length)).toBe(false);
+    }
+    for (let i = 0; i < sealed.length; i += 7) {
+      const c = sealed.slice();
+      c[i]! ^= 0x80;
+      expect(siv.decrypt(tag, 0, aad, 0, aad.length, c, 0, c.length)).toBe(false);
+    }
+    for (let i = 0; i < aad.length; i++) {
+      const a = aad.slice();
+      a[i]! ^= 0x04;
+      expect(siv.decrypt(tag, 0, a, 0, a.length, sealed.slice(), 0, sealed.length)).toBe(false);
+    }
+  });
+  test("wrong keys fail", () => {
+    const other = new AesGmacSiv(k1, k0);
+    expect(other.decrypt(tag, 0, aad, 0, aad.length, sealed.slice(), 0, sealed.length)).toBe(false);
+  });
+});
+
+describe("AES-GMAC-SIV round trips", () => {
+  test("random sizes 0..3000, empty and odd aad", () => {
+    const rng = new SeededRng(3);
+    const siv = new AesGmacSiv(k0, k1);
+    for (let t = 0; t < 100; t++) {
+      const n = t < 3 ? t : rng.u32() % 3001;
+      const msg = new Uint8Array(n);
+      rng.fill(msg);
+      const a = new Uint8Array(t % 4 === 0 ? 0 : rng.u32() % 40);
+      rng.fill(a);
+      const iv = new Uint8Array(8);
+      rng.fill(iv);
+      const buf = msg.slice();
+      const tg = new Uint8Array(16);
+      siv.encrypt(iv, 0, a, 0, a.length, buf, 0, n, tg, 0);
+      if (n >= 16) expect(toHex(buf)).not.toBe(toHex(msg));
+      expect(siv.decrypt(tg, 0, a, 0, a.length, buf, 0, n)).toBe(true);
+      expect(toHex(buf)).toBe(toHex(msg));
+    }
+  });
+});
+
+describe("AES-GMAC-SIV matches a construction from independent parts", () => {
+  test("random sizes up to 10000: tag and ciphertext equal spec 2.4 built with noble AES-CTR", async () => {
+    const { ctr } = await import("@noble/ciphers/aes.js");
+    const rng = new SeededRng(11);
+    const siv = new AesGmacSiv(k0, k1);
+    for (const n of [1, 15, 16, 17, 1400, 2800, 9997]) {
+      const msg = new Uint8Array(n);
+      rng.fill(msg);
+      const iv = new Uint8Array(8);
+      rng.fill(iv);
+      const a = new Uint8Array(11);
+      rng.fill(a);
+      const g = aesGmacSivIntermediate(k0, iv, a, msg);
+      const blk = new Uint8Array(16);
+      blk.set(iv, 0);
+      for (let i = 0; i < 8; i++) blk[8 + i] = g[i]! ^ g[8 + i]!;
+      const expectTag = aes256EncryptBlock(k1, blk);
+      const counter = expectTag.slice();
+      counter[12]! &= 0x7f;
+      const expectCt = ctr(k1.subarray(0, 32), counter).encrypt(msg);
+      const buf = msg.slice();
+      const tg = new Uint8Array(16);
+      siv.encrypt(iv, 0, a, 0, 11, buf, 0, n, tg, 0);
+      expect(toHex(tg)).toBe(toHex(expectTag));
+      expect(toHex(buf)).toBe(toHex(expectCt));
+    }
+  });
+});
