@@ -98,12 +98,12 @@ export function lz4Decompress(
     if (matchLen > dstEnd - op) return LZ4_ERROR_OUTPUT_TOO_SMALL;
 
     let from = op - offset;
-    if (offset >= matchLen) {
-      // Non-overlapping: a memmove inside dst, no allocation.
+    if (offset >= matchLen && matchLen > 32) {
+      // Long and non-overlapping: a memmove inside dst (no allocation); short ones are cheaper inline.
       dst.copyWithin(op, from, from + matchLen);
       op += matchLen;
     } else {
-      // Overlapping copy repeats the last `offset` bytes; must go byte by byte.
+      // Byte by byte, which also gives overlapping copies their meaning (repeat the last `offset` bytes).
       for (const stop = op + matchLen; op < stop; ) dst[op++] = dst[from++]!;
     }
   }
