@@ -19,9 +19,6 @@ export class Salsa20 {
   private readonly block = new Uint32Array(16);
   private readonly blockBytes = new Uint8Array(this.block.buffer);
   private used = 64;
-  /** Word view over the caller's buffer, cached so aligned XOR needs no per-call allocation. */
-  private wordsOf: ArrayBufferLike | null = null;
-  private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
   constructor(rounds: 12 | 20) {
     this.rounds = rounds;
@@ -59,7 +56,7 @@ export class Salsa20 {
     const whole = i + ((end - i) & ~63);
     if (whole > i) {
       // Aligned data is XORed as 32-bit words (typed arrays are little-endian wherever Bun runs).
-      const w = ((buf.byteOffset + i) & 3) === 0 ? this.wordsFor(buf) : null;
+      const w = ((buf.byteOffset + i) & 3) === 0 ? wordView(buf) : null;
       xorBlocks(this.s, this.rounds, buf, w, i, whole);
       i = whole;
     }
@@ -93,15 +90,6 @@ export class Salsa20 {
       }
       out[outOff + k] = this.blockBytes[this.used++]!;
     }
-  }
-
-  private wordsFor(buf: Uint8Array): Uint32Array<ArrayBufferLike> {
-    const ab = buf.buffer;
-    if (this.wordsOf !== ab) {
-      this.wordsOf = ab;
-      this.words = new Uint32Array(ab, 0, ab.byteLength >>> 2);
-    }
-    return this.words;
   }
 
   /** Generate the block for the current counter into this.block and advance the counter. */
@@ -188,6 +176,28 @@ function xorBlocks(
 }
 function x4b(b: Uint8Array, o: number, v: number): void {
   b[o] ^= v; b[o + 1] ^= v >>> 8; b[o + 2] ^= v >>> 16; b[o + 3] ^= v >>> 24;
+}
+
+/**
+ * Word views of packet buffers, shared by all instances: packets live in a few long-lived buffers
+ * (tx/rx rings, pool slabs), so after warm-up aligned XOR allocates nothing. Views of non-secret
+ * buffers only; weakly held so buffers can still be collected.
+ */
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array<ArrayBufferLike>>();
+let lastBuffer: ArrayBufferLike | null = null;
+let lastWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordView(buf: Uint8Array): Uint32Array<ArrayBufferLike> {
+  const ab = buf.buffer;
+  if (ab === lastBuffer) return lastWords;
+  let w = wordViews.get(ab);
+  if (w === undefined) {
+    w = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+    wordViews.set(ab, w);
+  }
+  lastBuffer = ab;
+  lastWords = w;
+  return w;
 }
 
 function le32(b: Uint8Array, o: number): number {
