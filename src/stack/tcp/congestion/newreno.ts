@@ -1,0 +1,43 @@
+import type { CongestionControl } from "./types.ts";
+
+/** RFC 5681 slow start / congestion avoidance with the RFC 6582 recovery response. */
+export class NewReno implements CongestionControl {
+  readonly name = "newreno" as const;
+  cwnd: number;
+  ssthresh = Number.MAX_SAFE_INTEGER;
+  /** Bytes acked toward the next +1 MSS in congestion avoidance. */
+  private caAcked = 0;
+
+  constructor(initialCwnd: number) {
+    this.cwnd = initialCwnd;
+  }
+
+  onAck(acked: number, mss: number): void {
+    if (this.cwnd < this.ssthresh) {
+      // Slow start with appropriate byte counting (RFC 3465, L = 2*SMSS).
+      this.cwnd += Math.min(acked, 2 * mss);
+      return;
+    }
+    this.caAcked += acked;
+    if (this.caAcked >= this.cwnd) {
+      this.caAcked -= this.cwnd;
+      this.cwnd += mss;
+    }
+  }
+
+  onEnterRecovery(flight: number, mss: number): void {
+    this.ssthresh = Math.max(flight >>> 1, 2 * mss);
+    this.cwnd = this.ssthresh;
+    this.caAcked = 0;
+  }
+
+  onExitRecovery(): void {
+    this.cwnd = this.ssthresh;
+  }
+
+  onRto(flight: number, mss: number): void {
+    this.ssthresh = Math.max(flight >>> 1, 2 * mss);
+    this.cwnd = mss;
+    this.caAcked = 0;
+  }
+}

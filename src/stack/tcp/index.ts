@@ -1,0 +1,516 @@
+/**
+ * The TCP layer: demultiplexes segments to connections and listeners, answers strays with RST,
+ * owns the shared transmit buffer, the timer heap and event delivery.
+ *
+ *   const tcp = new TcpLayer({ ip, clock, rng });
+ *   iface.register(IPPROTO_TCP, tcp);          // tcp implements Ipv4ProtocolHandler
+ *   const l = tcp.listen(80, { handler: { onAcceptable: (l) => { const s = l.accept(); ... } } });
+ *   const s = tcp.connect(remoteAddr, 80, { handler: { onConnect, onReadable, onWritable, onError, onClose } });
+ *   // drive timers: after any input, and when clock reaches tcp.nextDeadline(), call tcp.poll()
+ */
+import type { Clock } from "../../util/clock.ts";
+import type { Rng } from "../../util/random.ts";
+import { IPPROTO_TCP, TRANSPORT_HEADROOM, type Ipv4Output, type Ipv4ProtocolHandler } from "../link.ts";
+import {
+  emitTcpSegment,
+  read32,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_MAX_HEADER_LEN,
+  TCP_RST,
+  TCP_SYN,
+  TcpHeaderFields,
+  TcpParseError,
+  TcpSegmentView,
+} from "../wire/tcp.ts";
+import { Connection, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./connection.ts";
+import { TcpError } from "./errors.ts";
+import { newTcpStats, type TcpHost, type TcpStats } from "./host.ts";
+import { Listener, type ListenerHost } from "./listener.ts";
+import { DEFAULT_TCP_OPTIONS, type TcpLayerOptions } from "./options.ts";
+import { seqAdd, seqGt, seqLt } from "./seq.ts";
+import type { ConnectOptions, ListenOptions, TcpListener, TcpSocket } from "./socket.ts";
+import { TcpState } from "./state.ts";
+import { isnHash, SynCookies } from "./syn-cookie.ts";
+import { TimerHeap } from "./timer-heap.ts";
+
+export type { TcpErrno } from "./errors.ts";
+export { TcpError } from "./errors.ts";
+export type {
+  ConnectOptions,
+  ListenOptions,
+  ShutdownHow,
+  TcpListener,
+  TcpListenerHandler,
+  TcpSocket,
+  TcpSocketHandler,
+} from "./socket.ts";
+export type { TcpLayerOptions } from "./options.ts";
+export { DEFAULT_TCP_OPTIONS } from "./options.ts";
+export type { TcpStats } from "./host.ts";
+export { RingBuffer } from "./ring-buffer.ts";
+export type { TcpStateName } from "./state.ts";
+
+export interface TcpLayerConfig extends Partial<TcpLayerOptions> {
+  ip: Ipv4Output;
+  clock: Clock;
+  rng: Rng;
+  /** Override initial sequence numbers (tests: e.g. start near 2^32 to exercise wrap-around). */
+  issFn?: (localAddr: number, localPort: number, remoteAddr: number, remotePort: number) => number;
+}
+
+const DEFAULT_BACKLOG = 128;
+
+export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
+  readonly ip: Ipv4Output;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly opts: TcpLayerOptions;
+  readonly stats: TcpStats = newTcpStats();
+  readonly txBuf: Uint8Array;
+  readonly hdr = new TcpHeaderFields();
+
+  private readonly seg = new TcpSegmentView();
+  private readonly issFn: TcpLayerConfig["issFn"];
+  private readonly isnKey: number;
+  private readonly cookies: SynCookies;
+  /** remoteAddr * 65536 + remotePort -> chain of connections. */
+  private readonly conns = new Map<number, Connection>();
+  private readonly listeners = new Map<number, Listener>();
+  /** Local port -> number of connections/listeners using it. */
+  private readonly portUse = new Map<number, number>();
+  private readonly timers = new TimerHeap<Connection>();
+  private connCount = 0;
+  private bufferBytes = 0;
+  private nextEphemeral: number;
+
+  private readonly eventQueue: (Connection | Listener)[] = [];
+  private flushing = false;
+  private microtaskArmed = false;
+  private readonly flushBound = () => {
+    this.microtaskArmed = false;
+    this.flushEvents();
+  };
+
+  private challengeWindowStart = 0;
+  private challengeCount = 0;
+
+  constructor(cfg: TcpLayerConfig) {
+    this.ip = cfg.ip;
+    this.clock = cfg.clock;
+    this.rng = cfg.rng;
+    const o: TcpLayerOptions = { ...DEFAULT_TCP_OPTIONS };
+    for (const k of Object.keys(DEFAULT_TCP_OPTIONS) as (keyof TcpLayerOptions)[]) {
+      const v = cfg[k];
+      if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    }
+    this.opts = o;
+    this.issFn = cfg.issFn;
+    this.isnKey = cfg.rng.u32();
+    this.cookies = new SynCookies(cfg.rng);
+    this.nextEphemeral = o.ephemeralLow + (cfg.rng.u32() % (o.ephemeralHigh - o.ephemeralLow + 1));
+    this.txBuf = new Uint8Array(TRANSPORT_HEADROOM + TCP_MAX_HEADER_LEN + 65536);
+  }
+
+  // ================================================================ public API
+
+  /** Non-blocking connect: returns a socket in SYN_SENT; the outcome arrives via onConnect/onError. */
+  connect(remoteAddr: number, remotePort: number, opts: ConnectOptions = {}): TcpSocket {
+    if (remotePort <= 0 || remotePort > 65535) throw new TcpError("EINVAL", "bad port");
+    const localAddr = opts.localAddr ?? this.ip.sourceFor(remoteAddr);
+    if (localAddr === 0) throw new TcpError("ENETUNREACH", "no route");
+    if (this.connCount >= this.opts.maxConnections) throw new TcpError("EMFILE", "connection limit");
+    const rxSize = opts.recvBufferSize ?? this.opts.recvBufferSize;
+    const txSize = opts.sendBufferSize ?? this.opts.sendBufferSize;
+    if (this.bufferBytes + rxSize + txSize > this.opts.maxBufferBytes) throw new TcpError("ENOBUFS");
+    let localPort = opts.localPort ?? 0;
+    if (localPort === 0) localPort = this.allocEphemeral(remoteAddr, remotePort);
+    else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) throw new TcpError("EADDRINUSE");
+    const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize);
+    c.handler = opts.handler ?? null;
+    if (opts.nodelay) c.nodelay = true;
+    c.tsOffset = this.rng.u32();
+    this.insert(c);
+    c.openActive(this.iss(localAddr, localPort, remoteAddr, remotePort));
+    this.scheduleFlush();
+    return c;
+  }
+
+  listen(port: number, opts: ListenOptions = {}): TcpListener {
+    if (port <= 0 || port > 65535) throw new TcpError("EINVAL", "bad port");
+    if (this.listeners.has(port)) throw new TcpError("EADDRINUSE");
+    const l = new Listener(this, opts.localAddr ?? 0, port, opts, {
+      backlog: DEFAULT_BACKLOG,
+      recvBufferSize: this.opts.recvBufferSize,
+      sendBufferSize: this.opts.sendBufferSize,
+    });
+    this.listeners.set(port, l);
+    this.usePort(port, 1);
+    return l;
+  }
+
+  /** Run every timer due at clock.now(). */
+  poll(): void {
+    const now = this.clock.now();
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const top = this.timers.peek();
+      if (top === undefined || top.deadline > now) break;
+      const before = top.deadline;
+      top.onTimer(now);
+      if (top.heapIndex === 0 && top.deadline === before) {
+        // A timer that did not move would spin: push it forward (defensive; indicates a bug).
+        top.deadline = now + 1;
+        this.timers.update(top);
+      }
+    }
+    this.flushEvents();
+  }
+
+  /** Absolute time (clock ms) of the next timer, Infinity if none. */
+  nextDeadline(): number {
+    const top = this.timers.peek();
+    return top === undefined ? Infinity : top.deadline;
+  }
+
+  get connectionCount(): number {
+    return this.connCount;
+  }
+
+  // ================================================================ Ipv4ProtocolHandler
+
+  onIpv4(src: number, dst: number, buf: Uint8Array, start: number, end: number): void {
+    const seg = this.seg;
+    const err = seg.parse(buf, start, end, src, dst, true);
+    if (err !== TcpParseError.Ok) {
+      if (err === TcpParseError.BadChecksum) this.stats.badChecksum++;
+      else this.stats.malformed++;
+      return;
+    }
+    this.flushing = true;
+    try {
+      this.dispatch(seg, src, dst);
+    } finally {
+      this.flushing = false;
+    }
+    this.flushEvents();
+  }
+
+  onIcmpError(type: number, code: number, nextHopMtu: number, quoted: Uint8Array, start: number, end: number): void {
+    // Quoted: original IPv4 header (we sent it: src = us, dst = peer) + >= 8 bytes of TCP.
+    if (end - start < 20) return;
+    const ihl = (quoted[start]! & 15) * 4;
+    if (ihl < 20 || end - start < ihl + 8 || quoted[start + 9] !== IPPROTO_TCP) return;
+    const ourAddr = read32(quoted, start + 12);
+    const peerAddr = read32(quoted, start + 16);
+    const t = start + ihl;
+    const sport = (quoted[t]! << 8) | quoted[t + 1]!;
+    const dport = (quoted[t + 2]! << 8) | quoted[t + 3]!;
+    const seq = read32(quoted, t + 4);
+    const c = this.find(ourAddr, sport, peerAddr, dport);
+    if (c === null) return;
+    // RFC 5927 4.1: only believe errors quoting a sequence number we have in flight.
+    if (seqLt(seq, c.sndUna) || seqGt(seq, c.sndMax)) return;
+    this.flushing = true;
+    try {
+      c.onIcmp(type, code, nextHopMtu);
+    } finally {
+      this.flushing = false;
+    }
+    this.flushEvents();
+  }
+
+  // ================================================================ demux
+
+  private dispatch(seg: TcpSegmentView, src: number, dst: number): void {
+    let c = this.find(dst, seg.dstPort, src, seg.srcPort);
+    if (c !== null && c.state === TcpState.TimeWait && seg.flags & TCP_SYN && !(seg.flags & (TCP_ACK | TCP_RST))) {
+      // RFC 6191 / RFC 9293 3.10.7.4: a SYN with newer timestamp or higher sequence may reuse the pair.
+      const newer = c.tsOk && seg.hasTimestamp ? seqGt(seg.tsVal, c.tsRecent) : seqGt(seg.seq, c.rcvNxt);
+      if (newer && this.listeners.has(seg.dstPort)) {
+        const oldSndNxt = c.sndNxt;
+        c.finish(null);
+        this.listenerInput(this.listeners.get(seg.dstPort)!, seg, src, dst, seqAdd(oldSndNxt, 250_000));
+        return;
+      }
+      c.sendAck();
+      return;
+    }
+    if (c !== null) {
+      c.input(seg);
+      return;
+    }
+    const l = this.listeners.get(seg.dstPort);
+    if (l !== undefined && (l.localAddr === 0 || l.localAddr === dst)) {
+      this.listenerInput(l, seg, src, dst, -1);
+      return;
+    }
+    this.sendResetFor(seg, dst, src);
+  }
+
+  private listenerInput(l: Listener, seg: TcpSegmentView, src: number, dst: number, forcedIss: number): void {
+    const f = seg.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_ACK && !(f & TCP_SYN)) {
+      // Maybe the end of a SYN-cookie handshake.
+      if (this.opts.synCookies && !(f & TCP_SYN)) {
+        const now = this.clock.now();
+        const cookie = seqAdd(seg.ack, -1);
+        const peerIsn = seqAdd(seg.seq, -1);
+        if (this.cookies.check(now, dst, seg.dstPort, src, seg.srcPort, peerIsn, cookie)) {
+          if (l.acceptQueueFull || !this.admit(l.recvBufferSize + l.sendBufferSize)) {
+            this.stats.listenOverflows++;
+            return;
+          }
+          this.stats.synCookiesAccepted++;
+          const c = this.newPassive(l, dst, seg.dstPort, src, seg.srcPort);
+          c.openFromCookie(seg, cookie, this.cookies.mss);
+          if (seg.payloadLength > 0 || f & TCP_FIN) c.input(seg);
+          c.rearm();
+          return;
+        }
+      }
+      this.sendResetFor(seg, dst, src);
+      return;
+    }
+    if (!(f & TCP_SYN) || f & TCP_ACK) {
+      if (f & TCP_ACK) this.sendResetFor(seg, dst, src);
+      return;
+    }
+    // A SYN.
+    if (l.acceptQueueFull) {
+      this.stats.listenOverflows++;
+      return;
+    }
+    if (l.embryos.size >= Math.min(this.opts.synQueueSize, Math.max(l.backlog, 8))) {
+      if (!this.opts.synCookies) {
+        this.stats.listenOverflows++;
+        return;
+      }
+      this.sendCookieSynAck(seg, src, dst);
+      return;
+    }
+    if (!this.admit(l.recvBufferSize + l.sendBufferSize)) {
+      this.stats.connectionsRefusedLimit++;
+      return;
+    }
+    const c = this.newPassive(l, dst, seg.dstPort, src, seg.srcPort);
+    l.embryos.add(c);
+    const iss = forcedIss >= 0 ? forcedIss : this.iss(dst, seg.dstPort, src, seg.srcPort);
+    c.openPassive(seg, iss);
+  }
+
+  private newPassive(l: Listener, laddr: number, lport: number, raddr: number, rport: number): Connection {
+    const c = new Connection(this, laddr, lport, raddr, rport, l.recvBufferSize, l.sendBufferSize);
+    c.listener = l;
+    c.tsOffset = this.rng.u32();
+    this.insert(c);
+    return c;
+  }
+
+  private admit(bufBytes: number): boolean {
+    return this.connCount < this.opts.maxConnections && this.bufferBytes + bufBytes <= this.opts.maxBufferBytes;
+  }
+
+  private sendCookieSynAck(seg: TcpSegmentView, src: number, dst: number): void {
+    const now = this.clock.now();
+    const mss = seg.mss > 0 ? seg.mss : 536;
+    const iss = this.cookies.make(now, dst, seg.dstPort, src, seg.srcPort, seg.seq, mss);
+    const h = this.hdr;
+    h.reset();
+    h.srcPort = seg.dstPort;
+    h.dstPort = seg.srcPort;
+    h.seq = iss;
+    h.ack = seqAdd(seg.seq, 1);
+    h.flags = TCP_SYN | TCP_ACK;
+    h.mss = Math.max(88, Math.min(65495, this.ip.mtu - 40));
+    h.window = Math.min(this.opts.recvBufferSize, 65535);
+    this.stats.synCookiesSent++;
+    this.emitBare(dst, src);
+  }
+
+  find(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Connection | null {
+    let c = this.conns.get(remoteAddr * 65536 + remotePort) ?? null;
+    while (c !== null) {
+      if (c.localPort === localPort && c.localAddr === localAddr) return c;
+      c = c.nextInBucket;
+    }
+    return null;
+  }
+
+  private insert(c: Connection): void {
+    const key = c.remoteAddr * 65536 + c.remotePort;
+    c.nextInBucket = this.conns.get(key) ?? null;
+    this.conns.set(key, c);
+    this.connCount++;
+    this.bufferBytes += c.rxSize + c.txSize;
+    this.usePort(c.localPort, 1);
+  }
+
+  release(c: Connection): void {
+    const key = c.remoteAddr * 65536 + c.remotePort;
+    let p = this.conns.get(key) ?? null;
+    if (p === null) return;
+    if (p === c) {
+      if (c.nextInBucket === null) this.conns.delete(key);
+      else this.conns.set(key, c.nextInBucket);
+    } else {
+      while (p.nextInBucket !== null && p.nextInBucket !== c) p = p.nextInBucket;
+      if (p.nextInBucket !== c) return;
+      p.nextInBucket = c.nextInBucket;
+    }
+    c.nextInBucket = null;
+    this.connCount--;
+    this.bufferBytes -= c.rxSize + c.txSize;
+    this.usePort(c.localPort, -1);
+    this.timers.remove(c);
+  }
+
+  private usePort(port: number, d: number): void {
+    const n = (this.portUse.get(port) ?? 0) + d;
+    if (n <= 0) this.portUse.delete(port);
+    else this.portUse.set(port, n);
+  }
+
+  private allocEphemeral(remoteAddr: number, remotePort: number): number {
+    const lo = this.opts.ephemeralLow;
+    const span = this.opts.ephemeralHigh - lo + 1;
+    for (let i = 0; i < span; i++) {
+      const p = lo + ((this.nextEphemeral - lo + i) % span);
+      if (!this.portUse.has(p)) {
+        this.nextEphemeral = lo + ((p - lo + 1) % span);
+        return p;
+      }
+    }
+    // All ports in use somewhere: share one whose 4-tuple is free (like Linux for distinct peers).
+    for (let i = 0; i < span; i++) {
+      const p = lo + ((this.nextEphemeral - lo + i) % span);
+      if (!this.listeners.has(p) && this.find(this.ip.sourceFor(remoteAddr), p, remoteAddr, remotePort) === null) {
+        this.nextEphemeral = lo + ((p - lo + 1) % span);
+        return p;
+      }
+    }
+    throw new TcpError("EADDRNOTAVAIL", "no ephemeral port");
+  }
+
+  /** RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple. */
+  private iss(laddr: number, lport: number, raddr: number, rport: number): number {
+    if (this.issFn !== undefined) return this.issFn(laddr, lport, raddr, rport) >>> 0;
+    return (Math.floor(this.clock.now() * 250) + isnHash(this.isnKey, laddr, lport, raddr, rport)) >>> 0;
+  }
+
+  // ================================================================ TcpHost
+
+  timerChanged(c: Connection): void {
+    this.timers.update(c);
+  }
+
+  passiveEstablished(c: Connection): boolean {
+    const l = c.listener;
+    if (!(l instanceof Listener)) return true;
+    return l.enqueue(c);
+  }
+
+  challengeAckAllowed(): boolean {
+    const now = this.clock.now();
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    return ++this.challengeCount <= this.opts.challengeAckLimit;
+  }
+
+  /** RFC 9293 3.10.7.1: reset for a segment that matches no connection. */
+  sendResetFor(seg: TcpSegmentView, ourAddr: number, peerAddr: number): void {
+    if (seg.flags & TCP_RST) return;
+    const h = this.hdr;
+    h.reset();
+    h.srcPort = seg.dstPort;
+    h.dstPort = seg.srcPort;
+    h.window = 0;
+    if (seg.flags & TCP_ACK) {
+      h.seq = seg.ack;
+      h.ack = 0;
+      h.flags = TCP_RST;
+    } else {
+      h.seq = 0;
+      let len = seg.payloadLength;
+      if (seg.flags & TCP_SYN) len++;
+      if (seg.flags & TCP_FIN) len++;
+      h.ack = seqAdd(seg.seq, len);
+      h.flags = TCP_RST | TCP_ACK;
+    }
+    this.stats.resetsSent++;
+    this.emitBare(ourAddr, peerAddr);
+  }
+
+  private emitBare(src: number, dst: number): void {
+    const start = TRANSPORT_HEADROOM;
+    const end = start + 20 + this.hdr.optionsLength();
+    emitTcpSegment(this.hdr, this.txBuf, start, end, src, dst);
+    this.stats.segmentsOut++;
+    this.ip.sendIpv4(IPPROTO_TCP, src, dst, this.txBuf, start, end);
+  }
+
+  closeListener(l: Listener): void {
+    if (this.listeners.get(l.localPort) === l) {
+      this.listeners.delete(l.localPort);
+      this.usePort(l.localPort, -1);
+    }
+  }
+
+  // ================================================================ events
+
+  queueEvents(c: Connection): void {
+    if (!c.eventQueued) {
+      c.eventQueued = true;
+      this.eventQueue.push(c);
+    }
+    this.scheduleFlush();
+  }
+
+  queueListenerEvent(l: Listener): void {
+    if (!l.eventQueued) {
+      l.eventQueued = true;
+      this.eventQueue.push(l);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Events raised outside input/timer processing (e.g. by close()) are delivered on a microtask. */
+  private scheduleFlush(): void {
+    if (this.flushing || this.microtaskArmed || this.eventQueue.length === 0) return;
+    this.microtaskArmed = true;
+    queueMicrotask(this.flushBound);
+  }
+
+  /** Deliver queued events to handlers. */
+  flushEvents(): void {
+    const q = this.eventQueue;
+    for (let i = 0; i < q.length; i++) {
+      const item = q[i]!;
+      if (item instanceof Listener) {
+        item.eventQueued = false;
+        if (item.acceptableRaised) {
+          item.acceptableRaised = false;
+          if (item.pending > 0 && !item.closed) item.handler?.onAcceptable?.(item);
+        }
+        continue;
+      }
+      item.eventQueued = false;
+      const ev = item.events;
+      item.events = 0;
+      const h = item.handler;
+      if (h === null) continue;
+      if (item.orphan) {
+        if (ev & EV_CLOSE) h.onClose?.(item);
+        continue;
+      }
+      if (ev & EV_CONNECT) h.onConnect?.(item);
+      if (ev & EV_ERROR && item.error !== null) h.onError?.(item, item.error);
+      if (ev & EV_READABLE) h.onReadable?.(item);
+      if (ev & EV_WRITABLE) h.onWritable?.(item);
+      if (ev & EV_CLOSE) h.onClose?.(item);
+    }
+    q.length = 0;
+  }
+}
