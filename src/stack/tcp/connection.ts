@@ -302,7 +302,7 @@ export class Connection implements TcpSocket {
   abort(): void {
     if (this.state === TcpState.Closed) return;
     if (this.state !== TcpState.SynSent && this.state !== TcpState.TimeWait) {
-      this.sendControl(this.sndNxt, TCP_RST | TCP_ACK);
+      this.sendControl(this.sndMax, TCP_RST | TCP_ACK);
       this.host.stats.resetsSent++;
     }
     this.orphan = true;
@@ -1060,7 +1060,12 @@ export class Connection implements TcpSocket {
     const tx = this.tx;
     const off = seqDiff(seq, this.sndBufSeq);
     const avail = tx === null ? 0 : Math.max(0, tx.length - off);
-    const len = Math.min(avail, maxSeqLen, this.sendMss);
+    // SACK blocks we carry eat into the payload (sendMss already accounts for timestamps).
+    let optRoom = this.sendMss;
+    if (this.sackOk && this.ooo !== null && this.ooo.count > 0) {
+      optRoom -= 4 + 8 * Math.min(this.ooo.count, this.tsOk ? 3 : TCP_MAX_SACK_BLOCKS);
+    }
+    const len = Math.min(avail, maxSeqLen, optRoom);
     let flags = TCP_ACK;
     let fin = false;
     if (this.finQueued && seqAdd(seq, len) === this.finSeq && maxSeqLen > len) {
@@ -1108,7 +1113,9 @@ export class Connection implements TcpSocket {
       this.ackNow = false;
       return;
     }
-    this.transmit(this.sndNxt, TCP_ACK, 0, 0);
+    // snd.max, not snd.nxt: after an RTO pulled snd.nxt back, an older sequence number would be
+    // outside the peer's window and the ACK dropped (BSD does the same).
+    this.transmit(this.sndMax, TCP_ACK, 0, 0);
   }
 
   /** Control segment without data (RST, keepalive or window probe). */
@@ -1264,7 +1271,7 @@ export class Connection implements TcpSocket {
     }
     if (this.sndUna === this.sndMax) return;
     if (this.retransmits > o.dataRetries) {
-      this.sendControl(this.sndNxt, TCP_RST | TCP_ACK);
+      this.sendControl(this.sndMax, TCP_RST | TCP_ACK);
       this.fail(this.softError ?? "ETIMEDOUT");
       return;
     }
@@ -1314,12 +1321,12 @@ export class Connection implements TcpSocket {
       return;
     }
     if (this.keepProbes >= this.keepCnt) {
-      this.sendControl(this.sndNxt, TCP_RST | TCP_ACK);
+      this.sendControl(this.sndMax, TCP_RST | TCP_ACK);
       this.fail("ETIMEDOUT");
       return;
     }
-    // Probe: one byte below snd.nxt carries no new data but must be acknowledged.
-    this.sendControl(seqAdd(this.sndNxt, -1), TCP_ACK);
+    // Probe: an already-acknowledged sequence number (snd.una - 1) must be answered with an ACK.
+    this.sendControl(seqAdd(this.sndUna, -1), TCP_ACK);
     this.keepProbes++;
     this.keepAt = now + this.keepIntvl;
   }
