@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { hexToBytes, toHex } from "../../src/util/hex.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { World } from "../../src/vl1/world.ts";
+import { parseVanity, vanityMatches } from "../../src/cli/idtool/vanity.ts";
 
 const IDTOOL = join(import.meta.dir, "..", "..", "src", "cli", "idtool.ts");
 const FIX = join(import.meta.dir, "..", "fixtures", "vl1");
@@ -89,6 +90,16 @@ describe("generate / validate / getpublic", () => {
     const v = idtool("validate", "identity.secret");
     expect(v).toEqual({ code: 0, stdout: "identity.secret is a valid identity\n", stderr: "" });
     expect(idtool("getpublic", "identity.secret").stdout).toBe(pub);
+  });
+  test("vanity prefixes: parsing, matching, and impossible prefixes refused", () => {
+    const p = parseVanity("0A");
+    if ("error" in p) throw new Error(p.error);
+    expect(vanityMatches(0x0a12345678, p)).toBe(true);
+    expect(vanityMatches(0x0b12345678, p)).toBe(false);
+    expect(vanityMatches(0x00a1234567, p)).toBe(false);
+    for (const bad of ["", "xyz", "12345678901", "ff", "FF1", "0000000000"]) expect("error" in parseVanity(bad)).toBe(true);
+    expectFailure(idtool("generate", "v.secret", "v.public", "ff"), /never match/);
+    expectFailure(idtool("generate", "v.secret", "v.public", "nothex"), /invalid vanity prefix/);
   });
   test("generate into an unwritable place fails", () => {
     expectFailure(idtool("generate", join(dir, "no-such-dir", "x.secret")), /Error writing to/);

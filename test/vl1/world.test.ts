@@ -243,6 +243,16 @@ describe("corrupt world bytes", () => {
     const r = World.parse(padded, 1, padded.length);
     expect(r.ok && r.length).toBe(labBin.length);
   });
+  test("null and reserved-type endpoints are skipped; a null world is replaced by anything", () => {
+    // lab planet has 1 endpoint (IPv4, 7 bytes, last in the file): put a null and an Ethernet entry before it
+    const epCountAt = 1 + 8 + 8 + 64 + 96 + 1 + 71;
+    const b = Uint8Array.from([...labBin.subarray(0, epCountAt), 3, 0x00, 0x01, 1, 2, 3, 4, 5, 6, ...labBin.subarray(epCountAt + 1)]);
+    const w = parseOk(b);
+    expect(w.roots[0]!.stableEndpoints.map(inetAddressToString)).toEqual(["10.77.0.2/9993"]);
+    const nullWorld = parseOk(Uint8Array.from([0, ...labBin.subarray(1, 1 + 8 + 8 + 64 + 96), 0]));
+    expect(nullWorld.type).toBe(0);
+    expect(nullWorld.shouldBeReplacedBy(parseOk(labBin))).toBe(true);
+  });
   test("thousands of random mutations never throw and never hang", () => {
     const rng = new SeededRng(2026);
     const sources = [labBin, defaultPlanetBytes()];

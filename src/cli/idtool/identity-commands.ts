@@ -3,7 +3,9 @@
 import { defineCommand } from "citty";
 import { fromHex, toHex } from "../../util/hex.ts";
 import { Identity } from "../../vl1/identity.ts";
+import { addressToString } from "../../vl1/address.ts";
 import { fail, identityFromArg, out, readBytes, writeFileChecked } from "./common.ts";
+import { parseVanity, vanityMatches } from "./vanity.ts";
 
 const badIdentity = (arg: string): void => fail(`Identity argument invalid or file unreadable: ${arg}`);
 
@@ -15,9 +17,21 @@ export const generateCommand = defineCommand({
   args: {
     secretFile: { type: "positional", required: false, description: "where to write identity.secret" },
     publicFile: { type: "positional", required: false, description: "where to write identity.public" },
+    vanity: { type: "positional", required: false, description: "hex digits the address must start with (slow: x16 per digit)" },
   },
   run({ args }) {
-    const id = Identity.generate();
+    const vanityArg = args.vanity as string | undefined;
+    const vanity = vanityArg === undefined ? null : parseVanity(vanityArg);
+    if (vanity !== null && "error" in vanity) return fail(vanity.error);
+    let id = Identity.generate();
+    if (vanity !== null) {
+      // progress on stderr like the reference, so stdout stays the identity / "written" lines
+      while (!vanityMatches(id.address, vanity)) {
+        process.stderr.write(`vanity address: tried ${addressToString(id.address)} looking for prefix ${vanity.digits}\n`);
+        id = Identity.generate();
+      }
+      process.stderr.write(`vanity address: found ${addressToString(id.address)} !\n`);
+    }
     const secretFile = args.secretFile as string | undefined;
     const publicFile = args.publicFile as string | undefined;
     if (secretFile === undefined) return out(id.toString(true));
