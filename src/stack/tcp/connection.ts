@@ -18,7 +18,7 @@ import {
 } from "../wire/tcp.ts";
 import { createCongestionControl, type CongestionControl } from "./congestion/index.ts";
 import type { TcpErrno } from "./errors.ts";
-import { TcpError } from "./errors.ts";
+import { icmpUnreachToErrno, TcpError } from "./errors.ts";
 import type { TcpHost } from "./host.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 import { RtoEstimator } from "./rto.ts";
@@ -76,6 +76,8 @@ export class Connection implements TcpSocket {
   sndWscale = 0;
   /** Sequence number of the tx ring's first byte. */
   sndBufSeq = 0;
+  /** End of the last small (< MSS) segment sent, for Nagle. */
+  sndSmallEnd = 0;
   finQueued = false;
   /** Sequence number of our FIN (valid when finQueued). */
   finSeq = 0;
@@ -330,6 +332,7 @@ export class Connection implements TcpSocket {
     this.sndBufSeq = seqAdd(iss, 1);
     this.recoverySeq = iss;
     this.highRxt = iss;
+    this.sndSmallEnd = iss;
     this.state = TcpState.SynSent;
     this.advMss = this.mssForMtu();
     this.sendSyn(false);
@@ -350,6 +353,7 @@ export class Connection implements TcpSocket {
     this.sndBufSeq = seqAdd(iss, 1);
     this.recoverySeq = iss;
     this.highRxt = iss;
+    this.sndSmallEnd = iss;
     this.advMss = this.mssForMtu();
     this.takeSynOptions(seg);
     this.sndWnd = seg.window; // never scaled in a SYN
@@ -377,6 +381,7 @@ export class Connection implements TcpSocket {
     this.sndNxt = this.sndMax = this.sndBufSeq = this.sndUna;
     this.recoverySeq = iss;
     this.highRxt = this.sndUna;
+    this.sndSmallEnd = this.sndUna;
     this.advMss = this.mssForMtu();
     this.peerMss = mss;
     this.wsOk = false;
@@ -975,8 +980,8 @@ export class Connection implements TcpSocket {
         if (len < unsent) {
           // window-limited partial segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
           if (len < this.maxSndWnd >>> 1) break;
-        } else if (!this.nodelay && !finNow && this.sndUna !== this.sndNxt) {
-          break; // Nagle: one small segment in flight at a time
+        } else if (!this.nodelay && !finNow && seqGt(this.sndSmallEnd, this.sndUna)) {
+          break; // Nagle (Minshall's variant): at most one unacknowledged small segment
         }
       }
       if (len === 0 && !finNow) break;
@@ -986,6 +991,7 @@ export class Connection implements TcpSocket {
       if (n === 0) break;
       if (!isNew) this.host.stats.retransmits++;
       this.sndNxt = seqAdd(seqStart, n);
+      if (len < mss) this.sndSmallEnd = this.sndNxt;
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
       if (isNew && !this.rttTiming && !this.tsOk) {
         this.rttTiming = true;
@@ -1363,14 +1369,13 @@ export class Connection implements TcpSocket {
       return;
     }
     if (type !== 3) return;
-    const err: TcpErrno = code === 3 ? "ECONNREFUSED" : code === 0 || code === 6 ? "ENETUNREACH" : "EHOSTUNREACH";
-    if (this.state === TcpState.SynSent) {
-      // A hard error during connect: report it (Linux does for port unreachable; others are soft).
-      if (code === 2 || code === 3) {
-        this.fail(err);
-        return;
-      }
+    const err = icmpUnreachToErrno(code);
+    if (this.state === TcpState.SynSent || (this.state === TcpState.SynReceived && this.listener === null)) {
+      // During connect an unreachable is fatal (RFC 1122 leaves it open; Linux aborts the connect).
+      this.fail(err);
+      return;
     }
+    // Later it is soft: remembered and reported only if the connection then times out.
     this.softError = err;
   }
 
