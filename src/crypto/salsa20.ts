@@ -56,7 +56,7 @@ export class Salsa20 {
     const whole = i + ((end - i) & ~63);
     if (whole > i) {
       // Aligned data is XORed as 32-bit words (typed arrays are little-endian wherever Bun runs).
-      const w = ((buf.byteOffset + i) & 3) === 0 ? wordView(buf) : null;
+      const w = ((buf.byteOffset + i) & 3) === 0 ? wordView(buf, buf.byteOffset + whole) : null;
       xorBlocks(this.s, this.rounds, buf, w, i, whole);
       i = whole;
     }
@@ -187,11 +187,13 @@ const wordViews = new WeakMap<ArrayBufferLike, Uint32Array<ArrayBufferLike>>();
 let lastBuffer: ArrayBufferLike | null = null;
 let lastWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-function wordView(buf: Uint8Array): Uint32Array<ArrayBufferLike> {
+/** A word view of buf's ArrayBuffer covering at least bytes [0, needEnd). */
+function wordView(buf: Uint8Array, needEnd: number): Uint32Array<ArrayBufferLike> {
   const ab = buf.buffer;
-  if (ab === lastBuffer) return lastWords;
+  if (ab === lastBuffer && lastWords.length * 4 >= needEnd) return lastWords;
   let w = wordViews.get(ab);
-  if (w === undefined) {
+  // (Re)build if new, or if a resizable buffer grew past the cached view.
+  if (w === undefined || w.length * 4 < needEnd) {
     w = new Uint32Array(ab, 0, ab.byteLength >>> 2);
     wordViews.set(ab, w);
   }

@@ -85,6 +85,17 @@ describe("Salsa20/20 long streams match an independent implementation (noble)", 
     expect(toHex(view)).toBe(toHex(expected));
   });
 
+  test("a resizable buffer that grows after first use is still fully XORed (cached word views)", () => {
+    const ab = new ArrayBuffer(128, { maxByteLength: 8192 });
+    const view = new Uint8Array(ab); // length-tracking
+    const s = new Salsa20(20);
+    s.init(key, 0, iv, 0);
+    s.xor(view, 0, 128);
+    ab.resize(n + 128);
+    s.xor(view, 128, n);
+    expect(toHex(view.subarray(0, n))).toBe(toHex(expected));
+  });
+
   test("re-init resets the counter", () => {
     const s = new Salsa20(20);
     s.init(key, 0, iv, 0);
