@@ -4,6 +4,7 @@
  * random bytes) and fragment split + reassembly. Each case also reports heap growth per operation
  * after a forced GC, as a rough check that the hot paths allocate nothing.
  */
+import { FFIType, dlopen, ptr } from "bun:ffi";
 import { ManualClock } from "../src/util/clock.ts";
 import { SeededRng } from "../src/util/random.ts";
 import { splitPacket } from "../src/vl1/fragment.ts";
@@ -32,6 +33,20 @@ function measure(name: string, bytesPerOp: number, op: () => void): void {
   console.log(`${name.padEnd(44)} ${mbps}${(ops / secs).toFixed(0).padStart(9)} ops/s   heap +${perOp} B/op`);
 }
 
+/** The C reference library, if the system has it, for comparison only. */
+function loadLiblz4() {
+  try {
+    return dlopen("liblz4.so.1", {
+      LZ4_decompress_safe: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+      LZ4_compress_default: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    }).symbols;
+  } catch {
+    console.log("(liblz4.so.1 not found: no reference numbers)");
+    return null;
+  }
+}
+const liblz4 = loadLiblz4();
+
 const rng = new SeededRng(1);
 const lz4 = new Lz4Compressor();
 
@@ -56,6 +71,19 @@ for (const [label, data] of [
   measure(`lz4 decompress ${label}`, data.length, () => {
     lz4Decompress(comp, 0, n, out, 0, out.length);
   });
+  if (liblz4) {
+    const ref = liblz4;
+    const pData = ptr(data);
+    const pComp = ptr(comp);
+    const pOut = ptr(out);
+    measure(`  (liblz4 via ffi) compress`, data.length, () => {
+      ref.LZ4_compress_default(pData, pComp, data.length, comp.length);
+    });
+    const m = ref.LZ4_compress_default(pData, pComp, data.length, comp.length);
+    measure(`  (liblz4 via ffi) decompress`, data.length, () => {
+      ref.LZ4_decompress_safe(pComp, pOut, m, out.length);
+    });
+  }
 }
 
 for (const len of [2800, 9000]) {
