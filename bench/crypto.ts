@@ -55,33 +55,38 @@ function makePacket(size: number): Uint8Array {
 }
 
 // --- packet armor ---------------------------------------------------------------------------------
-const results: string[] = [];
-for (const suite of [CIPHER_SALSA2012_POLY1305, CIPHER_AES_GMAC_SIV] as ArmorSuite[]) {
-  for (const size of [1400, 2800]) {
-    const n = suite === CIPHER_AES_GMAC_SIV ? 60000 : 30000;
-    const pkt = makePacket(size);
-    const a = run(n, () => armor(pkt, 0, size, keys, suite));
-    const armorMbs = line(`armor   suite ${suite} ${size} B`, n, a, size);
+function armorSection(): void {
+  const results: string[] = [];
+  for (const suite of [CIPHER_SALSA2012_POLY1305, CIPHER_AES_GMAC_SIV] as ArmorSuite[]) {
+    for (const size of [1400, 2800]) {
+      const n = suite === CIPHER_AES_GMAC_SIV ? 60000 : 30000;
+      const pkt = makePacket(size);
+      const a = run(n, () => armor(pkt, 0, size, keys, suite));
+      const armorMbs = line(`armor   suite ${suite} ${size} B`, n, a, size);
 
-    // dearmor works in place, so each iteration restores a sealed copy first (a memcpy, counted in).
-    const sealed = makePacket(size);
-    armor(sealed, 0, size, keys, suite);
-    const work = new Uint8Array(size);
-    let ok = true;
-    const d = run(n, () => {
-      work.set(sealed);
-      ok = dearmor(work, 0, size, keys) && ok;
-    });
-    if (!ok) throw new Error("dearmor failed in benchmark");
-    const dearmorMbs = line(`dearmor suite ${suite} ${size} B (incl. copy)`, n, d, size);
-    if (size === 2800) {
-      const t = TARGET[suite]!;
-      const verdict = (v: number) => (v >= t ? "ok" : "BELOW TARGET");
-      results.push(
-        `suite ${suite} @2800 B: armor ${armorMbs.toFixed(0)} MB/s (${verdict(armorMbs)}), dearmor ${dearmorMbs.toFixed(0)} MB/s (${verdict(dearmorMbs)}), target >= ${t} MB/s`,
-      );
+      // dearmor works in place, so each iteration restores a sealed copy first (a memcpy, counted in).
+      const sealed = makePacket(size);
+      armor(sealed, 0, size, keys, suite);
+      const work = new Uint8Array(size);
+      let ok = true;
+      const d = run(n, () => {
+        work.set(sealed);
+        ok = dearmor(work, 0, size, keys) && ok;
+      });
+      if (!ok) throw new Error("dearmor failed in benchmark");
+      const dearmorMbs = line(`dearmor suite ${suite} ${size} B (incl. copy)`, n, d, size);
+      if (size === 2800) {
+        const t = TARGET[suite]!;
+        const verdict = (v: number) => (v >= t ? "ok" : "BELOW TARGET");
+        results.push(
+          `suite ${suite} @2800 B: armor ${armorMbs.toFixed(0)} MB/s (${verdict(armorMbs)}), dearmor ${dearmorMbs.toFixed(0)} MB/s (${verdict(dearmorMbs)}), target >= ${t} MB/s`,
+        );
+      }
     }
   }
+
+  console.log("");
+  for (const r of results) console.log(r);
 }
 
 // --- allocation check -----------------------------------------------------------------------------
@@ -96,76 +101,105 @@ function heapPerOp(name: string, n: number, op: () => void): void {
   const c1 = heapStats().heapCapacity;
   console.log(`${name.padEnd(40)} ~${((c1 - c0) / n).toFixed(1).padStart(6)} B/op heap growth over ${n} ops`);
 }
-{
-  const size = 1400;
-  const n = 10000;
-  let sink = 0;
-  heapPerOp("alloc baseline (no allocation)", n, () => {
-    sink++;
-  });
-  heapPerOp("alloc reference (new Uint8Array(16))", n, () => {
-    sink += new Uint8Array(16).length;
-  });
-  const p1 = makePacket(size);
-  const s1 = makePacket(size);
-  armor(s1, 0, size, keys, CIPHER_SALSA2012_POLY1305);
-  const w = new Uint8Array(size);
-  heapPerOp("alloc suite 1 armor", n, () => armor(p1, 0, size, keys, CIPHER_SALSA2012_POLY1305));
-  heapPerOp("alloc suite 1 dearmor", n, () => {
-    w.set(s1);
-    dearmor(w, 0, size, keys);
-  });
-  const p0 = makePacket(size);
-  heapPerOp("alloc suite 0 armor", n, () => armor(p0, 0, size, keys, CIPHER_POLY1305_NONE));
-  const p3 = makePacket(size);
-  heapPerOp("alloc suite 3 armor (node:crypto objects)", n, () => armor(p3, 0, size, keys, CIPHER_AES_GMAC_SIV));
-  const s3 = makePacket(size);
-  armor(s3, 0, size, keys, CIPHER_AES_GMAC_SIV);
-  heapPerOp("alloc suite 3 dearmor (node:crypto objects)", n, () => {
-    w.set(s3);
-    dearmor(w, 0, size, keys);
-  });
-  if (sink < 0) console.log(sink);
+function allocSection(): void {
+  {
+    const size = 1400;
+    const n = 10000;
+    let sink = 0;
+    heapPerOp("alloc baseline (no allocation)", n, () => {
+      sink++;
+    });
+    heapPerOp("alloc reference (new Uint8Array(16))", n, () => {
+      sink += new Uint8Array(16).length;
+    });
+    const p1 = makePacket(size);
+    const s1 = makePacket(size);
+    armor(s1, 0, size, keys, CIPHER_SALSA2012_POLY1305);
+    const w = new Uint8Array(size);
+    heapPerOp("alloc suite 1 armor", n, () => armor(p1, 0, size, keys, CIPHER_SALSA2012_POLY1305));
+    heapPerOp("alloc suite 1 dearmor", n, () => {
+      w.set(s1);
+      dearmor(w, 0, size, keys);
+    });
+    const p0 = makePacket(size);
+    heapPerOp("alloc suite 0 armor", n, () => armor(p0, 0, size, keys, CIPHER_POLY1305_NONE));
+    const p3 = makePacket(size);
+    heapPerOp("alloc suite 3 armor (node:crypto objects)", n, () => armor(p3, 0, size, keys, CIPHER_AES_GMAC_SIV));
+    const s3 = makePacket(size);
+    armor(s3, 0, size, keys, CIPHER_AES_GMAC_SIV);
+    heapPerOp("alloc suite 3 dearmor (node:crypto objects)", n, () => {
+      w.set(s3);
+      dearmor(w, 0, size, keys);
+    });
+    if (sink < 0) console.log(sink);
+  }
+
 }
 
 // --- primitives -----------------------------------------------------------------------------------
-for (const size of [1400, 2800]) {
-  const buf = makePacket(size);
-  const k = new Uint8Array(32);
-  const iv = new Uint8Array(8);
-  const s = new Salsa20(12);
-  const n = 50000;
-  line(`salsa20/12 xor ${size} B (aligned)`, n, run(n, () => {
-    s.init(k, 0, iv, 0);
-    s.xor(buf, 0, size);
-  }), size);
-  line(`salsa20/12 xor ${size} B (offset 27)`, n, run(n, () => {
-    s.init(k, 0, iv, 0);
-    s.xor(buf, 27, size);
-  }), size - 27);
-  const p = new Poly1305();
-  const tag = new Uint8Array(16);
-  line(`poly1305 ${size} B (ours)`, n, run(n, () => {
-    p.init(k, 0);
-    p.update(buf, 0, size);
-    p.finish(tag, 0);
-  }), size);
-  line(`poly1305 ${size} B (@noble/ciphers)`, n / 5, run(n / 5, () => noblePoly1305(buf, k)), size);
+function primitivesSection(): void {
+  for (const size of [1400, 2800]) {
+    const buf = makePacket(size);
+    const k = new Uint8Array(32);
+    const iv = new Uint8Array(8);
+    const s = new Salsa20(12);
+    const n = 50000;
+    line(`salsa20/12 xor ${size} B (aligned)`, n, run(n, () => {
+      s.init(k, 0, iv, 0);
+      s.xor(buf, 0, size);
+    }), size);
+    line(`salsa20/12 xor ${size} B (offset 27)`, n, run(n, () => {
+      s.init(k, 0, iv, 0);
+      s.xor(buf, 27, size);
+    }), size - 27);
+    const p = new Poly1305();
+    const tag = new Uint8Array(16);
+    line(`poly1305 ${size} B (ours)`, n, run(n, () => {
+      p.init(k, 0);
+      p.update(buf, 0, size);
+      p.finish(tag, 0);
+    }), size);
+    line(`poly1305 ${size} B (@noble/ciphers)`, n / 5, run(n / 5, () => noblePoly1305(buf, k)), size);
+  }
+
 }
 
-{
-  const a = c25519Generate(rng);
-  const b = c25519Generate(rng);
-  const n = 3000;
-  line("x25519 agree (c25519Agree, raw keys)", n, run(n, () => c25519Agree(a.priv, b.pub)), 0);
-  const sec = new C25519Secret(a.priv);
-  line("x25519 agree (C25519Secret, cached)", n, run(n, () => sec.agree(b.pub)), 0);
-  const msg = new Uint8Array(200);
-  line("ed25519 sign (c25519Sign, raw keys)", n, run(n, () => c25519Sign(a.priv, a.pub, msg)), 0);
-  line("ed25519 sign (C25519Secret, cached)", n, run(n, () => sec.sign(msg)), 0);
-  const sig = sec.sign(msg);
-  line("ed25519 verify (c25519Verify)", n, run(n, () => c25519Verify(a.pub, msg, sig)), 0);
+function c25519Section(): void {
+  {
+    const a = c25519Generate(rng);
+    const b = c25519Generate(rng);
+    const n = 3000;
+    line("x25519 agree (c25519Agree, raw keys)", n, run(n, () => c25519Agree(a.priv, b.pub)), 0);
+    const sec = new C25519Secret(a.priv);
+    line("x25519 agree (C25519Secret, cached)", n, run(n, () => sec.agree(b.pub)), 0);
+    const msg = new Uint8Array(200);
+    line("ed25519 sign (c25519Sign, raw keys)", n, run(n, () => c25519Sign(a.priv, a.pub, msg)), 0);
+    line("ed25519 sign (C25519Secret, cached)", n, run(n, () => sec.sign(msg)), 0);
+    const sig = sec.sign(msg);
+    line("ed25519 verify (c25519Verify)", n, run(n, () => c25519Verify(a.pub, msg, sig)), 0);
+  }
+
 }
 
-console.log("");
-for (const r of results) console.log(r);
+// Each section runs in a fresh process: JSC's JIT state left by one section (e.g. suite 3's
+// node:crypto garbage, polymorphic call sites) measurably slowed the next one in the same process.
+const SECTIONS: Record<string, () => void> = {
+  armor: armorSection,
+  alloc: allocSection,
+  primitives: primitivesSection,
+  c25519: c25519Section,
+};
+const only = process.argv[2];
+if (only !== undefined) {
+  const f = SECTIONS[only];
+  if (f === undefined) {
+    console.error(`unknown section ${only}; one of ${Object.keys(SECTIONS).join(", ")}`);
+    process.exit(1);
+  }
+  f();
+} else {
+  for (const name of Object.keys(SECTIONS)) {
+    const r = Bun.spawnSync([process.execPath, import.meta.path, name], { stdout: "inherit", stderr: "inherit" });
+    if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
+  }
+}
