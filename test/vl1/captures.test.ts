@@ -79,7 +79,18 @@ interface SessionKeysJson {
 
 interface PacketsJson {
   packets_total: number;
-  packets: { n: number; kind: string; cipher_suite?: number; flags?: string }[];
+  packets: {
+    n: number;
+    kind: string;
+    packet_id: string;
+    dest_zt: string;
+    src_zt?: string;
+    flags?: string;
+    hops?: number;
+    cipher_suite?: number;
+    fragmented_flag?: boolean;
+    verb?: string;
+  }[];
 }
 
 function readJson(name: CaptureName, file: string): unknown {
@@ -138,6 +149,34 @@ for (const name of CAPTURES) {
       expect(compressed.has("NETWORK_CONFIG_REQUEST")).toBe(true);
       expect(compressed.has("NETWORK_CREDENTIALS")).toBe(true);
       expect(a.packets.find((p) => p.verb === "NETWORK_CONFIG")!.length).toBeGreaterThan(1000);
+    });
+
+    test("header fields agree with packets.json (an independent decoder of the same capture)", () => {
+      const a = analysis(name);
+      const json = readJson(name, "packets.json") as PacketsJson;
+      const byFrame = new Map(a.packets.map((p) => [p.frame, p]));
+      let compared = 0;
+      for (const e of json.packets) {
+        if (e.kind !== "packet") continue;
+        const p = byFrame.get(e.n);
+        if (!p) throw new Error(`frame ${e.n} missing`);
+        expect([e.n, p.packetId.toString(16).padStart(16, "0"), a.identities[p.dst].addressString, a.identities[p.src].addressString]).toEqual([
+          e.n,
+          e.packet_id,
+          e.dest_zt,
+          e.src_zt!,
+        ]);
+        expect([e.n, `0x${p.flags.toString(16).padStart(2, "0")}`, p.hops, p.suite, p.fragmented]).toEqual([
+          e.n,
+          e.flags!,
+          e.hops!,
+          e.cipher_suite!,
+          e.fragmented_flag!,
+        ]);
+        if (e.verb === "HELLO") expect(p.verb).toBe("HELLO");
+        compared++;
+      }
+      expect(compared).toBe(a.packets.length);
     });
 
     test("HELLOs: fixed fields, sender identity, cryptField tail decrypts to an empty moon list", () => {
