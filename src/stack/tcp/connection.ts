@@ -221,7 +221,6 @@ export class Connection implements TcpSocket {
     if (this.state >= TcpState.Established && !this.peerClosed) {
       const gain = this.windowEdgeGain();
       if (gain >= this.updateThreshold() && before < this.updateThreshold()) this.sendAck();
-      else if (this.rcvAdvRight === this.rcvNxt && gain > 0) this.sendAck(); // window was zero
     }
   }
 
@@ -1011,6 +1010,7 @@ export class Connection implements TcpSocket {
       this.persistAt = now + this.persistInterval();
     }
     if (this.ackNow) this.sendAck();
+    this.rearm();
   }
 
   /** RFC 6675 5: while pipe < cwnd, retransmit lost holes first, then new data. */
@@ -1179,9 +1179,7 @@ export class Connection implements TcpSocket {
     const curRight = seqAdd(this.rcvNxt, free);
     let right = this.rcvAdvRight;
     if (seqLt(right, this.rcvNxt)) right = this.rcvNxt;
-    if (seqDiff(curRight, right) >= this.updateThreshold() || seqLt(curRight, right) === false && right === this.rcvNxt) {
-      right = curRight;
-    }
+    if (seqDiff(curRight, right) >= this.updateThreshold()) right = curRight;
     if (seqGt(right, curRight)) right = curRight; // cannot offer more than the ring holds
     let wnd = seqDiff(right, this.rcvNxt);
     let field = wnd >>> this.rcvWscale;
