@@ -35,7 +35,7 @@ export class Poly1305 {
 
   /** Load the 32-byte one-time key (r || s) from key[keyOff..]. Resets the state. */
   init(key: Uint8Array, keyOff: number): void {
-    // Clamp r (RFC 8439): clear the top 4 bits of words 1..3 and the low 2 bits of words 1..3.
+    // Clamp r (RFC 8439): clear the top 4 bits of every 32-bit word and the low 2 bits of words 1..3.
     const t0 = le32(key, keyOff) & 0x0fffffff;
     const t1 = le32(key, keyOff + 4) & 0x0ffffffc;
     const t2 = le32(key, keyOff + 8) & 0x0ffffffc;
