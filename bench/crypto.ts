@@ -94,7 +94,7 @@ function armorSection(): void {
 // every allocation until a collection: sample it around a batch small enough to fit before an eden GC.
 // Baseline (a loop that allocates nothing) is printed too; a 16-byte Uint8Array per op shows ~60 B/op.
 function heapPerOp(name: string, n: number, op: () => void): void {
-  for (let i = 0; i < 2000; i++) op();
+  for (let i = 0; i < 20000; i++) op(); // past JIT tier-up, which itself grows the heap once
   Bun.gc(true);
   const c0 = heapStats().heapCapacity;
   for (let i = 0; i < n; i++) op();
