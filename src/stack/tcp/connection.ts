@@ -975,7 +975,9 @@ export class Connection implements TcpSocket {
       const finPending = this.finQueued && seqLe(this.sndNxt, this.finSeq);
       const finNow = finPending && seqAdd(this.sndNxt, len) === this.finSeq;
       if (len === 0 && !finNow) break;
-      if (len > 0 && len < mss) {
+      const isNew = this.sndNxt === this.sndMax;
+      // Nagle and SWS avoidance apply to new data only; a retransmission resends what was sent.
+      if (len > 0 && len < mss && isNew) {
         if (len < unsent) {
           // window-limited partial segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
           if (len < this.maxSndWnd >>> 1) break;
@@ -983,8 +985,6 @@ export class Connection implements TcpSocket {
           break; // Nagle (Minshall's variant): at most one unacknowledged small segment
         }
       }
-      if (len === 0 && !finNow) break;
-      const isNew = this.sndNxt === this.sndMax;
       const seqStart = this.sndNxt;
       const n = this.sendRange(seqStart, len + (finNow ? 1 : 0));
       if (n === 0) break;

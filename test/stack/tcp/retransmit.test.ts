@@ -1,0 +1,245 @@
+import { describe, expect, test } from "bun:test";
+import { ACK, bytes, establishActive, inject, PEER_ISS, recorder, rig, RST, type Rig } from "./harness.ts";
+import type { TcpSocket } from "../../../src/stack/tcp/index.ts";
+
+const P = { srcPort: 80, dstPort: 4000 };
+const pseq = PEER_ISS + 1;
+const ackOf = (r: Rig, ack: number, extra: Record<string, unknown> = {}) => inject(r.tcp, { ...P, seq: pseq, ack, flags: ACK, ...extra });
+
+/** Established with `n` full segments (1460) in flight starting at 1001. */
+function inFlight(n: number, opts: { sack?: boolean; congestion?: "cubic" | "newreno" } = {}): { r: Rig; s: TcpSocket } {
+  const r = rig({ congestion: opts.congestion ?? "newreno" });
+  const s = establishActive(r, { sack: opts.sack, window: 65535 });
+  s.send(bytes(n * 1460), 0, n * 1460);
+  expect(r.ip.take()).toHaveLength(n);
+  return { r, s };
+}
+const seg = (i: number) => 1001 + i * 1460;
+
+describe("retransmission timeout (RFC 6298)", () => {
+  test("first RTO after 1 s without an RTT sample, retransmits the first segment only", () => {
+    const { r } = inFlight(4);
+    r.advance(999);
+    expect(r.ip.take()).toHaveLength(0);
+    r.advance(1);
+    const out = r.ip.take();
+    expect(out.map((x) => [x.seq, x.payload.length])).toEqual([[1001, 1460]]);
+    expect(r.tcp.stats.rtoTimeouts).toBe(1);
+  });
+
+  test("exponential backoff: 1 s, 2 s, 4 s", () => {
+    const { r } = inFlight(1);
+    r.advance(1000);
+    expect(r.ip.take()).toHaveLength(1);
+    r.advance(1999);
+    expect(r.ip.take()).toHaveLength(0);
+    r.advance(1);
+    expect(r.ip.take()).toHaveLength(1);
+    r.advance(4000);
+    expect(r.ip.take()).toHaveLength(1);
+  });
+
+  test("after an RTO, each ACK lets slow start resend the rest (go-back-N)", () => {
+    const { r } = inFlight(4);
+    r.advance(1000);
+    r.ip.take();
+    ackOf(r, seg(1));
+    expect(r.ip.take().map((x) => x.seq)).toEqual([seg(1), seg(2)]);
+  });
+
+  test("an RTT sample (Karn: not from a retransmitted segment) sets the RTO", () => {
+    const r = rig();
+    const s = establishActive(r, {});
+    s.send(bytes(100), 0, 100);
+    r.ip.take();
+    r.clock.advance(80);
+    ackOf(r, 1101);
+    s.send(bytes(100), 0, 100);
+    r.ip.take();
+    // srtt=80, rttvar=40 -> rto = 80 + 160 = 240
+    expect(r.tcp.nextDeadline() - r.clock.now()).toBe(240);
+  });
+
+  test("Karn: the ACK of a retransmitted segment gives no RTT sample", () => {
+    const r = rig();
+    const s = establishActive(r, {});
+    s.send(bytes(100), 0, 100);
+    r.ip.take();
+    r.advance(1000);
+    r.ip.take();
+    r.clock.advance(10);
+    ackOf(r, 1101);
+    s.send(bytes(100), 0, 100);
+    r.ip.take();
+    // still backed-off initial RTO (no sample): 1000 * 2
+    expect(r.tcp.nextDeadline() - r.clock.now()).toBe(2000);
+  });
+
+  test("too many retransmissions: RST and ETIMEDOUT", () => {
+    const r = rig({ dataRetries: 2, congestion: "newreno" });
+    const ev = recorder();
+    const s = establishActive(r, { handler: ev.handler });
+    ev.log.length = 0;
+    s.send(bytes(10), 0, 10);
+    r.ip.take();
+    r.advance(1000);
+    r.advance(2000);
+    expect(r.ip.take()).toHaveLength(2);
+    r.advance(4000);
+    const out = r.ip.take();
+    expect(out.map((x) => x.flags & RST)).toEqual([RST]);
+    expect(s.error).toBe("ETIMEDOUT");
+    expect(ev.log).toEqual(["error:ETIMEDOUT", "close"]);
+  });
+
+  test("soft ICMP error is reported instead of ETIMEDOUT", () => {
+    const r = rig({ dataRetries: 0 });
+    const s = establishActive(r);
+    s.send(bytes(10), 0, 10);
+    const d = r.ip.one();
+    const q = new Uint8Array(28);
+    q[0] = 0x45;
+    q[9] = 6;
+    q.set([10, 0, 0, 1], 12);
+    q.set([10, 0, 0, 2], 16);
+    q.set([0x0f, 0xa0, 0, 80], 20);
+    new DataView(q.buffer).setUint32(24, d.seq);
+    r.tcp.onIcmpError(3, 1, 0, q, 0, q.length);
+    expect(s.error).toBeNull();
+    r.advance(1000);
+    expect(s.error).toBe("EHOSTUNREACH");
+  });
+
+  test("the RTO timer stops when everything is acknowledged", () => {
+    const { r } = inFlight(2);
+    ackOf(r, seg(2));
+    expect(r.tcp.nextDeadline()).toBe(Infinity);
+  });
+
+  test("the RTO timer restarts on each new ACK", () => {
+    const { r } = inFlight(3);
+    r.clock.advance(600);
+    ackOf(r, seg(1));
+    r.ip.take();
+    expect(r.tcp.nextDeadline() - r.clock.now()).toBeGreaterThanOrEqual(200);
+    r.advance(500);
+    expect(r.ip.take()).toHaveLength(0); // would have fired at t=1000 without the restart
+  });
+});
+
+describe("fast retransmit and NewReno recovery (RFC 5681 / 6582)", () => {
+  test("three duplicate ACKs trigger a fast retransmit of snd.una", () => {
+    const { r } = inFlight(6);
+    ackOf(r, seg(0));
+    ackOf(r, seg(0));
+    expect(r.ip.take()).toHaveLength(0);
+    ackOf(r, seg(0));
+    const out = r.ip.take();
+    expect(out[0]!.seq).toBe(seg(0));
+    expect(r.tcp.stats.fastRetransmits).toBe(1);
+  });
+
+  test("two duplicate ACKs are not enough", () => {
+    const { r } = inFlight(6);
+    ackOf(r, seg(0));
+    ackOf(r, seg(0));
+    expect(r.ip.take()).toHaveLength(0);
+    expect(r.tcp.stats.fastRetransmits).toBe(0);
+  });
+
+  test("ACKs carrying data are not duplicate ACKs", () => {
+    const { r } = inFlight(6);
+    for (let i = 0; i < 3; i++) inject(r.tcp, { ...P, seq: pseq + i, ack: seg(0), flags: ACK, payload: bytes(1) });
+    expect(r.tcp.stats.fastRetransmits).toBe(0);
+  });
+
+  test("partial ACK retransmits the next hole; full ACK ends recovery", () => {
+    const { r, s } = inFlight(6);
+    for (let i = 0; i < 3; i++) ackOf(r, seg(0));
+    r.ip.take();
+    ackOf(r, seg(2)); // partial: segment 2 lost too
+    const out = r.ip.take();
+    expect(out[0]!.seq).toBe(seg(2));
+    ackOf(r, seg(6));
+    expect(s.writableLength).toBe(256 * 1024);
+  });
+
+  test("dupACKs in recovery inflate the window and release new data", () => {
+    const { r, s } = inFlight(10);
+    s.send(bytes(5 * 1460), 0, 5 * 1460);
+    r.ip.take();
+    for (let i = 0; i < 3; i++) ackOf(r, seg(0));
+    r.ip.take();
+    let sentNew = 0;
+    for (let i = 0; i < 8; i++) {
+      ackOf(r, seg(0));
+      sentNew += r.ip.take().filter((x) => x.seq >= seg(10)).length;
+    }
+    expect(sentNew).toBeGreaterThan(0);
+  });
+
+  test("no second fast retransmit for losses from the same window (recover point)", () => {
+    const { r } = inFlight(8);
+    for (let i = 0; i < 3; i++) ackOf(r, seg(0));
+    ackOf(r, seg(8)); // full ack
+    r.ip.take();
+    expect(r.tcp.stats.fastRetransmits).toBe(1);
+  });
+});
+
+describe("SACK loss recovery (RFC 6675)", () => {
+  test("SACK blocks covering 3 segments above a hole trigger recovery before 3 dupacks", () => {
+    const { r } = inFlight(6, { sack: true });
+    ackOf(r, seg(0), { sack: [[seg(1), seg(4)]] });
+    const out = r.ip.take();
+    expect(out[0]!.seq).toBe(seg(0));
+    expect(r.tcp.stats.fastRetransmits).toBe(1);
+  });
+
+  test("only holes are retransmitted, SACKed data is skipped", () => {
+    const { r } = inFlight(8, { sack: true });
+    // segments 0 and 2 lost; 1, 3..7 received
+    ackOf(r, seg(0), { sack: [[seg(1), seg(2)]] });
+    ackOf(r, seg(0), { sack: [[seg(3), seg(5)], [seg(1), seg(2)]] });
+    ackOf(r, seg(0), { sack: [[seg(3), seg(8)], [seg(1), seg(2)]] });
+    const out = r.ip.take();
+    const rtx = out.filter((x) => x.seq < seg(8)).map((x) => x.seq);
+    expect(rtx).toEqual([seg(0), seg(2)]);
+  });
+
+  test("D-SACK / stale blocks below snd.una are ignored", () => {
+    const { r } = inFlight(4, { sack: true });
+    ackOf(r, seg(2), { sack: [[seg(0), seg(1)]] });
+    ackOf(r, seg(2), { sack: [[seg(0), seg(1)]] });
+    expect(r.tcp.stats.fastRetransmits).toBe(0);
+  });
+
+  test("an RTO clears the scoreboard and restarts from snd.una", () => {
+    const { r } = inFlight(4, { sack: true });
+    ackOf(r, seg(0), { sack: [[seg(2), seg(3)]] });
+    r.ip.take();
+    r.advance(1000);
+    expect(r.ip.take().map((x) => x.seq)).toEqual([seg(0)]);
+    ackOf(r, seg(1));
+    expect(r.ip.take().map((x) => x.seq)).toEqual([seg(1), seg(2)]);
+  });
+
+  test("recovery ends when the recovery point is acknowledged and cwnd = ssthresh", () => {
+    const { r, s } = inFlight(6, { sack: true });
+    ackOf(r, seg(0), { sack: [[seg(1), seg(4)]] });
+    r.ip.take();
+    ackOf(r, seg(6));
+    s.send(bytes(20 * 1460), 0, 20 * 1460);
+    // newreno ssthresh = flight/2 = 3 segments
+    expect(r.ip.take()).toHaveLength(3);
+  });
+
+  test("CUBIC recovery reduces the window to 70%", () => {
+    const { r, s } = inFlight(10, { sack: true, congestion: "cubic" });
+    ackOf(r, seg(0), { sack: [[seg(1), seg(5)]] });
+    r.ip.take();
+    ackOf(r, seg(10));
+    s.send(bytes(20 * 1460), 0, 20 * 1460);
+    expect(r.ip.take()).toHaveLength(7);
+  });
+});
