@@ -56,10 +56,15 @@ const text = new TextEncoder().encode(
 ).subarray(0, 4000);
 const random = new Uint8Array(1400);
 rng.fill(random);
+// A small MULTICAST_LIKE-sized payload: per-call fixed costs dominate here.
+const small = new TextEncoder().encode(
+  "nwid=3bc65e2b50b151d2 mac=ff:ff:ff:ff:ff:ff adi=0 nwid=3bc65e2b50b151d2 mac=33:33:00:00:00:01 adi=0 xx",
+);
 
 for (const [label, data] of [
   [`config text ${text.length} B`, text],
   [`random ${random.length} B`, random],
+  [`small ${small.length} B`, small],
 ] as const) {
   const comp = new Uint8Array(lz4CompressBound(data.length));
   const n = lz4.compress(data, 0, data.length, comp, 0, comp.length);

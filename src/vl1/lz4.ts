@@ -115,8 +115,14 @@ export function lz4Decompress(
  * (there are none in one JS thread).
  */
 export class Lz4Compressor {
-  /** Position + 1 of the last occurrence of each 4-byte hash (0 = empty); cleared per call. */
+  /**
+   * Last position of each 4-byte hash, stored as `base + (position − srcStart)`. Each call moves
+   * `base` past every value stored before, so stale entries read as negative positions and the
+   * table needs clearing only when `base` would overflow, not per call (a 16 KB memset would
+   * dominate the cost of compressing a 100-byte packet).
+   */
   private readonly table = new Int32Array(1 << HASH_LOG);
+  private base = 0;
 
   /**
    * Compresses src[srcStart, srcEnd) into dst[dstStart, dstEnd). Returns the compressed size, or -1
@@ -131,7 +137,13 @@ export class Lz4Compressor {
 
     if (n >= MF_LIMIT + 1) {
       const table = this.table;
-      table.fill(0);
+      if (this.base > 0x7fffffff - n - 1) {
+        table.fill(0);
+        this.base = 0;
+      }
+      // Stored values are base + offset + 1 so that 0 (a fresh table) is never a valid entry.
+      const bias = this.base + 1 - srcStart;
+      this.base += n + 1;
       const matchLimit = srcEnd - LAST_LITERALS;
       const mfLimit = srcEnd - MF_LIMIT;
       let ip = srcStart;
@@ -139,8 +151,8 @@ export class Lz4Compressor {
       while (ip < mfLimit) {
         const seq = read32(src, ip);
         const h = Math.imul(seq, 2654435761) >>> HASH_SHIFT;
-        const ref = table[h]! - 1;
-        table[h] = ip + 1;
+        const ref = table[h]! - bias;
+        table[h] = ip + bias;
         if (ref < srcStart || ip - ref > MAX_OFFSET || read32(src, ref) !== seq) {
           misses++;
           ip += 1 + (misses >>> SKIP_TRIGGER);
@@ -165,7 +177,7 @@ export class Lz4Compressor {
         anchor = mEnd;
         ip = mEnd;
         // Index a position inside the match so the next repetition is found early.
-        if (ip - 2 >= srcStart && ip < mfLimit) table[Math.imul(read32(src, ip - 2), 2654435761) >>> HASH_SHIFT] = ip - 2 + 1;
+        if (ip - 2 >= srcStart && ip < mfLimit) table[Math.imul(read32(src, ip - 2), 2654435761) >>> HASH_SHIFT] = ip - 2 + bias;
       }
     }
 

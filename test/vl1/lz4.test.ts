@@ -114,6 +114,26 @@ describe("round trips", () => {
     }
   });
 
+  test("table reuse across calls: stale positions from earlier inputs never leak into a block", () => {
+    const c = new Lz4Compressor();
+    const a = new TextEncoder().encode("the quick brown fox jumps over the lazy dog ".repeat(20));
+    const b = new Uint8Array(a.length);
+    rng.fill(b);
+    const out = new Uint8Array(lz4CompressBound(a.length));
+    // Same hashes as the previous input but different bytes: every hit must be re-verified.
+    for (const input of [a, b, a, b]) {
+      const n = c.compress(input, 0, input.length, out, 0, out.length);
+      expect(decompress(out.slice(0, n))).toEqual(input);
+    }
+    // Force the position base to the Int32 limit so the next calls take the table-reset path.
+    (c as unknown as { base: number }).base = 0x7fffffff - 100;
+    for (const input of [a, b, a]) {
+      const n = c.compress(input, 0, input.length, out, 0, out.length);
+      expect(decompress(out.slice(0, n))).toEqual(input);
+    }
+    expect((c as unknown as { base: number }).base).toBeLessThan(10 * a.length);
+  });
+
   test("compress reports -1 when the result would not fit (used for 'strictly smaller')", () => {
     const d = new Uint8Array(500);
     rng.fill(d);
