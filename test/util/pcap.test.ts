@@ -80,4 +80,20 @@ describe("readPcapUdp", () => {
     if (!r.ok) expect(r.error).toContain("runs past the end");
     expect(readPcapUdp(pcap(105, [])).ok).toBe(false); // 802.11 not supported
   });
+
+  test("5,000 truncated and mutated captures never throw", () => {
+    let state = 12345;
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+    let ok = 0;
+    for (let k = 0; k < 5000; k++) {
+      const b = capture.slice(0, 24 + (next() % (capture.length - 24)));
+      for (let f = 0; f < 4; f++) b[next() % b.length] = next() & 0xff;
+      const r = readPcapUdp(b);
+      if (r.ok) {
+        ok++;
+        for (const d of r.datagrams) expect(d.payload.length).toBeLessThanOrEqual(65535);
+      } else expect(r.error.startsWith("pcap: ")).toBe(true);
+    }
+    expect(ok).toBeGreaterThan(0);
+  });
 });
