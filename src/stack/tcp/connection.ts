@@ -554,6 +554,8 @@ export class Connection implements TcpSocket {
     }
 
     if (!this.acceptable(seq, segLen, wnd)) {
+      // TIME_WAIT: the peer's FIN again means our last ACK was lost: re-ACK and restart 2*MSL.
+      if (this.state === TcpState.TimeWait && f & TCP_FIN) this.waitAt = now + this.host.opts.timeWaitMs;
       this.host.stats.outOfWindow++;
       this.sendAck();
       return;
