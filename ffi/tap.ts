@@ -53,7 +53,7 @@ export interface TapOptions {
   name?: string;
   /** Largest frame expected (Ethernet header included); longer frames are truncated by the kernel. */
   maxFrame?: number;
-  /** Ring slots between the reader worker and the main thread. */
+  /** Ring slots between the reader worker and the main thread (default: 8 MiB worth, at least 512). */
   slots?: number;
 }
 
@@ -98,7 +98,8 @@ export class TapDevice implements FrameSink {
     const end = ifr.indexOf(0);
     const dev = new TapDevice(fd, Buffer.from(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16))).toString("ascii"));
     dev.slotSize = FRAME_HEADROOM + (opts.maxFrame ?? 9216 + 14);
-    dev.slots = opts.slots ?? 512;
+    // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its txqueuelen).
+    dev.slots = opts.slots ?? Math.max(512, Math.floor((8 << 20) / dev.slotSize));
     return dev;
   }
 

@@ -8,8 +8,10 @@ import type { Clock } from "../util/clock.ts";
 export interface ArpCacheOptions {
   /** Most entries kept; beyond it the oldest resolved entry is evicted. */
   maxEntries?: number;
-  /** Datagrams held per unresolved destination (Linux: unres_qlen_bytes ~ a few packets). */
+  /** Datagrams held per unresolved destination. */
   maxQueuedPerEntry?: number;
+  /** Bytes held per unresolved destination (Linux: unres_qlen_bytes = 212992). */
+  maxQueuedBytesPerEntry?: number;
   /** Bytes held across all unresolved destinations. */
   maxQueuedBytes?: number;
   /** How long a learned mapping is trusted without refresh. */
@@ -59,6 +61,7 @@ export class ArpCache {
   private readonly maxEntries: number;
   private readonly maxQueuedPerEntry: number;
   private readonly maxQueuedBytes: number;
+  private readonly maxQueuedBytesPerEntry: number;
   private readonly reachableMs: number;
   private readonly staleMs: number;
   private readonly retryMs: number;
@@ -73,8 +76,10 @@ export class ArpCache {
     opts: ArpCacheOptions = {},
   ) {
     this.maxEntries = opts.maxEntries ?? 1024;
-    this.maxQueuedPerEntry = opts.maxQueuedPerEntry ?? 16;
-    this.maxQueuedBytes = opts.maxQueuedBytes ?? 256 * 1024;
+    // A burst of connects to one new neighbour (1,000 SYNs) must survive resolution, as on Linux.
+    this.maxQueuedPerEntry = opts.maxQueuedPerEntry ?? 4096;
+    this.maxQueuedBytesPerEntry = opts.maxQueuedBytesPerEntry ?? 212_992;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? 1024 * 1024;
     this.reachableMs = opts.reachableMs ?? 30_000;
     this.staleMs = opts.staleMs ?? 5_000;
     this.retryMs = opts.retryMs ?? 1_000;
@@ -138,7 +143,11 @@ export class ArpCache {
     let e = this.entries.get(ip);
     if (e === undefined) e = this.newEntry(ip);
     const len = end - start;
-    if (e.queue.length >= this.maxQueuedPerEntry || this.queuedBytes + len > this.maxQueuedBytes) {
+    if (
+      e.queue.length >= this.maxQueuedPerEntry ||
+      e.queuedBytes + len > this.maxQueuedBytesPerEntry ||
+      this.queuedBytes + len > this.maxQueuedBytes
+    ) {
       this.queueDrops++;
       return "dropped";
     }

@@ -168,9 +168,18 @@ describe("iface ARP", () => {
   });
 
   test("the per-destination queue is bounded", () => {
+    iface = new Iface({ mac: MAC_A, sink, clock, arp: { maxQueuedPerEntry: 16 } });
+    iface.addAddress(IP_A, 24);
     const b = new Uint8Array(TRANSPORT_HEADROOM + 20);
     for (let i = 0; i < 20; i++) iface.sendIpv4(IPPROTO_TCP, IP_A, IP_B, b, TRANSPORT_HEADROOM, b.length);
     expect(iface.drops["tx-arp-queue-full"]).toBe(4);
+  });
+
+  test("the per-destination queue is bounded in bytes (Linux's unres_qlen_bytes)", () => {
+    const b = new Uint8Array(TRANSPORT_HEADROOM + 1000);
+    for (let i = 0; i < 300; i++) iface.sendIpv4(IPPROTO_UDP, IP_A, IP_B, b, TRANSPORT_HEADROOM, b.length);
+    // 1020-byte datagrams: 208 fit in 212992 bytes.
+    expect(iface.drops["tx-arp-queue-full"]).toBe(300 - 208);
   });
 
   test("stale entries are refreshed by unicast request and forgotten when silent", () => {

@@ -6,6 +6,11 @@
  */
 import { TapDevice } from "../../ffi/tap.ts";
 import { ipv4ToString } from "../../src/stack/link.ts";
+import { NetStack, type NetStackOptions } from "../../src/stack/stack.ts";
+import { FaultLink, type FaultConfig } from "../../src/stack/link/fault-link.ts";
+import { pumpRealTime } from "../../src/stack/link/realtime.ts";
+import { systemClock } from "../../src/util/clock.ts";
+import { SeededRng } from "../../src/util/random.ts";
 
 let counter = 0;
 
@@ -64,6 +69,8 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
     await run(["ip", "link", "set", ifname, "netns", ns]);
     const nsx = (args: string[]) => run(["ip", "-n", ns, ...args]);
     await nsx(["link", "set", "lo", "up"]);
+    // A server meant for 1,000 simultaneous connects gets a SYN queue that holds them (namespace-local settings).
+    await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_max_syn_backlog=4096", "net.core.somaxconn=4096"]);
     await nsx(["link", "set", ifname, "mtu", String(mtu)]);
     await nsx(["addr", "add", `${ipv4ToString(kernelIp)}/24`, "dev", ifname]);
     await nsx(["link", "set", ifname, "up"]);
@@ -94,4 +101,49 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
     await run(["ip", "netns", "del", ns], { allowFail: true });
     throw e;
   }
+}
+
+export const STACK_MAC = 0x02aabbcc0002;
+
+export interface AttachedStack {
+  stack: NetStack;
+  /** Present when faults were requested: tap -> stack and stack -> tap. */
+  inbound?: FaultLink;
+  outbound?: FaultLink;
+  stop(): void;
+}
+
+/**
+ * A NetStack on the tap, addressed net.stackIp. With `faults`, a FaultLink in each direction sits
+ * between the tap and the stack (delay, reordering, duplication the kernel cannot do here).
+ */
+export function attachStack(net: KernelNet, opts: Partial<NetStackOptions> = {}, faults?: FaultConfig, seed = 1): AttachedStack {
+  if (faults === undefined) {
+    const stack = new NetStack(net.tap, { mac: STACK_MAC, mtu: net.mtu, ...opts });
+    stack.addAddress(net.stackIp, net.prefixLen);
+    net.tap.onBatchEnd = () => stack.kick();
+    net.tap.start(stack);
+    stack.start();
+    return { stack, stop: () => stack.stop() };
+  }
+  const rng = new SeededRng(seed);
+  const maxFrame = net.mtu + 14;
+  const outbound = new FaultLink(systemClock, rng, { ...faults, maxFrame }, { receiveFrame: (b, s, e) => net.tap.sendFrame(b, s, e) });
+  const stack = new NetStack(outbound, { mac: STACK_MAC, mtu: net.mtu, ...opts });
+  stack.addAddress(net.stackIp, net.prefixLen);
+  const inbound = new FaultLink(systemClock, rng, { ...faults, maxFrame }, stack);
+  const pin = pumpRealTime(inbound, systemClock, () => stack.kick());
+  const pout = pumpRealTime(outbound, systemClock);
+  net.tap.start({ receiveFrame: (b, s, e) => inbound.sendFrame(b, s, e) });
+  stack.start();
+  return {
+    stack,
+    inbound,
+    outbound,
+    stop: () => {
+      pin.stop();
+      pout.stop();
+      stack.stop();
+    },
+  };
 }
