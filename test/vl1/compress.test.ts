@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { ManualClock } from "../../src/util/clock.ts";
 import { SeededRng } from "../../src/util/random.ts";
+import { PeerKeys, armor, dearmor } from "../../src/vl1/armor.ts";
+import { fragmentCount, splitPacket } from "../../src/vl1/fragment.ts";
+import { ReassemblyQueue } from "../../src/vl1/reassembly.ts";
 import { DECOMPRESS_CORRUPT, DECOMPRESS_NO_ROOM, PayloadCompression } from "../../src/vl1/compress.ts";
-import { MAX_PACKET_LENGTH, Verb, isCompressed, verb, writeHeader } from "../../src/vl1/packet.ts";
+import { DEFAULT_PHYSMTU, MAX_PACKET_LENGTH, Verb, isCompressed, setFragmented, verb, writeHeader } from "../../src/vl1/packet.ts";
 import { hex, loadVectors, toHex } from "../crypto/fixtures.ts";
 
 const vectors = loadVectors("vectors-generated.json");
@@ -64,5 +68,43 @@ describe("packet payload compression (spec 3.7)", () => {
     const small = big.slice(0, 200);
     expect(end).toBeLessThan(200);
     expect(pc.decompress(small, 0, end)).toBe(DECOMPRESS_NO_ROOM);
+  });
+});
+
+describe("send/receive pipeline: compress -> armor -> fragment -> reassemble -> dearmor -> decompress", () => {
+  test("a 9000-byte half-compressible packet: compressed to several fragments and restored exactly", () => {
+    const keys = new PeerKeys(new Uint8Array(48).fill(7));
+    const pkt = new Uint8Array(MAX_PACKET_LENGTH);
+    writeHeader(pkt, 0, 0x0badf00d, 0x12345678, 0x3bc65e2b50, 0xe09cc51f00, Verb.NETWORK_CONFIG);
+    new SeededRng(11).fill(pkt, 28, 4500); // incompressible half
+    pkt.set(new TextEncoder().encode("I=172.28.0.124/16\nRT=172.28.0.0/16\n".repeat(200)).subarray(0, 4500), 4500);
+    const original = pkt.slice(0, 9000);
+
+    let end = new PayloadCompression().compress(pkt, 0, 9000);
+    expect(end).toBeLessThan(9000);
+    const total = fragmentCount(end);
+    expect(total).toBeGreaterThan(2); // still needs fragments after compression
+    setFragmented(pkt, 0, true); // decided before armoring: it is authenticated
+    armor(pkt, 0, end, keys, 3);
+
+    const q = new ReassemblyQueue(new ManualClock());
+    let got = 0;
+    const parts: [Uint8Array, number, number][] = [];
+    splitPacket(pkt, 0, end, DEFAULT_PHYSMTU, new Uint8Array(DEFAULT_PHYSMTU), (b, s, e) => parts.push([b.slice(s, e), 0, e - s]));
+    for (const [b, s, e] of parts.reverse()) {
+      const r = b[s + 13] === 0xff ? q.addFragment(b, s, e) : q.addHead(b, s, e);
+      if (r > 0) got = r;
+    }
+    expect(got).toBe(end);
+    const rx = q.out;
+    expect(dearmor(rx, 0, got, keys)).toBe(true);
+    expect(isCompressed(rx, 0)).toBe(true);
+    end = new PayloadCompression().decompress(rx, 0, got);
+    expect(end).toBe(9000);
+    expect(toHex(rx.subarray(0, 8))).not.toBe(toHex(original.subarray(0, 8))); // suite 3 rewrote the ID
+    expect(toHex(rx.subarray(8, 18))).toBe(toHex(original.subarray(8, 18)));
+    expect(toHex(rx.subarray(28, 9000))).toBe(toHex(original.subarray(28)));
+    expect(verb(rx, 0)).toBe(Verb.NETWORK_CONFIG);
+    expect(isCompressed(rx, 0)).toBe(false);
   });
 });
