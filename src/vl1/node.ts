@@ -569,6 +569,11 @@ export class Node {
     const now = this.clock.now();
     const dest = isFragment ? fragmentDestination(buf, start) : destination(buf, start);
     const src = isFragment ? -1 : source(buf, start);
+    if (!isFragment) {
+      const srcPeer = this.topology.get(src);
+      const srcPath = srcPeer === null ? null : srcPeer.findPath(localSocket, from);
+      if (srcPath !== null) srcPath.lastRelayedIn = now;
+    }
     const to = this.topology.get(dest);
     const direct = to === null ? null : to.bestPath(now, false);
     if (direct !== null && to !== null) {

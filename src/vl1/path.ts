@@ -23,7 +23,15 @@ export const ECHO_RATE_LIMIT = 1000 / 6;
 export const TRUST_EXPIRATION = 600000;
 
 export class Path {
+  /** Last authenticated packet from the peer over this path (drives expiry). */
   lastIn = NEVER;
+  /**
+   * Last datagram a root relayed for the peer from this (already confirmed) address. 1.14 counts
+   * any datagram from the address as a sign of life; we count only these, which roots cannot
+   * authenticate but which come from a known path, so relaying keeps a leaf's path "alive" for
+   * RENDEZVOUS without letting spoofed garbage do so.
+   */
+  lastRelayedIn = NEVER;
   lastOut = NEVER;
   lastTrustedIn = NEVER;
   lastEchoRequest = NEVER;
@@ -42,7 +50,7 @@ export class Path {
   }
 
   alive(now: number): boolean {
-    return now - this.lastIn < PATH_ALIVE_TIMEOUT;
+    return now - Math.max(this.lastIn, this.lastRelayedIn) < PATH_ALIVE_TIMEOUT;
   }
 
   needsHeartbeat(now: number): boolean {
@@ -65,7 +73,7 @@ export class Path {
    * the alive window, times (8 − scope) so private paths win over global ones.
    */
   quality(now: number): number {
-    const age = now - this.lastIn;
+    const age = now - Math.max(this.lastIn, this.lastRelayedIn);
     let q = this.latency;
     if (age >= PATH_ALIVE_TIMEOUT) q += LATENCY_UNKNOWN + age;
     return q * (8 - this.scope);

@@ -64,4 +64,4 @@ export function makeLab(n: number, seed: number, faults?: Partial<LinkFaults>): 
 }
 
 /** Verb code of the test messages exchanged through the VL2 hook. */
-export const TEST_VERB = 0x14; // USER_MESSAGE
+export const TEST_VERB = 0x06; // FRAME: delivered to the VL2 hook and makes the peer "active" (keepalives)
