@@ -23,7 +23,8 @@ import {
   TcpParseError,
   TcpSegmentView,
 } from "../wire/tcp.ts";
-import { Connection, EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import { EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./events.ts";
 import { TcpError } from "./errors.ts";
 import { newTcpStats, type TcpHost, type TcpStats } from "./host.ts";
 import { Listener, type ListenerHost } from "./listener.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ACK, bytes, establishActive, establishPassive, FIN, inject, PEER_ISS, PSH, recorder, rig } from "./harness.ts";
+import { ACK, bytes, establishActive, FIN, inject, PEER_ISS, PSH, recorder, rig } from "./harness.ts";
 
 // After establishActive: our next seq 1001, peer's next seq PEER_ISS+1; peer ports 80 -> us 4000.
 const P = { srcPort: 80, dstPort: 4000 };

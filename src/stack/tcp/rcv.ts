@@ -1,0 +1,154 @@
+/**
+ * The receiving half: segment acceptability (RFC 9293 3.10.7.4), in-order delivery into the
+ * receive ring, out-of-order reassembly (data parked in the ring beyond its filled bytes, ranges
+ * remembered in a SeqRangeSet), FIN processing, delayed-ACK decisions and the advertised window
+ * with receiver-side silly-window avoidance.
+ */
+import type { TcpSegmentView } from "../wire/tcp.ts";
+import { TCP_FIN } from "../wire/tcp.ts";
+import { EV_READABLE } from "./events.ts";
+import { SeqRangeSet } from "./seq-ranges.ts";
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
+import type { Connection } from "./connection.ts";
+import { TcpState } from "./state.ts";
+
+/** Out-of-order ranges the receiver remembers; more holes than this and new islands are dropped. */
+const OOO_RANGES = 16;
+
+/** RFC 9293 3.10.7.4 acceptability test. */
+export function acceptable(c: Connection, seq: number, segLen: number, wnd: number): boolean {
+  const rn = c.rcvNxt;
+  if (segLen === 0) {
+    if (wnd === 0) return seq === rn;
+    return seqLe(rn, seq) && seqLt(seq, seqAdd(rn, wnd));
+  }
+  if (wnd === 0) return false;
+  const end = seqAdd(rn, wnd);
+  const last = seqAdd(seq, segLen - 1);
+  return (seqLe(rn, seq) && seqLt(seq, end)) || (seqLe(rn, last) && seqLt(last, end));
+}
+
+export function processData(c: Connection, seg: TcpSegmentView, seq: number, now: number): void {
+  const rx = c.rx!;
+  let start = seg.payloadStart;
+  let len = seg.payloadLength;
+  let fin = (seg.flags & TCP_FIN) !== 0;
+  // Trim what we already have.
+  const skip = seqDiff(c.rcvNxt, seq);
+  if (skip > 0) {
+    if (skip >= len) {
+      // all old (maybe except FIN)
+      start += len;
+      len = 0;
+      if (fin && skip > seg.payloadLength) fin = false; // FIN also old
+    } else {
+      start += skip;
+      len -= skip;
+    }
+    seq = c.rcvNxt;
+    c.ackNow = true; // duplicate data: tell the sender quickly
+  }
+  // Trim to the ring's room (beyond that is outside any window we advertised).
+  const room = rx.capacity - rx.length - seqDiff(seq, c.rcvNxt);
+  if (len > room) {
+    len = Math.max(room, 0);
+    fin = false;
+  }
+  if (c.orphan && len > 0) {
+    // Data for a closed socket: the application cannot read it (Linux resets).
+    c.abort();
+    return;
+  }
+
+  if (seq === c.rcvNxt) {
+    if (len > 0) {
+      if (!c.rdShut) {
+        rx.writeAt(rx.length, seg.buf, start, start + len);
+        rx.commit(len);
+      }
+      c.rcvNxt = seqAdd(c.rcvNxt, len);
+      const ooo = c.ooo;
+      if (ooo !== null && ooo.count > 0) {
+        const end = ooo.popContiguous(c.rcvNxt);
+        if (end !== -1 && seqGt(end, c.rcvNxt)) {
+          const more = seqDiff(end, c.rcvNxt);
+          if (!c.rdShut) rx.commit(more);
+          c.rcvNxt = end;
+        }
+        ooo.removeBelow(c.rcvNxt);
+        c.ackNow = true; // a hole was (partly) filled: ACK immediately (RFC 5681 4.2)
+      }
+      if (!c.rdShut) c.raise(EV_READABLE);
+      // ACK at least every second segment (RFC 5681 4.2); otherwise delay.
+      if (++c.segsSinceAck >= 2) c.ackNow = true;
+      if (!c.ackNow && c.delackAt === Infinity) c.delackAt = now + c.host.opts.delayedAckMs;
+    }
+    if (fin) c.rcvFinSeq = seqAdd(seq, len);
+    if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt) processFin(c, now);
+  } else {
+    // Out of order: store in the ring beyond the filled bytes, remember the range.
+    if (len > 0) {
+      let ooo = c.ooo;
+      if (ooo === null) ooo = c.ooo = new SeqRangeSet(OOO_RANGES);
+      const off = seqDiff(seq, c.rcvNxt);
+      if (ooo.add(seq, seqAdd(seq, len))) {
+        rx.writeAt(rx.length + off, seg.buf, start, start + len);
+        c.lastOooSeq = seq;
+      }
+    }
+    if (fin) c.rcvFinSeq = seqAdd(seq, len);
+    c.ackNow = true;
+  }
+}
+
+export function processFin(c: Connection, now: number): void {
+  c.rcvFinSeq = -1;
+  c.rcvNxt = seqAdd(c.rcvNxt, 1);
+  c.peerClosed = true;
+  c.ackNow = true;
+  if (!c.orphan) c.raise(EV_READABLE);
+  switch (c.state) {
+    case TcpState.SynReceived:
+    case TcpState.Established:
+      c.state = TcpState.CloseWait;
+      break;
+    case TcpState.FinWait1:
+      // Our FIN not yet acknowledged (else we would be in FIN_WAIT_2): simultaneous close.
+      c.state = TcpState.Closing;
+      break;
+    case TcpState.FinWait2:
+      c.enterTimeWait(now);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Window field value (already shifted), with receiver SWS avoidance; never shrinks the edge. */
+export function windowToAdvertise(c: Connection): number {
+  const rx = c.rx;
+  if (rx === null) return 0;
+  const free = rx.capacity - rx.length;
+  const curRight = seqAdd(c.rcvNxt, free);
+  let right = c.rcvAdvRight;
+  if (seqLt(right, c.rcvNxt)) right = c.rcvNxt;
+  if (seqDiff(curRight, right) >= updateThreshold(c)) right = curRight;
+  if (seqGt(right, curRight)) right = curRight; // cannot offer more than the ring holds
+  let wnd = seqDiff(right, c.rcvNxt);
+  let field = wnd >>> c.rcvWscale;
+  if (field > 65535) field = 65535;
+  wnd = field << c.rcvWscale;
+  const adv = seqAdd(c.rcvNxt, wnd);
+  if (seqGt(adv, c.rcvAdvRight)) c.rcvAdvRight = adv;
+  return field;
+}
+
+export function windowEdgeGain(c: Connection): number {
+  const rx = c.rx;
+  if (rx === null) return 0;
+  return seqDiff(seqAdd(c.rcvNxt, rx.capacity - rx.length), seqMax(c.rcvAdvRight, c.rcvNxt));
+}
+
+export function updateThreshold(c: Connection): number {
+  return Math.min((c.rxSize >>> 1) || 1, c.advMss);
+}

@@ -1,0 +1,289 @@
+/**
+ * Segment output: what to send next (window, congestion window, Nagle, sender SWS avoidance,
+ * RFC 6675 pipe-based recovery), building segments into the layer's shared transmit buffer
+ * (header + options + one copy of the payload out of the send ring) and handing them to IPv4.
+ */
+import { IPPROTO_TCP, TRANSPORT_HEADROOM } from "../link.ts";
+import { emitTcpSegment, TCP_ACK, TCP_FIN, TCP_MAX_SACK_BLOCKS, TCP_PSH, TCP_RST, TCP_SYN, tcpHeaderLength } from "../wire/tcp.ts";
+import { retransmitAt } from "./ack.ts";
+import { windowToAdvertise } from "./rcv.ts";
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
+import type { Connection } from "./connection.ts";
+import { TcpState } from "./state.ts";
+
+const PERSIST_MIN = 200;
+const PERSIST_MAX = 60_000;
+
+export function queueFin(c: Connection): void {
+  if (c.finQueued) return;
+  switch (c.state) {
+    case TcpState.SynSent:
+      c.finish(null);
+      return;
+    case TcpState.SynReceived:
+    case TcpState.Established:
+      c.state = TcpState.FinWait1;
+      break;
+    case TcpState.CloseWait:
+      c.state = TcpState.LastAck;
+      break;
+    default:
+      return;
+  }
+  c.finQueued = true;
+  c.finSeq = seqAdd(c.sndBufSeq, c.tx === null ? 0 : c.tx.length);
+  output(c);
+  c.rearm();
+}
+
+/** Send whatever the windows, Nagle and SWS avoidance allow; then a pure ACK if one is owed. */
+export function output(c: Connection): void {
+  const st = c.state;
+  if (
+    st !== TcpState.Established &&
+    st !== TcpState.CloseWait &&
+    st !== TcpState.FinWait1 &&
+    st !== TcpState.Closing &&
+    st !== TcpState.LastAck
+  ) {
+    if (c.ackNow && st >= TcpState.Established) sendAck(c);
+    return;
+  }
+  const now = c.now();
+  const mss = c.sendMss;
+  const tx = c.tx;
+  const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
+
+  if (c.inRecovery && c.sackOk) sackRecoverySend(c, now, dataEnd);
+
+  for (;;) {
+    const unsent = Math.max(0, seqDiff(dataEnd, c.sndNxt));
+    let allowance = c.cc.cwnd;
+    if (c.inRecovery && !c.sackOk) allowance += c.dupAcks * mss; // RFC 6582 inflation
+    if (c.inRecovery && c.sackOk) break; // handled by sackRecoverySend
+    const wnd = Math.min(c.sndWnd, allowance);
+    const usable = seqDiff(seqAdd(c.sndUna, wnd), c.sndNxt);
+    let len = Math.min(unsent, mss, Math.max(usable, 0));
+    const finPending = c.finQueued && seqLe(c.sndNxt, c.finSeq);
+    const finNow = finPending && seqAdd(c.sndNxt, len) === c.finSeq;
+    if (len === 0 && !finNow) break;
+    const isNew = c.sndNxt === c.sndMax;
+    // Nagle and SWS avoidance apply to new data only; a retransmission resends what was sent.
+    if (len > 0 && len < mss && isNew) {
+      if (len < unsent) {
+        // window-limited partial segment: sender SWS avoidance (RFC 9293 3.8.6.2.1)
+        if (len < c.maxSndWnd >>> 1) break;
+      } else if (!c.nodelay && !finNow && seqGt(c.sndSmallEnd, c.sndUna)) {
+        break; // Nagle (Minshall's variant): at most one unacknowledged small segment
+      }
+    }
+    const seqStart = c.sndNxt;
+    const n = sendRange(c, seqStart, len + (finNow ? 1 : 0));
+    if (n === 0) break;
+    if (!isNew) c.host.stats.retransmits++;
+    c.sndNxt = seqAdd(seqStart, n);
+    if (len < mss) c.sndSmallEnd = c.sndNxt;
+    if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+    if (isNew && !c.rttTiming && !c.tsOk) {
+      c.rttTiming = true;
+      c.rttSeq = seqStart;
+      c.rttTime = now;
+    }
+    if (c.rtxAt === Infinity) c.rtxAt = now + c.rto.current();
+  }
+
+  // Nothing in flight but data waiting and no window: probe (persist timer).
+  if (
+    c.sndUna === c.sndMax &&
+    seqDiff(dataEnd, c.sndNxt) > 0 &&
+    c.persistAt === Infinity &&
+    c.rtxAt === Infinity
+  ) {
+    c.persistAt = now + persistInterval(c);
+  }
+  if (c.ackNow) sendAck(c);
+  c.rearm();
+}
+
+/** RFC 6675 5: while pipe < cwnd, retransmit lost holes first, then new data. */
+export function sackRecoverySend(c: Connection, now: number, dataEnd: number): void {
+  const mss = c.sendMss;
+  const sb = c.scoreboard;
+  for (let guard = 0; guard < 1024; guard++) {
+    const inFlight = pipe(c);
+    if (c.cc.cwnd - inFlight < mss && inFlight > 0) break;
+    const from = seqMax(c.highRxt, c.sndUna);
+    const highSack = sb === null ? c.sndUna : sb.highest(c.sndUna);
+    if (sb !== null && seqLt(from, highSack)) {
+      const hole = sb.nextHole(from, highSack);
+      if (hole !== -1) {
+        const len = Math.min(mss, seqDiff(sb.holeEnd, hole));
+        c.highRxt = hole; // retransmitAt moves it to the hole's end
+        if (retransmitAt(c, hole, now) === 0) break;
+        void len;
+        continue;
+      }
+    }
+    // New data within the peer's window.
+    const unsent = seqDiff(dataEnd, c.sndNxt);
+    const usable = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+    const len = Math.min(unsent, mss, usable);
+    const finNow = c.finQueued && seqLe(c.sndNxt, c.finSeq) && seqAdd(c.sndNxt, Math.max(len, 0)) === c.finSeq;
+    if (len <= 0 && !finNow) break;
+    const n = sendRange(c, c.sndNxt, Math.max(len, 0) + (finNow ? 1 : 0));
+    if (n === 0) break;
+    c.sndNxt = seqAdd(c.sndNxt, n);
+    if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+  }
+}
+
+/** RFC 6675 pipe estimate: outstanding - SACKed - lost-but-not-retransmitted. */
+export function pipe(c: Connection): number {
+  const outstanding = seqDiff(c.sndMax, c.sndUna);
+  const sb = c.scoreboard;
+  if (sb === null || sb.count === 0) return outstanding;
+  const sacked = sb.bytesAbove(c.sndUna);
+  const highSack = sb.highest(c.sndUna);
+  const from = seqMax(c.highRxt, c.sndUna);
+  let lost = 0;
+  if (seqLt(from, highSack)) lost = seqDiff(highSack, from) - sb.bytesAbove(from);
+  return Math.max(0, outstanding - sacked - lost);
+}
+
+/**
+ * Transmit the sequence range starting at seq of up to `maxSeqLen` sequence numbers (data,
+ * plus our FIN if it falls inside). Returns the sequence numbers sent.
+ */
+export function sendRange(c: Connection, seq: number, maxSeqLen: number): number {
+  const tx = c.tx;
+  const off = seqDiff(seq, c.sndBufSeq);
+  const avail = tx === null ? 0 : Math.max(0, tx.length - off);
+  // SACK blocks we carry eat into the payload (sendMss already accounts for timestamps).
+  let optRoom = c.sendMss;
+  if (c.sackOk && c.ooo !== null && c.ooo.count > 0) {
+    optRoom -= 4 + 8 * Math.min(c.ooo.count, c.tsOk ? 3 : TCP_MAX_SACK_BLOCKS);
+  }
+  const len = Math.min(avail, maxSeqLen, optRoom);
+  let flags = TCP_ACK;
+  let fin = false;
+  if (c.finQueued && seqAdd(seq, len) === c.finSeq && maxSeqLen > len) {
+    flags |= TCP_FIN;
+    fin = true;
+  }
+  if (len === 0 && !fin) return 0;
+  if (len > 0 && off + len === (tx === null ? 0 : tx.length)) flags |= TCP_PSH;
+  transmit(c, seq, flags, off, len);
+  return len + (fin ? 1 : 0);
+}
+
+export function sendSyn(c: Connection, withAck: boolean): void {
+  const h = c.host.hdr;
+  h.reset();
+  const o = c.host.opts;
+  h.flags = withAck ? TCP_SYN | TCP_ACK : TCP_SYN;
+  h.mss = c.advMss;
+  // In a SYN-ACK only echo what the peer offered.
+  if (withAck) {
+    if (c.wsOk) h.wscale = c.rcvWscale;
+    h.sackPermitted = c.sackOk;
+    h.hasTimestamp = c.tsOk;
+  } else {
+    if (o.windowScaling) h.wscale = c.rcvWscale;
+    h.sackPermitted = o.sack;
+    h.hasTimestamp = o.timestamps;
+  }
+  if (h.hasTimestamp) {
+    h.tsVal = c.tsNow();
+    h.tsEcr = withAck ? c.tsRecent : 0;
+  }
+  emit(c, c.iss, withAck ? c.rcvNxt : 0, Math.min(c.rxSize, 65535), -1, 0);
+  if (withAck) {
+    c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(c.rxSize, 65535));
+    c.lastAckSent = c.rcvNxt;
+  }
+}
+
+/** Pure ACK (or window update / challenge ACK). */
+export function sendAck(c: Connection): void {
+  if (c.state === TcpState.Closed || c.state === TcpState.SynSent) return;
+  if (c.state === TcpState.SynReceived) {
+    sendSyn(c, true);
+    c.ackNow = false;
+    return;
+  }
+  // snd.max, not snd.nxt: after an RTO pulled snd.nxt back, an older sequence number would be
+  // outside the peer's window and the ACK dropped (BSD does the same).
+  transmit(c, c.sndMax, TCP_ACK, 0, 0);
+}
+
+/** Control segment without data (RST, keepalive or window probe). */
+export function sendControl(c: Connection, seq: number, flags: number): void {
+  transmit(c, seq, flags, 0, 0);
+}
+
+/** Fill the common header fields and emit a segment carrying tx[off, off+len). */
+export function transmit(c: Connection, seq: number, flags: number, off: number, len: number): void {
+  const h = c.host.hdr;
+  h.reset();
+  h.flags = flags;
+  if (c.tsOk) {
+    h.hasTimestamp = true;
+    h.tsVal = c.tsNow();
+    h.tsEcr = c.tsRecent;
+  }
+  if (c.sackOk && c.ooo !== null && c.ooo.count > 0 && !(flags & TCP_RST)) fillSackBlocks(c);
+  const win = windowToAdvertise(c);
+  emit(c, seq, c.rcvNxt, win, off, len);
+  if (flags & TCP_ACK) {
+    c.lastAckSent = c.rcvNxt;
+    c.ackNow = false;
+    c.segsSinceAck = 0;
+    c.delackAt = Infinity;
+  }
+}
+
+/** RFC 2018 4: first block holds the most recent arrival, the rest follow in order. */
+export function fillSackBlocks(c: Connection): void {
+  const h = c.host.hdr;
+  const ooo = c.ooo!;
+  const max = Math.min(c.tsOk ? 3 : TCP_MAX_SACK_BLOCKS, TCP_MAX_SACK_BLOCKS);
+  const first = ooo.indexOf(c.lastOooSeq);
+  let n = 0;
+  if (first >= 0) {
+    h.sackLeft[n] = ooo.starts[first]!;
+    h.sackRight[n] = ooo.ends[first]!;
+    n++;
+  }
+  for (let i = 0; i < ooo.count && n < max; i++) {
+    if (i === first) continue;
+    h.sackLeft[n] = ooo.starts[i]!;
+    h.sackRight[n] = ooo.ends[i]!;
+    n++;
+  }
+  h.sackCount = n;
+}
+
+export function emit(c: Connection, seq: number, ack: number, window: number, off: number, len: number): void {
+  const host = c.host;
+  const h = host.hdr;
+  h.srcPort = c.localPort;
+  h.dstPort = c.remotePort;
+  h.seq = seq;
+  h.ack = h.flags & TCP_ACK ? ack : 0;
+  h.window = window;
+  const buf = host.txBuf;
+  const start = TRANSPORT_HEADROOM;
+  const hl = tcpHeaderLength(h);
+  if (len > 0) c.tx!.copyOut(off, buf, start + hl, len);
+  const end = start + hl + len;
+  emitTcpSegment(h, buf, start, end, c.localAddr, c.remoteAddr);
+  host.stats.segmentsOut++;
+  if (!host.ip.sendIpv4(IPPROTO_TCP, c.localAddr, c.remoteAddr, buf, start, end)) {
+    c.softError = "EHOSTUNREACH";
+  }
+}
+
+export function persistInterval(c: Connection): number {
+  const base = Math.max(c.rto.current(), PERSIST_MIN);
+  return Math.min(PERSIST_MAX, base * 2 ** c.persistBackoff);
+}

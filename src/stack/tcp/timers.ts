@@ -1,0 +1,119 @@
+/**
+ * Per-connection timers (retransmission with RFC 6298 backoff, persist / zero-window probes,
+ * keepalive, delayed ACK, TIME_WAIT / FIN_WAIT_2 / linger). Each connection exposes one
+ * `deadline`; the layer keeps connections in a heap ordered by it.
+ */
+import { TCP_ACK, TCP_RST } from "../wire/tcp.ts";
+import { output, persistInterval, sendAck, sendControl, sendRange, sendSyn } from "./snd.ts";
+import { seqAdd, seqDiff, seqGt } from "./seq.ts";
+import type { Connection } from "./connection.ts";
+import { TcpState } from "./state.ts";
+
+/** Run the timers that are due. */
+export function onTimer(c: Connection, now: number): void {
+  if (c.delackAt <= now) {
+    c.delackAt = Infinity;
+    if (c.state >= TcpState.Established) sendAck(c);
+  }
+  if (c.rtxAt <= now) {
+    c.rtxAt = Infinity;
+    onRetransmitTimeout(c, now);
+    if (c.state === TcpState.Closed) return;
+  }
+  if (c.persistAt <= now) {
+    c.persistAt = Infinity;
+    onPersist(c, now);
+  }
+  if (c.keepAt <= now) {
+    c.keepAt = Infinity;
+    onKeepalive(c, now);
+    if (c.state === TcpState.Closed) return;
+  }
+  if (c.waitAt <= now) {
+    c.waitAt = Infinity;
+    if (c.state === TcpState.TimeWait || c.state === TcpState.FinWait2) {
+      c.finish(null);
+      return;
+    }
+    if (c.orphan) {
+      c.abort(); // linger expired
+      return;
+    }
+  }
+  c.rearm();
+}
+
+export function onRetransmitTimeout(c: Connection, now: number): void {
+  const st = c.state;
+  const o = c.host.opts;
+  c.host.stats.rtoTimeouts++;
+  c.retransmits++;
+  if (st === TcpState.SynSent || st === TcpState.SynReceived) {
+    if (c.retransmits > o.synRetries) {
+      if (c.listener !== null) c.finish(null);
+      else c.fail(c.softError ?? "ETIMEDOUT");
+      return;
+    }
+    c.rto.onTimeout();
+    c.rttTiming = false;
+    sendSyn(c, st === TcpState.SynReceived);
+    c.rtxAt = now + c.rto.current();
+    return;
+  }
+  if (c.sndUna === c.sndMax) return;
+  if (c.retransmits > o.dataRetries) {
+    sendControl(c, c.sndMax, TCP_RST | TCP_ACK);
+    c.fail(c.softError ?? "ETIMEDOUT");
+    return;
+  }
+  c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
+  c.rto.onTimeout();
+  c.rttTiming = false;
+  c.inRecovery = false;
+  c.dupAcks = 0;
+  c.recoverySeq = c.sndMax; // RFC 6582: no fast retransmit for data sent before the timeout
+  // RFC 2018 8: the receiver may have reneged; start over from snd.una.
+  if (c.scoreboard !== null) c.scoreboard.clear();
+  c.highRxt = c.sndUna;
+  c.sndNxt = c.sndUna;
+  c.rtxAt = now + c.rto.current();
+  output(c);
+}
+
+
+export function onPersist(c: Connection, now: number): void {
+  const tx = c.tx;
+  if (tx === null || c.state < TcpState.Established) return;
+  const unsent = seqDiff(seqAdd(c.sndBufSeq, tx.length), c.sndNxt);
+  if (unsent <= 0 || c.sndUna !== c.sndMax) return;
+  if (c.sndWnd > 0) {
+    // Some window but less than SWS avoidance wanted: send what fits (RFC 9293 override timer).
+    const n = sendRange(c, c.sndNxt, Math.min(c.sndWnd, unsent));
+    c.sndNxt = seqAdd(c.sndNxt, n);
+    if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+    if (c.rtxAt === Infinity) c.rtxAt = now + c.rto.current();
+    return;
+  }
+  // Zero window probe: an old sequence number makes the peer answer with its window.
+  sendControl(c, seqAdd(c.sndUna, -1), TCP_ACK);
+  if (c.persistBackoff < 16) c.persistBackoff++;
+  c.persistAt = now + persistInterval(c);
+}
+
+export function onKeepalive(c: Connection, now: number): void {
+  if (!c.keepalive || c.state < TcpState.Established || c.state === TcpState.TimeWait) return;
+  const idle = now - c.lastRecvAt;
+  if (c.keepProbes === 0 && idle < c.keepIdle) {
+    c.keepAt = c.lastRecvAt + c.keepIdle;
+    return;
+  }
+  if (c.keepProbes >= c.keepCnt) {
+    sendControl(c, c.sndMax, TCP_RST | TCP_ACK);
+    c.fail("ETIMEDOUT");
+    return;
+  }
+  // Probe: an already-acknowledged sequence number (snd.una - 1) must be answered with an ACK.
+  sendControl(c, seqAdd(c.sndUna, -1), TCP_ACK);
+  c.keepProbes++;
+  c.keepAt = now + c.keepIntvl;
+}
