@@ -633,9 +633,11 @@ export class Node {
    * writes the header, queues it behind a WHOIS if the peer is unknown.
    */
   sendTxTo(dest: Address, verb: number, end: number, flags: number): boolean {
-    const peer = this.topology.get(dest) ?? this.loadCachedPeer(dest);
+    const peer = this.topology.get(dest);
     this.writeTxHeader(dest, verb);
     if (peer === null) {
+      // Queue first: the peer cache lookup inside requestWhois sends HELLOs (reusing tx) and then
+      // flushes this queue if it knows the peer.
       this.txWait.put(dest, this.tx, 0, end, this.clock.now(), -1, null, flags);
       this.requestWhois(dest);
       return true;
