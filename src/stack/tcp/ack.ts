@@ -124,8 +124,16 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
       retransmitAt(c, c.sndUna, now);
       c.dupAcks = 0;
     }
-  } else {
+  } else if (2 * Math.max(c.flightPeak, c.flightPeakPrev) >= c.cc.cwnd) {
+    // Grow only while the window is actually used (RFC 7661 spirit, Linux's is_cwnd_limited):
+    // an application-limited or receiver-limited sender must not inflate cwnd without bound.
     c.cc.onAck(acked, c.sendMss, now, c.rto.srtt);
+  }
+  if (seqGe(ack, c.flightPeakSeq)) {
+    // A window's worth was acknowledged: start measuring the next window's peak.
+    c.flightPeakPrev = c.flightPeak;
+    c.flightPeak = seqDiff(c.sndMax, c.sndUna);
+    c.flightPeakSeq = c.sndMax;
   }
   if (!c.inRecovery) c.dupAcks = 0;
 

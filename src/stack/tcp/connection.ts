@@ -109,6 +109,10 @@ export class Connection implements TcpSocket {
   rttTiming = false;
   rttSeq = 0;
   rttTime = 0;
+  /** Largest flight in the current window and where that window ends (cwnd-limited test). */
+  flightPeak = 0;
+  flightPeakPrev = 0;
+  flightPeakSeq = 0;
   dupAcks = 0;
   inRecovery = false;
   recoverySeq = 0;

@@ -50,6 +50,7 @@ export type { TcpLayerOptions } from "./options.ts";
 export { DEFAULT_TCP_OPTIONS } from "./options.ts";
 export type { TcpStats } from "./host.ts";
 export { RingBuffer } from "./ring-buffer.ts";
+export { driveTcpTimers } from "./timer-driver.ts";
 export type { TcpStateName } from "./state.ts";
 
 export interface TcpLayerConfig extends Partial<TcpLayerOptions> {
@@ -92,6 +93,14 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     this.microtaskArmed = false;
     this.flushEvents();
   };
+
+  /**
+   * Optional hook for a real-time driver: called when a timer became due earlier than the last
+   * deadline reported (and after each poll with the next deadline), so one host timer suffices.
+   * See timer-driver.ts.
+   */
+  onTimerEarlier: ((deadline: number) => void) | null = null;
+  private reportedDeadline = Infinity;
 
   private challengeWindowStart = 0;
   private challengeCount = 0;
@@ -164,6 +173,8 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
         this.timers.update(top);
       }
     }
+    this.reportedDeadline = this.nextDeadline();
+    if (this.reportedDeadline !== Infinity) this.onTimerEarlier?.(this.reportedDeadline);
     this.flushEvents();
   }
 
@@ -403,6 +414,10 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
 
   timerChanged(c: Connection): void {
     this.timers.update(c);
+    if (c.deadline < this.reportedDeadline) {
+      this.reportedDeadline = c.deadline;
+      this.onTimerEarlier?.(c.deadline);
+    }
   }
 
   passiveEstablished(c: Connection): boolean {

@@ -84,6 +84,8 @@ export function output(c: Connection): void {
     c.sndNxt = seqAdd(seqStart, n);
     if (len < mss) c.sndSmallEnd = c.sndNxt;
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+    const flight = seqDiff(c.sndMax, c.sndUna);
+    if (flight > c.flightPeak) c.flightPeak = flight;
     if (isNew && !c.rttTiming && !c.tsOk) {
       c.rttTiming = true;
       c.rttSeq = seqStart;

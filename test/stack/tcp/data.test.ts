@@ -421,3 +421,31 @@ describe("timestamps (RFC 7323)", () => {
     expect(r.tcp.nextDeadline() - r.clock.now()).toBe(200);
   });
 });
+
+describe("congestion window use", () => {
+  test("slow start: each ACK of a full segment adds one MSS (10 ACKs -> 20 segments)", () => {
+    const r = rig();
+    const s = establishActive(r);
+    s.send(bytes(10 * 1460), 0, 10 * 1460);
+    expect(r.ip.take()).toHaveLength(10);
+    for (let i = 1; i <= 10; i++) inject(r.tcp, { ...P, seq: pseq, ack: 1001 + i * 1460, flags: ACK });
+    r.ip.take();
+    s.send(bytes(40 * 1460), 0, 40 * 1460);
+    expect(r.ip.take()).toHaveLength(20);
+  });
+
+  test("an application-limited sender does not grow cwnd", () => {
+    const r = rig();
+    const s = establishActive(r);
+    s.nodelay = true;
+    let una = 1001;
+    for (let i = 0; i < 20; i++) {
+      s.send(bytes(100), 0, 100);
+      r.ip.take();
+      una += 100;
+      inject(r.tcp, { ...P, seq: pseq, ack: una, flags: ACK });
+    }
+    s.send(bytes(40 * 1460), 0, 40 * 1460);
+    expect(r.ip.take()).toHaveLength(10);
+  });
+});
