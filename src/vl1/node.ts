@@ -170,6 +170,15 @@ export interface PeerInfo {
   }[];
 }
 
+export interface NodeStatus {
+  address: string;
+  publicIdentity: string;
+  online: boolean;
+  planetWorldId: number;
+  planetWorldTimestamp: number;
+  surfaceAddresses: string[];
+}
+
 /** Per-packet receive state, one mutable instance reused for every packet. */
 export interface RxState {
   peer: Peer;
@@ -306,7 +315,11 @@ export class Node {
    */
   send(dest: Address, verb: number, payload: Uint8Array, start = 0, end = payload.length, opts: SendOptions = {}): boolean {
     const len = end - start;
-    if (IDX_PAYLOAD + len > MAX_PACKET_LENGTH || dest === this.address) {
+    if (dest === this.address) {
+      this.stats.drop("send_to_self");
+      return false;
+    }
+    if (IDX_PAYLOAD + len > MAX_PACKET_LENGTH) {
       this.stats.drop("send_too_large");
       return false;
     }
@@ -392,6 +405,22 @@ export class Node {
 
   getPeer(a: Address): Peer | null {
     return this.topology.get(a);
+  }
+
+  /**
+   * The node's part of `/status` (spec 8.9); the service adds version, clock, config and
+   * tcpFallbackActive. surfaceAddresses are "ip/port" strings as reported by other nodes.
+   */
+  statusInfo(): NodeStatus {
+    const planet = this.topology.planet;
+    return {
+      address: addressToString(this.address),
+      publicIdentity: this.identity.toString(false),
+      online: this.isOnline,
+      planetWorldId: planet === null ? 0 : Number(planet.id),
+      planetWorldTimestamp: planet === null ? 0 : Number(planet.timestamp),
+      surfaceAddresses: this.selfAwareness.surfaceAddresses().map(inetAddressToString),
+    };
   }
 
   /** The `/peer` array (spec 8.9). */

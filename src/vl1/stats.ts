@@ -39,6 +39,7 @@ export const DROP_REASONS = [
   "send_queue_timeout",
   "send_queue_overflow",
   "send_too_large",
+  "send_to_self",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../src/util/random.ts";
 import { writeAddress } from "../../src/vl1/address.ts";
+import { Identity } from "../../src/vl1/identity.ts";
 import { ipv4 } from "../../src/vl1/inet-address.ts";
 import { endpointsEqual } from "../../src/vl1/ip-scope.ts";
 import { IDX_PAYLOAD, Verb, cipher, writeHeader } from "../../src/vl1/packet.ts";
@@ -175,5 +176,68 @@ describe("worlds via OK(HELLO) (spec 5.3)", () => {
     const forged = makePlanet([{ identity: root.node.identity, endpoint: root.address }], 8, 3000n);
     expect(root.node.offerWorld(forged)).toBe(false);
     expect(a.node.offerWorld(forged)).toBe(false);
+  });
+});
+
+describe("status, identity collision, PUSH_DIRECT_PATHS", () => {
+  test("statusInfo and peersInfo carry zerotier-one's field names and values", () => {
+    const { net, root, leaves } = makeLab(1, 61);
+    const a = leaves[0]!;
+    net.run(3000);
+    const s = a.node.statusInfo();
+    expect(s.address).toBe(a.node.identity.addressString);
+    expect(s.publicIdentity).toBe(a.node.identity.toString(false));
+    expect(s.online).toBe(true);
+    expect(s.planetWorldId).toBe(4242);
+    expect(s.planetWorldTimestamp).toBe(1000);
+    // The root told a where it sees it.
+    expect(s.surfaceAddresses).toEqual(["10.0.1.1/9993"]);
+    const peers = a.node.peersInfo();
+    expect(peers.length).toBe(1);
+    const p = peers[0]!;
+    expect(p.address).toBe(root.node.identity.addressString);
+    expect(p.role).toBe("PLANET");
+    expect(p.version).toBe("1.14.1");
+    expect([p.versionMajor, p.versionMinor, p.versionRev]).toEqual([1, 14, 1]);
+    expect(p.latency).toBeGreaterThanOrEqual(0);
+    expect(p.paths.length).toBe(1);
+    expect(p.paths[0]!.address).toBe("10.0.0.1/9993");
+    expect(p.paths[0]!.preferred).toBe(true);
+    expect(p.paths[0]!.expired).toBe(false);
+    expect(p.paths[0]!.lastReceive).toBeGreaterThan(1_700_000_000_000);
+    const rootView = root.node.peersInfo()[0]!;
+    expect(rootView.role).toBe("LEAF");
+  });
+
+  test("a root answers a HELLO claiming a taken address with IDENTITY_COLLISION; the claimant is told", () => {
+    const ids = labIdentities();
+    const net = new SimNetwork(62);
+    const planet = makePlanet([{ identity: ids[0]!, endpoint: hostAddress(0) }]);
+    const root = net.addHost("root", ids[0]!, hostAddress(0), { planet });
+    net.addHost("a", ids[1]!, hostAddress(1), { planet });
+    net.run(3000);
+    let collisions = 0;
+    const stolen = Identity.fromParts(ids[1]!.address, ids[5]!.publicKey, ids[5]!.privateKey);
+    const thief = net.addHost("thief", stolen, hostAddress(9), { planet, extra: { events: { identityCollision: () => void collisions++ } } });
+    net.run(3000);
+    expect(root.node.stats.drops.identity_collision).toBeGreaterThan(0);
+    expect(collisions).toBeGreaterThan(0);
+    expect(root.node.getPeer(ids[1]!.address)!.identity.equals(ids[1]!)).toBe(true);
+    void thief;
+  });
+
+  test("a peer with established trust pushes its addresses; the receiver contacts them", () => {
+    const { net, leaves } = makeLab(2, 63);
+    const [a, b] = [leaves[0]!, leaves[1]!];
+    for (const h of [a, b]) {
+      h.node.setLocalAddresses([h.address]);
+      h.node.setVl2Handler({ onPacket: () => true });
+    }
+    net.run(3000);
+    a.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    net.run(3000);
+    expect(b.node.stats.packetsOut[Verb.PUSH_DIRECT_PATHS]).toBeGreaterThan(0);
+    expect(a.node.stats.packetsIn[Verb.PUSH_DIRECT_PATHS]).toBeGreaterThan(0);
+    expect(a.node.getPeer(b.node.address)!.paths.some((p) => endpointsEqual(p.address, b.address))).toBe(true);
   });
 });
