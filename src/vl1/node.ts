@@ -529,7 +529,7 @@ export class Node {
     }
     this.stats.packetsIn[verb]++;
     // Path learning first, so handlers (OK(HELLO) latency) see the path the packet came over.
-    rx.path = this.noteReceived(peer, localSocket, from, rx.hops, verb, inReVerb, now);
+    rx.path = this.noteReceived(peer, localSocket, from, rx.hops, verb, now);
     let trusted = false;
     switch (verb) {
       case Verb.NOP:
@@ -570,11 +570,14 @@ export class Node {
    * @internal Liveness and path learning for an authenticated packet (spec 8.3): returns the known
    * path it came over, or null; probes a new direct address with HELLO.
    */
-  noteReceived(peer: Peer, localSocket: number, from: InetAddress, h: number, verb: number, inReVerb: number, now: number): Path | null {
-    const r = peer.received(now, localSocket, from, h, verb, inReVerb);
+  noteReceived(peer: Peer, localSocket: number, from: InetAddress, h: number, verb: number, now: number): Path | null {
+    const r = peer.received(now, localSocket, from, h, verb);
     if (this.topology.isUpstream(peer.address)) this.noteUpstreamReceive(now);
-    if (r !== "probe") return r;
-    if (this.shouldUsePath(peer.address, from)) this.attemptToContactAt(peer, localSocket, from, true);
+    if (r !== "new") return r;
+    if (!this.shouldUsePath(peer.address, from)) return null;
+    // Only a reply to something we sent proves the address; anything else gets a HELLO there.
+    if (verb === Verb.OK) return peer.addPath(now, localSocket, from);
+    if (peer.shouldProbe(now, localSocket, from)) this.attemptToContactAt(peer, localSocket, from, true);
     return null;
   }
 

@@ -124,19 +124,18 @@ export class Peer {
   }
 
   /**
-   * Bookkeeping for an authenticated packet (spec 8.3). For a direct packet from an address we have
-   * no path for: an OK adds the path at once; anything else returns "probe" so the node HELLOs that
-   * address (at most once per second per address). Returns the matching path, "probe", or null.
+   * Bookkeeping for an authenticated packet (spec 8.3): liveness, and for a direct packet the path
+   * it came over. Returns that path if known, "new" for an address we have no path for (the node
+   * then checks the address and adds it for an OK, or probes it with HELLO), else null.
    */
-  received(now: number, localSocket: number, from: InetAddress, hops: number, verb: number, inReVerb: number): Path | "probe" | null {
+  received(now: number, localSocket: number, from: InetAddress, hops: number, verb: number): Path | "new" | null {
     this.lastReceive = now;
     if (
       verb === Verb.FRAME ||
       verb === Verb.EXT_FRAME ||
       verb === Verb.NETWORK_CONFIG_REQUEST ||
       verb === Verb.NETWORK_CONFIG ||
-      verb === Verb.MULTICAST_FRAME ||
-      (verb === Verb.OK && inReVerb === Verb.NETWORK_CONFIG_REQUEST)
+      verb === Verb.MULTICAST_FRAME
     ) {
       this.lastNontrivialReceive = now;
     }
@@ -148,8 +147,7 @@ export class Peer {
     }
     // Same IP on the same socket with a live path: don't learn (avoids flapping between NAT ports).
     for (const p of this.paths) if (p.localSocket === localSocket && ipsEqual(p.address, from) && p.alive(now)) return null;
-    if (verb === Verb.OK) return this.addPath(now, localSocket, from);
-    return this.shouldProbe(now, localSocket, from) ? "probe" : null;
+    return "new";
   }
 
   /** Adds a confirmed path, replacing a dead one with the same IP, else using a free slot, else the oldest. */
@@ -185,7 +183,8 @@ export class Peer {
     return before - this.paths.length;
   }
 
-  private shouldProbe(now: number, localSocket: number, from: InetAddress): boolean {
+  /** True at most once per second per unconfirmed address (and for at most 16 addresses at a time). */
+  shouldProbe(now: number, localSocket: number, from: InetAddress): boolean {
     const probes = this.probes;
     for (let i = probes.length - 1; i >= 0; i--) if (now - probes[i]!.at > UNKNOWN_PATH_PROBE_INTERVAL) probes.splice(i, 1);
     for (const p of probes) if (p.socket === localSocket && p.address.port === from.port && ipsEqual(p.address, from)) return false;

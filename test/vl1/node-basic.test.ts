@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { endpointsEqual } from "../../src/vl1/ip-scope.ts";
-import { destination, hops as headHops } from "../../src/vl1/packet.ts";
+import { ipv4 } from "../../src/vl1/inet-address.ts";
+import { Verb, cipher, destination, hops as headHops } from "../../src/vl1/packet.ts";
 import { TEST_VERB, hostAddress, makeLab } from "./sim/setup.ts";
 
 describe("VL1 node on a simulated network", () => {
@@ -55,5 +56,51 @@ describe("VL1 node on a simulated network", () => {
     expect(sent.length).toBe(1);
     expect(sent[0]!.to.ip[2]).toBe(1);
     expect(headHops(sent[0]!.data, 0)).toBe(0);
+  });
+});
+
+describe("path rules (spec 8.3)", () => {
+  test("a root's path is only accepted at its stable endpoint; other peers' OKs from new addresses add paths", () => {
+    const { net, root, leaves } = makeLab(2, 3);
+    const [a, b] = [leaves[0]!, leaves[1]!];
+    net.run(3000);
+    a.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    net.run(5000);
+    // Frames from b make it "active" for a, so a sends ECHO keepalives that b answers with OK.
+    b.node.send(a.node.address, TEST_VERB, new Uint8Array(4));
+    b.node.send(a.node.address, TEST_VERB, new Uint8Array(5));
+    net.run(20_000);
+    const elsewhere = ipv4(10, 0, 200, 1, 5555);
+    // Re-deliver the root's OK(HELLO) to a as if it came from another address.
+    const rootOk = net.log.find((d) => endpointsEqual(d.from, root.address) && endpointsEqual(d.to, a.address) && d.data[18] === 0x88)!;
+    expect(rootOk).toBeDefined();
+    a.node.onDatagram(0, elsewhere, rootOk.data.slice());
+    expect(a.node.getPeer(root.node.address)!.paths.length).toBe(1);
+    expect(a.node.stats.packetsIn[Verb.OK]).toBeGreaterThan(0);
+    // The same for b (a leaf): an authenticated OK from a new address is a new path (1.x has no
+    // replay protection; the reference behaves the same).
+    const fromB = net.log.filter((d) => endpointsEqual(d.from, b.address) && endpointsEqual(d.to, a.address) && cipher(d.data, 0) !== 0);
+    expect(fromB.length).toBeGreaterThan(2);
+    let learned = 0;
+    let probes = 0;
+    fromB.forEach((d, i) => {
+      const at = ipv4(10, 0, 201, 1 + i, 7000);
+      const n = a.node.getPeer(b.node.address)!.paths.length;
+      const mark = net.log.length;
+      a.node.onDatagram(0, at, d.data.slice());
+      if (a.node.getPeer(b.node.address)!.paths.length > n) learned++;
+      if (net.log.slice(mark).some((o) => endpointsEqual(o.to, at) && o.data[27] === Verb.HELLO)) probes++;
+    });
+    // Replayed OKs (b's OK(HELLO)/OK(ECHO)) add paths; other verbs only trigger a HELLO probe.
+    expect(learned).toBeGreaterThan(0);
+    expect(probes).toBeGreaterThan(0);
+    expect(learned + probes).toBe(fromB.length);
+    const bOk = fromB[0]!;
+    // Loopback, link-local and multicast addresses are never paths (unless allowLoopbackPaths).
+    const lo = ipv4(127, 0, 0, 1, 9993);
+    const beforeLo = net.log.length;
+    a.node.onDatagram(0, lo, bOk.data.slice());
+    expect(net.log.slice(beforeLo).some((d) => endpointsEqual(d.to, lo))).toBe(false);
+    expect(a.node.getPeer(b.node.address)!.paths.some((p) => endpointsEqual(p.address, lo))).toBe(false);
   });
 });

@@ -17,8 +17,11 @@ describe("cipher suites on the wire (spec 2.7)", () => {
     // The leaf's first datagram is its HELLO to the root: suite 0, clear verb, flags byte 0x00.
     expect(fromLeaf[0]!.data[27]).toBe(Verb.HELLO);
     expect(fromLeaf[0]!.data[18]).toBe(0x00);
+    // Same sizes as 1.14.1's on the lab capture: HELLO to an IPv4 address 137, OK(HELLO) 59, WHOIS 33.
+    expect(fromLeaf[0]!.data.length).toBe(137);
     // The root's first reply is OK(HELLO), armored before it recorded the leaf's version: suite 1 with 0x80.
     expect(suiteOf(fromRoot[0]!)).toBe(1);
+    expect(fromRoot[0]!.data.length).toBe(59);
     expect(fromRoot[0]!.data[18]! & FLAG_ENCRYPTED).toBe(FLAG_ENCRYPTED);
     // Then the root probes the leaf's address with its own HELLO (suite 0).
     expect(suiteOf(fromRoot[1]!)).toBe(0);

@@ -156,7 +156,7 @@ export function handleHello(
     node.selfAwareness.iam(peer.address, localSocket, ipScope(from), surface, topology.isUpstream(peer.address), now);
   }
   st.packetsIn[Verb.HELLO]++;
-  node.noteReceived(peer, localSocket, from, h, Verb.HELLO, -1, now);
+  node.noteReceived(peer, localSocket, from, h, Verb.HELLO, now);
   if (learned) node.identityLearned(peer);
 }
 
