@@ -179,7 +179,11 @@ export interface NodeStatus {
   surfaceAddresses: string[];
 }
 
-/** Per-packet receive state, one mutable instance reused for every packet. */
+/**
+ * Per-packet receive state, one mutable instance reused for every packet. Handlers read what they
+ * need before calling anything that may process another packet (identity arrivals replay queued
+ * packets through the same instance).
+ */
 export interface RxState {
   peer: Peer;
   buf: Uint8Array;
@@ -529,7 +533,10 @@ export class Node {
     }
     this.stats.packetsIn[verb]++;
     // Path learning first, so handlers (OK(HELLO) latency) see the path the packet came over.
-    rx.path = this.noteReceived(peer, localSocket, from, rx.hops, verb, now);
+    const h = rx.hops;
+    const path = this.noteReceived(peer, localSocket, from, h, verb, now);
+    rx.path = path;
+    // Handlers may replay queued packets (a WHOIS answer), which reuses `rx`: use locals below.
     let trusted = false;
     switch (verb) {
       case Verb.NOP:
@@ -561,9 +568,9 @@ export class Node {
     }
     if (trusted) {
       peer.lastTrustEstablished = now;
-      if (rx.path !== null) rx.path.lastTrustedIn = now;
+      if (path !== null) path.lastTrustedIn = now;
     }
-    if (peer.trustEstablished(now)) this.maybePushDirectPaths(peer, localSocket, from, rx.hops, now);
+    if (peer.trustEstablished(now)) this.maybePushDirectPaths(peer, localSocket, from, h, now);
   }
 
   /**

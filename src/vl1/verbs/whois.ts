@@ -9,7 +9,7 @@ import { ADDRESS_LENGTH, isReservedAddress, readAddress, writeAddress } from "..
 import { IDENTITY_PUBLIC_SERIALIZED_LENGTH, Identity } from "../identity.ts";
 import type { Node, RxState } from "../node.ts";
 import { SEND_EXPECT_REPLY } from "../node.ts";
-import { IDX_PAYLOAD, Verb } from "../packet.ts";
+import { IDX_PAYLOAD, Verb, packetIdHi, packetIdLo, setPacketId } from "../packet.ts";
 import type { Peer } from "../peer.ts";
 
 /** OK header: in-re verb + in-re packet ID. */
@@ -23,11 +23,15 @@ export function sendWhois(node: Node, root: Peer, a: number): boolean {
 
 export function handleWhois(node: Node, rx: RxState): void {
   const now = node.now();
-  const { buf, start, end, peer } = rx;
+  // Read everything first: requestWhois below may replay queued packets through the same rx.
+  const { buf, start, end, peer, localSocket, from } = rx;
   const root = node.topology.amUpstream;
   if (!root && !peer.rateGateInboundWhois(now)) return node.stats.drop("whois_rate_limited");
   const tx = node.tx;
-  // The reply is built while the request is read, so collect addresses first (tx is the reply).
+  const idHi = packetIdHi(buf, start);
+  const idLo = packetIdLo(buf, start);
+  // Collect the answers before building the reply in tx (requestWhois may send, and may even
+  // replay queued packets into the receive buffers).
   const maxIds = Math.floor((node.mtu - IDX_PAYLOAD - OK_HEADER) / IDENTITY_PUBLIC_SERIALIZED_LENGTH);
   const found: Identity[] = [];
   for (let p = start + IDX_PAYLOAD; p + ADDRESS_LENGTH <= end && found.length < maxIds; p += ADDRESS_LENGTH) {
@@ -40,9 +44,10 @@ export function handleWhois(node: Node, rx: RxState): void {
   node.writeTxHeader(peer.address, Verb.OK);
   let o = IDX_PAYLOAD;
   tx[o++] = Verb.WHOIS;
-  for (let i = 0; i < 8; i++) tx[o++] = buf[start + i]!;
+  setPacketId(tx, o, idHi, idLo);
+  o += 8;
   for (const id of found) o += id.serializeInto(tx, o, false);
-  node.sendPrepared(peer, o, -1, 0, rx.localSocket, rx.from);
+  node.sendPrepared(peer, o, -1, 0, localSocket, from);
 }
 
 export function handleOkWhois(node: Node, rx: RxState): boolean {
