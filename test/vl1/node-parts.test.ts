@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { EndpointCache } from "../../src/vl1/endpoint-cache.ts";
 import { ExpectReply } from "../../src/vl1/expect-reply.ts";
 import { inetAddressFromString } from "../../src/vl1/inet-address.ts";
 import { IpScope, ipScope, isAddressValidForPath, networkBucket } from "../../src/vl1/ip-scope.ts";
@@ -115,5 +116,25 @@ describe("reply gating, unite gate, wait queues", () => {
     expect(w.shouldSend(7, 500)).toBe(true);
     w.done(7);
     expect(w.outstanding).toBe(0);
+  });
+});
+
+describe("EndpointCache", () => {
+  test("same endpoint → same object; IPv4-mapped and zoned IPv6 handled; bounded", () => {
+    const c = new EndpointCache(3);
+    const a = c.get("10.0.0.1", 9993)!;
+    expect(c.get("10.0.0.1", 9993)).toBe(a);
+    expect(a.family).toBe(4);
+    expect([...a.ip]).toEqual([10, 0, 0, 1]);
+    expect(c.get("10.0.0.1", 9994)).not.toBe(a);
+    const m = c.get("::ffff:1.2.3.4", 5)!;
+    expect(m.family).toBe(4);
+    expect([...m.ip]).toEqual([1, 2, 3, 4]);
+    expect(c.get("fe80::1%eth0", 7)!.family).toBe(6);
+    expect(c.get("not an ip", 1)).toBeNull();
+    // Over the bound it starts over: a new object for a, still equal in value.
+    const a2 = c.get("10.0.0.1", 9993)!;
+    expect(a2).not.toBe(a);
+    expect([...a2.ip]).toEqual([10, 0, 0, 1]);
   });
 });
