@@ -104,3 +104,45 @@ describe("path rules (spec 8.3)", () => {
     expect(a.node.getPeer(b.node.address)!.paths.some((p) => endpointsEqual(p.address, lo))).toBe(false);
   });
 });
+
+describe("relaying (spec 3.9)", () => {
+  test("fragments of a large packet are relayed through the root before a direct path exists", () => {
+    const { net, root, leaves } = makeLab(2, 4);
+    const [a, b] = [leaves[0]!, leaves[1]!];
+    net.run(3000);
+    const big = new Uint8Array(5000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+    a.node.send(b.node.address, TEST_VERB, big);
+    net.run(1000);
+    const got = b.received.find((r) => r.payload.length === 5000);
+    expect(got).toBeDefined();
+    expect(got!.payload).toEqual(big);
+    // The fragments went through the root (hop count 1 on arrival).
+    expect(root.node.stats.relayed).toBeGreaterThanOrEqual(4);
+    expect(b.node.stats.reassembled).toBe(1);
+  });
+
+  test("hop limit: a root does not relay a packet that already made 3 hops; leaves never relay", () => {
+    const { net, root, leaves } = makeLab(2, 5);
+    const [a, b] = [leaves[0]!, leaves[1]!];
+    net.run(3000);
+    a.node.send(b.node.address, TEST_VERB, new Uint8Array(10));
+    net.run(1000);
+    const relayed = net.log.find((d) => endpointsEqual(d.to, hostAddress(0)) && d.data.length >= 28 && destination(d.data, 0) === b.node.address)!;
+    expect(relayed).toBeDefined();
+    const pkt = relayed.data.slice();
+    pkt[18] = (pkt[18]! & 0xf8) | 3;
+    const before = root.node.stats.relayed;
+    root.node.onDatagram(0, a.address, pkt);
+    expect(root.node.stats.drops.relay_max_hops).toBe(1);
+    expect(root.node.stats.relayed).toBe(before);
+    pkt[18] = pkt[18]! & 0xf8;
+    root.node.onDatagram(0, a.address, pkt.slice());
+    expect(root.node.stats.relayed).toBe(before + 1);
+    // A leaf receiving a packet for someone else drops it.
+    const c = relayed.data.slice();
+    c[8] ^= 1;
+    b.node.onDatagram(0, a.address, c);
+    expect(b.node.stats.drops.relay_not_allowed).toBe(1);
+  });
+});
