@@ -13,7 +13,8 @@ import { TcpState } from "./state.ts";
 
 /** Sender scoreboard size (SACKed ranges). */
 const SCOREBOARD_RANGES = 32;
-const DUP_THRESH = 3;
+/** Highest duplicate-ACK threshold reordering may push us to. */
+const MAX_DUP_THRESH = 24;
 
 /** Returns false when the segment must be dropped. */
 export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now: number): boolean {
@@ -33,6 +34,7 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
 
   if (seqGt(ack, c.sndUna)) {
     onNewAck(c, ack, seg, now);
+    if (c.sackOk) sackLossCheck(c, now);
   } else if (
     ack === c.sndUna &&
     seg.payloadLength === 0 &&
@@ -41,6 +43,8 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
     c.sndMax !== c.sndUna
   ) {
     onDupAck(c, now);
+  } else if (c.sackOk && seg.sackCount > 0) {
+    sackLossCheck(c, now);
   }
 
   // Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule).
@@ -115,10 +119,26 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   c.retransmits = 0;
   if (c.scoreboard !== null) c.scoreboard.removeBelow(ack);
 
+  // Eifel (RFC 3522): the ACK covering our first retransmission echoes a timestamp older than
+  // that retransmission, so the original arrived -- the "loss" was reordering. Undo.
+  if (c.inRecovery && c.undoArmed && seqGt(ack, c.undoSeq)) {
+    c.undoArmed = false;
+    if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
+      c.host.stats.spuriousRecoveries++;
+      c.inRecovery = false;
+      c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
+      c.cc.ssthresh = c.undoSsthresh;
+      c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
+    }
+  }
+
   if (c.inRecovery) {
     if (seqGe(ack, c.recoverySeq)) {
       c.inRecovery = false;
-      c.cc.onExitRecovery(c.sendMss, now);
+      if (!c.afterRto) c.cc.onExitRecovery(c.sendMss, now);
+      c.afterRto = false;
+    } else if (c.afterRto) {
+      c.cc.onAck(acked, c.sendMss, now, c.rto.srtt); // slow start while repairing after an RTO
     } else if (!c.sackOk) {
       // NewReno partial ACK (RFC 6582 3.2): retransmit the next unacknowledged segment.
       retransmitAt(c, c.sndUna, now);
@@ -138,23 +158,76 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   if (!c.inRecovery) c.dupAcks = 0;
 
   c.rtxAt = c.sndUna === c.sndMax ? Infinity : now + c.rto.current();
+  armTlp(c, now);
   if (dataAcked > 0 && !c.orphan) c.raise(EV_WRITABLE);
+}
+
+/**
+ * Arm the tail loss probe (RFC 8985 7.2): with SACK and data in flight outside recovery, probe
+ * after ~2 RTTs so a lost tail is repaired by SACK recovery instead of waiting for the RTO.
+ */
+export function armTlp(c: Connection, now: number): void {
+  if (!c.sackOk || c.inRecovery || c.sndUna === c.sndMax || !c.rto.measured) {
+    c.tlpAt = Infinity;
+    return;
+  }
+  let pto = Math.max(2 * c.rto.srtt, 10);
+  if (seqDiff(c.sndMax, c.sndUna) <= c.sendMss) pto += c.host.opts.delayedAckMs + 10; // lone segment: delayed ACK
+  c.tlpAt = pto < c.rto.current() ? now + pto : Infinity;
 }
 
 export function onDupAck(c: Connection, now: number): void {
   c.dupAcks++;
-  if (c.inRecovery) return; // output() uses the inflated allowance / pipe
-  const sb = c.scoreboard;
-  const sackLoss = c.sackOk && sb !== null && sb.bytesAbove(c.sndUna) > (DUP_THRESH - 1) * c.sendMss;
-  if ((c.dupAcks >= DUP_THRESH || sackLoss) && seqGt(c.sndUna, c.recoverySeq)) {
-    c.host.stats.fastRetransmits++;
-    c.inRecovery = true;
-    c.recoverySeq = c.sndMax;
-    c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
-    c.highRxt = c.sndUna;
-    retransmitAt(c, c.sndUna, now);
-    c.rtxAt = now + c.rto.current();
+  if (c.inRecovery) {
+    if (c.sackOk) sackLossCheck(c, now);
+    return; // output() uses the inflated allowance / pipe
   }
+  if (c.dupAcks >= c.dupThresh && seqGt(c.sndUna, c.recoverySeq)) enterRecovery(c, now);
+  else if (c.sackOk) sackLossCheck(c, now);
+}
+
+/**
+ * SACK-based loss detection (RFC 6675 IsLost) and, inside recovery, FACK-style marking of the
+ * lost range plus detection of lost retransmissions (segments sent after our latest
+ * retransmission were SACKed well above it, so it must have been lost too).
+ */
+function sackLossCheck(c: Connection, now: number): void {
+  const sb = c.scoreboard;
+  if (sb === null || sb.count === 0) return;
+  const mss = c.sendMss;
+  if (!c.inRecovery) {
+    if (sb.bytesAbove(c.sndUna) > (c.dupThresh - 1) * mss && seqGt(c.sndUna, c.recoverySeq)) enterRecovery(c, now);
+    return;
+  }
+  const hs = sb.highest(c.sndUna);
+  if (seqGt(hs, c.lostEnd)) c.lostEnd = hs;
+  if (seqGt(c.highRxt, c.sndUna) && seqGt(hs, seqAdd(c.rxtMark, c.dupThresh * mss))) {
+    c.host.stats.lostRetransmits++;
+    c.highRxt = c.sndUna;
+    c.rxtMark = c.sndMax;
+  }
+}
+
+/** Fast retransmit + fast recovery (RFC 5681 3.2, RFC 6582, RFC 6675 5). */
+function enterRecovery(c: Connection, now: number): void {
+  c.host.stats.fastRetransmits++;
+  c.inRecovery = true;
+  c.afterRto = false;
+  c.tlpAt = Infinity;
+  c.recoverySeq = c.sndMax;
+  c.undoCwnd = c.cc.cwnd;
+  c.undoSsthresh = c.cc.ssthresh;
+  c.undoArmed = c.tsOk;
+  c.undoSeq = c.sndUna;
+  c.undoTsVal = c.tsNow();
+  c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
+  c.highRxt = c.sndUna;
+  const sb = c.scoreboard;
+  const hs = sb === null ? c.sndUna : sb.highest(c.sndUna);
+  const first = seqAdd(c.sndUna, c.sendMss);
+  c.lostEnd = seqGt(hs, first) ? hs : seqGt(first, c.sndMax) ? c.sndMax : first;
+  retransmitAt(c, c.sndUna, now);
+  c.rtxAt = now + c.rto.current();
 }
 
 /** Retransmit one segment starting at seq (fast retransmit / partial ACK / SACK hole). */
@@ -164,6 +237,7 @@ export function retransmitAt(c: Connection, seq: number, _now: number): number {
     c.host.stats.retransmits++;
     const end = seqAdd(seq, n);
     if (seqGt(end, c.highRxt)) c.highRxt = end;
+    c.rxtMark = c.sndMax;
     if (c.rttTiming && seqLe(seq, c.rttSeq)) c.rttTiming = false; // Karn
   }
   return n;

@@ -114,14 +114,32 @@ export class Connection implements TcpSocket {
   flightPeakPrev = 0;
   flightPeakSeq = 0;
   dupAcks = 0;
+  /** Duplicate-ACK threshold; raised when reordering caused a spurious fast retransmit. */
+  dupThresh = 3;
+  /** In fast recovery or (with SACK) in post-RTO loss recovery until recoverySeq is acked. */
   inRecovery = false;
+  /** The current recovery started with a retransmission timeout (slow start, all in flight lost). */
+  afterRto = false;
   recoverySeq = 0;
+  /** Highest sequence number retransmitted in this recovery. */
   highRxt = 0;
+  /** Un-SACKed bytes below this are deemed lost (FACK-style: the highest SACKed sequence). */
+  lostEnd = 0;
+  /** snd.max when the latest hole was retransmitted (lost-retransmission detection). */
+  rxtMark = 0;
+  /** Eifel undo (RFC 3522): state saved when fast recovery started. */
+  undoArmed = false;
+  undoSeq = 0;
+  undoTsVal = 0;
+  undoCwnd = 0;
+  undoSsthresh = 0;
   /** Consecutive retransmission timeouts of the same data. */
   retransmits = 0;
 
   // --- timers (absolute ms; Infinity = off) ---
   rtxAt = Infinity;
+  /** Tail loss probe (RFC 8985 7). */
+  tlpAt = Infinity;
   delackAt = Infinity;
   persistAt = Infinity;
   keepAt = Infinity;
@@ -672,6 +690,7 @@ export class Connection implements TcpSocket {
   /** Recompute the nearest deadline and tell the layer. */
   rearm(): void {
     let d = this.rtxAt;
+    if (this.tlpAt < d) d = this.tlpAt;
     if (this.delackAt < d) d = this.delackAt;
     if (this.persistAt < d) d = this.persistAt;
     if (this.keepAt < d) d = this.keepAt;
@@ -725,7 +744,7 @@ export class Connection implements TcpSocket {
   finish(_code: TcpErrno | null): void {
     if (this.state === TcpState.Closed) return;
     this.state = TcpState.Closed;
-    this.rtxAt = this.delackAt = this.persistAt = this.keepAt = this.waitAt = Infinity;
+    this.rtxAt = this.tlpAt = this.delackAt = this.persistAt = this.keepAt = this.waitAt = Infinity;
     this.rearm();
     if (this.deadline !== Infinity) {
       this.deadline = Infinity;

@@ -38,6 +38,9 @@ export interface TcpStats {
   retransmits: number;
   fastRetransmits: number;
   rtoTimeouts: number;
+  tailLossProbes: number;
+  spuriousRecoveries: number;
+  lostRetransmits: number;
   badChecksum: number;
   malformed: number;
   resetsSent: number;
@@ -58,6 +61,9 @@ export function newTcpStats(): TcpStats {
     retransmits: 0,
     fastRetransmits: 0,
     rtoTimeouts: 0,
+    tailLossProbes: 0,
+    spuriousRecoveries: 0,
+    lostRetransmits: 0,
     badChecksum: 0,
     malformed: 0,
     resetsSent: 0,

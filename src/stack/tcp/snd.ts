@@ -5,7 +5,7 @@
  */
 import { IPPROTO_TCP, TRANSPORT_HEADROOM } from "../link.ts";
 import { emitTcpSegment, TCP_ACK, TCP_FIN, TCP_MAX_SACK_BLOCKS, TCP_PSH, TCP_RST, TCP_SYN, tcpHeaderLength } from "../wire/tcp.ts";
-import { retransmitAt } from "./ack.ts";
+import { armTlp, retransmitAt } from "./ack.ts";
 import { windowToAdvertise } from "./rcv.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -60,6 +60,7 @@ export function output(c: Connection): void {
     const unsent = Math.max(0, seqDiff(dataEnd, c.sndNxt));
     let allowance = c.cc.cwnd;
     if (c.inRecovery && !c.sackOk) allowance += c.dupAcks * mss; // RFC 6582 inflation
+    else if (!c.inRecovery && c.dupAcks > 0) allowance += Math.min(c.dupAcks, 2) * mss; // RFC 3042 limited transmit
     if (c.inRecovery && c.sackOk) break; // handled by sackRecoverySend
     const wnd = Math.min(c.sndWnd, allowance);
     const usable = seqDiff(seqAdd(c.sndUna, wnd), c.sndNxt);
@@ -92,6 +93,7 @@ export function output(c: Connection): void {
       c.rttTime = now;
     }
     if (c.rtxAt === Infinity) c.rtxAt = now + c.rto.current();
+    if (isNew) armTlp(c, now);
   }
 
   // Nothing in flight but data waiting and no window: probe (persist timer).
@@ -115,14 +117,11 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     const inFlight = pipe(c);
     if (c.cc.cwnd - inFlight < mss && inFlight > 0) break;
     const from = seqMax(c.highRxt, c.sndUna);
-    const highSack = sb === null ? c.sndUna : sb.highest(c.sndUna);
-    if (sb !== null && seqLt(from, highSack)) {
-      const hole = sb.nextHole(from, highSack);
+    if (seqLt(from, c.lostEnd)) {
+      const hole = sb === null ? from : sb.nextHole(from, c.lostEnd);
       if (hole !== -1) {
-        const len = Math.min(mss, seqDiff(sb.holeEnd, hole));
-        c.highRxt = hole; // retransmitAt moves it to the hole's end
+        c.highRxt = hole; // retransmitAt moves it to the end of what it sent
         if (retransmitAt(c, hole, now) === 0) break;
-        void len;
         continue;
       }
     }
@@ -143,12 +142,16 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
 export function pipe(c: Connection): number {
   const outstanding = seqDiff(c.sndMax, c.sndUna);
   const sb = c.scoreboard;
-  if (sb === null || sb.count === 0) return outstanding;
+  if (sb === null || sb.count === 0) {
+    // No SACK information: everything not yet retransmitted below lostEnd is lost.
+    const from = seqMax(c.highRxt, c.sndUna);
+    const lost = c.inRecovery && seqLt(from, c.lostEnd) ? seqDiff(c.lostEnd, from) : 0;
+    return Math.max(0, outstanding - lost);
+  }
   const sacked = sb.bytesAbove(c.sndUna);
-  const highSack = sb.highest(c.sndUna);
   const from = seqMax(c.highRxt, c.sndUna);
   let lost = 0;
-  if (seqLt(from, highSack)) lost = seqDiff(highSack, from) - sb.bytesAbove(from);
+  if (c.inRecovery && seqLt(from, c.lostEnd)) lost = seqDiff(c.lostEnd, from) - (sb.bytesAbove(from) - sb.bytesAbove(c.lostEnd));
   return Math.max(0, outstanding - sacked - lost);
 }
 

@@ -5,7 +5,7 @@
  */
 import { TCP_ACK, TCP_RST } from "../wire/tcp.ts";
 import { output, persistInterval, sendAck, sendControl, sendRange, sendSyn } from "./snd.ts";
-import { seqAdd, seqDiff, seqGt } from "./seq.ts";
+import { seqAdd, seqDiff, seqGt, seqLt } from "./seq.ts";
 import type { Connection } from "./connection.ts";
 import { TcpState } from "./state.ts";
 
@@ -14,6 +14,10 @@ export function onTimer(c: Connection, now: number): void {
   if (c.delackAt <= now) {
     c.delackAt = Infinity;
     if (c.state >= TcpState.Established) sendAck(c);
+  }
+  if (c.tlpAt <= now) {
+    c.tlpAt = Infinity;
+    onTailLossProbe(c, now);
   }
   if (c.rtxAt <= now) {
     c.rtxAt = Infinity;
@@ -43,6 +47,27 @@ export function onTimer(c: Connection, now: number): void {
   c.rearm();
 }
 
+/** RFC 8985 7.3: send one new segment if allowed, else retransmit the last one, to elicit SACKs. */
+export function onTailLossProbe(c: Connection, now: number): void {
+  if (c.inRecovery || c.sndUna === c.sndMax || c.state < TcpState.Established) return;
+  c.host.stats.tailLossProbes++;
+  const tx = c.tx;
+  const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
+  const unsent = seqDiff(dataEnd, c.sndNxt);
+  const usable = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  if (unsent > 0 && usable >= Math.min(unsent, c.sendMss)) {
+    const n = sendRange(c, c.sndNxt, c.sendMss + 1);
+    c.sndNxt = seqAdd(c.sndNxt, n);
+    if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+  } else {
+    let start = seqAdd(c.sndMax, -c.sendMss);
+    if (seqLt(start, c.sndUna)) start = c.sndUna;
+    sendRange(c, start, seqDiff(c.sndMax, start));
+    c.host.stats.retransmits++;
+  }
+  c.rtxAt = now + c.rto.current();
+}
+
 export function onRetransmitTimeout(c: Connection, now: number): void {
   const st = c.state;
   const o = c.host.opts;
@@ -69,14 +94,25 @@ export function onRetransmitTimeout(c: Connection, now: number): void {
   c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
   c.rto.onTimeout();
   c.rttTiming = false;
-  c.inRecovery = false;
   c.dupAcks = 0;
-  c.recoverySeq = c.sndMax; // RFC 6582: no fast retransmit for data sent before the timeout
-  // RFC 2018 8: the receiver may have reneged; start over from snd.una.
-  if (c.scoreboard !== null) c.scoreboard.clear();
+  c.undoArmed = false;
+  c.tlpAt = Infinity;
+  c.recoverySeq = c.sndMax; // RFC 6582: no new fast retransmit for data sent before the timeout
   c.highRxt = c.sndUna;
-  c.sndNxt = c.sndUna;
   c.rtxAt = now + c.rto.current();
+  if (c.sackOk) {
+    // Like Linux's loss state: everything un-SACKed is lost; resend it in order (skipping what the
+    // scoreboard says arrived) under slow start, with SACK still guiding the repair. A second
+    // timeout in a row forgets the scoreboard in case the receiver reneged (RFC 2018 8).
+    if (c.retransmits > 1 && c.scoreboard !== null) c.scoreboard.clear();
+    c.inRecovery = true;
+    c.afterRto = true;
+    c.lostEnd = c.sndMax;
+    c.rxtMark = c.sndMax;
+  } else {
+    c.inRecovery = false;
+    c.sndNxt = c.sndUna; // go-back-N
+  }
   output(c);
 }
 

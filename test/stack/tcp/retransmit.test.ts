@@ -214,14 +214,79 @@ describe("SACK loss recovery (RFC 6675)", () => {
     expect(r.tcp.stats.fastRetransmits).toBe(0);
   });
 
-  test("an RTO clears the scoreboard and restarts from snd.una", () => {
+  test("after an RTO the repair resends un-SACKed data in order and skips SACKed segments", () => {
     const { r } = inFlight(4, { sack: true });
     ackOf(r, seg(0), { sack: [[seg(2), seg(3)]] });
     r.ip.take();
     r.advance(1000);
     expect(r.ip.take().map((x) => x.seq)).toEqual([seg(0)]);
+    ackOf(r, seg(1), { sack: [[seg(2), seg(3)]] });
+    expect(r.ip.take().map((x) => x.seq)).toEqual([seg(1), seg(3)]);
+  });
+
+  test("a second RTO in a row forgets the scoreboard (receiver may have reneged)", () => {
+    const { r } = inFlight(4, { sack: true });
+    ackOf(r, seg(0), { sack: [[seg(2), seg(3)]] });
+    r.ip.take();
+    r.advance(1000);
+    r.advance(2000);
+    expect(r.ip.take().map((x) => x.seq)).toEqual([seg(0), seg(0)]);
     ackOf(r, seg(1));
     expect(r.ip.take().map((x) => x.seq)).toEqual([seg(1), seg(2)]);
+  });
+
+  test("tail loss probe: the last segment is re-sent after ~2 RTT instead of waiting for the RTO", () => {
+    const r = rig();
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(100), 0, 100);
+    const d = r.ip.one();
+    r.clock.advance(20);
+    inject(r.tcp, { ...P, seq: pseq, ack: d.seq + 100, flags: ACK, ts: [200, d.ts![0]] });
+    s.send(bytes(3 * 1448), 0, 3 * 1448);
+    const burst = r.ip.take();
+    expect(burst).toHaveLength(3);
+    const pto = r.tcp.nextDeadline() - r.clock.now();
+    expect(pto).toBeGreaterThanOrEqual(10);
+    expect(pto).toBeLessThan(200); // the RTO
+    r.advance(pto - 1);
+    expect(r.ip.take()).toHaveLength(0);
+    r.advance(1);
+    const probe = r.ip.one();
+    expect(probe.seq).toBe(burst[2]!.seq);
+    expect(r.tcp.stats.tailLossProbes).toBe(1);
+  });
+
+  test("lost retransmission: re-sent again once data sent after it is SACKed well above it", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true });
+    s.send(bytes(20 * 1460), 0, 20 * 1460);
+    expect(r.ip.take()).toHaveLength(10);
+    ackOf(r, seg(0), { sack: [[seg(1), seg(10)]] });
+    const first = r.ip.take();
+    expect(first[0]!.seq).toBe(seg(0)); // fast retransmit, then new data seg 10..13
+    expect(first.slice(1).map((x) => x.seq)).toEqual([seg(10), seg(11), seg(12), seg(13)]);
+    ackOf(r, seg(0), { sack: [[seg(1), seg(14)]] }); // data sent after the retransmission arrived
+    expect(r.ip.take()[0]!.seq).toBe(seg(0));
+    expect(r.tcp.stats.lostRetransmits).toBe(1);
+  });
+
+  test("Eifel: an ACK echoing a timestamp older than our retransmission undoes the window cut", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(10 * 1448), 0, 10 * 1448);
+    const out = r.ip.take();
+    const tsOrig = out[0]!.ts![0];
+    r.clock.advance(5);
+    const base = 1001;
+    const seg2 = (i: number) => base + i * 1448;
+    inject(r.tcp, { ...P, seq: pseq, ack: base, flags: ACK, ts: [300, tsOrig], sack: [[seg2(1), seg2(5)]] });
+    expect(r.tcp.stats.fastRetransmits).toBe(1);
+    r.ip.take();
+    // the original seg 0 arrives after all: cumulative ACK echoes its (older) timestamp
+    inject(r.tcp, { ...P, seq: pseq, ack: seg2(10), flags: ACK, ts: [301, tsOrig] });
+    expect(r.tcp.stats.spuriousRecoveries).toBe(1);
+    s.send(bytes(30 * 1448), 0, 30 * 1448);
+    expect(r.ip.take().length).toBeGreaterThanOrEqual(10); // window restored, not halved
   });
 
   test("recovery ends when the recovery point is acknowledged and cwnd = ssthresh", () => {
