@@ -141,7 +141,7 @@ export function rfc4193Address(nwid: string, address: string): InetAddress {
 export function sixPlaneAddress(nwid: string, address: string): InetAddress {
   const n = BigInt(`0x${nwid}`);
   const h = ((n ^ (n >> 32n)) & 0xffffffffn).toString(16).padStart(8, "0");
-  return { family: 6, ip: hexBytes(`fc${h}${address}0000000001`), port: 40 };
+  return { family: 6, ip: hexBytes(`fc${h}${address}000000000001`), port: 40 };
 }
 
 function u32(b: Uint8Array): number {
