@@ -79,6 +79,8 @@ export const HOUSEKEEPING_PERIOD = 30000;
 /** ZT_IDENTITY_VALIDATION_SOURCE_RATE_LIMIT (x86-64 value). */
 export const IDENTITY_VALIDATION_SOURCE_RATE_LIMIT = 2000;
 const IDENTITY_VALIDATION_BUCKETS = 16384;
+/** Bound on the paths a leaf checks before relaying (it relays only over trusted paths). */
+const MAX_TRUSTED_PATHS = 256;
 
 /** Datagrams out. `data[start, end)` is only valid during the call: copy it if you keep it. */
 export interface Wire {
@@ -229,6 +231,8 @@ export class Node {
   private readonly identityGate = new Float64Array(IDENTITY_VALIDATION_BUCKETS).fill(NEVER);
   private localAddresses: InetAddress[] = [];
 
+  /** Paths that carried trust-establishing traffic (pruned on housekeeping and to a fixed size). */
+  private trustedPaths: Path[] = [];
   private lastPingCheck = NEVER;
   private lastHousekeeping: number;
   private lastTimerTasks = NEVER;
@@ -568,7 +572,13 @@ export class Node {
     }
     if (trusted) {
       peer.lastTrustEstablished = now;
-      if (path !== null) path.lastTrustedIn = now;
+      if (path !== null) {
+        if (!path.trustEstablished(now)) {
+          if (this.trustedPaths.length >= MAX_TRUSTED_PATHS) this.trustedPaths.shift();
+          this.trustedPaths.push(path);
+        }
+        path.lastTrustedIn = now;
+      }
     }
     if (peer.trustEstablished(now)) this.maybePushDirectPaths(peer, localSocket, from, h, now);
   }
@@ -598,9 +608,9 @@ export class Node {
 
   private relay(buf: Uint8Array, start: number, end: number, localSocket: number, from: InetAddress, isFragment: boolean): void {
     const st = this.stats;
-    // Leaves relay only over paths with established trust; we do not track per-path trust for
-    // relaying yet, so only roots relay.
-    if (!this.topology.amUpstream) return st.drop("relay_not_allowed");
+    // Roots relay anything; leaves only what arrives over a path with established trust (a peer
+    // that recently sent us traffic on a shared network, spec 3.9).
+    if (!this.topology.amUpstream && !this.isTrustedEndpoint(localSocket, from)) return st.drop("relay_not_allowed");
     const h = isFragment ? fragmentHops(buf, start) : hops(buf, start);
     if (h >= RELAY_MAX_HOPS) return st.drop("relay_max_hops");
     if (isFragment) setFragmentHops(buf, start, h + 1);
@@ -954,9 +964,21 @@ export class Node {
         this.topology.remove(a);
       }
     }
+    this.pruneTrustedPaths(now);
     this.selfAwareness.clean(now);
     this.unite.clean(now);
     this.whois.expire(now);
+  }
+
+  private isTrustedEndpoint(localSocket: number, from: InetAddress): boolean {
+    const now = this.clock.now();
+    for (const p of this.trustedPaths) if (p.trustEstablished(now) && p.is(localSocket, from)) return true;
+    return false;
+  }
+
+  private pruneTrustedPaths(now: number): void {
+    this.trustedPaths = this.trustedPaths.filter((p) => p.trustEstablished(now));
+    if (this.trustedPaths.length > MAX_TRUSTED_PATHS) this.trustedPaths.splice(0, this.trustedPaths.length - MAX_TRUSTED_PATHS);
   }
 
   private setOnline(on: boolean): void {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { endpointsEqual } from "../../src/vl1/ip-scope.ts";
 import { ipv4 } from "../../src/vl1/inet-address.ts";
-import { Verb, cipher, destination, hops as headHops } from "../../src/vl1/packet.ts";
+import { Verb, cipher, destination, hops as headHops, source } from "../../src/vl1/packet.ts";
 import { TEST_VERB, hostAddress, makeLab } from "./sim/setup.ts";
 
 describe("VL1 node on a simulated network", () => {
@@ -143,6 +143,34 @@ describe("relaying (spec 3.9)", () => {
     const c = relayed.data.slice();
     c[8] ^= 1;
     b.node.onDatagram(0, a.address, c);
+    expect(b.node.stats.drops.relay_not_allowed).toBe(1);
+  });
+});
+
+describe("leaf relaying over trusted paths (spec 3.9)", () => {
+  test("a leaf relays for a peer whose path carried trusted (network) traffic, not for others", () => {
+    const { net, leaves } = makeLab(3, 6);
+    const [a, b, c] = [leaves[0]!, leaves[1]!, leaves[2]!];
+    // b's VL2 says frames from a pass a network gate (trust); nothing else does.
+    b.node.setVl2Handler({ onPacket: (peer) => peer.address === a.node.address });
+    net.run(3000);
+    a.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    c.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    b.node.send(c.node.address, TEST_VERB, new Uint8Array(4));
+    net.run(5000);
+    // Trust belongs to the direct path the frame came over: send again now that it exists.
+    a.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    c.node.send(b.node.address, TEST_VERB, new Uint8Array(4));
+    net.run(1000);
+    expect(b.node.getPeer(a.node.address)!.bestPath(net.clock.now())).not.toBeNull();
+    expect(b.node.getPeer(c.node.address)!.bestPath(net.clock.now())).not.toBeNull();
+    // A packet for c handed to b by a (over a's trusted path) is forwarded to c with one more hop.
+    const forC = net.log.find((d) => d.data.length >= 28 && d.data[13] !== 0xff && destination(d.data, 0) === c.node.address && source(d.data, 0) === b.node.address)!;
+    const relayedBefore = b.node.stats.relayed;
+    b.node.onDatagram(0, a.address, forC.data.slice());
+    expect(b.node.stats.relayed).toBe(relayedBefore + 1);
+    // The same from c's address (no trust) is refused.
+    b.node.onDatagram(0, c.address, forC.data.slice());
     expect(b.node.stats.drops.relay_not_allowed).toBe(1);
   });
 });
