@@ -15,7 +15,7 @@ import {
 import { NETWORK_CONFIG_DICT_CAPACITY } from "../../src/vl2/dictionary.ts";
 import { encodeNetworkConfig, makeNetworkConfig } from "../../src/vl2/network-config.ts";
 import { ACCEPT_ALL } from "../../src/vl2/rules.ts";
-import { CAPTURES, controllerIdentity, controllerSecret, fixtureBytes, fixtureIdentity, wirePackets } from "./fixtures.ts";
+import { CAPTURES, controllerIdentity, controllerSecret, fixtureBytes, fixtureIdentity, quickIdentity, wirePackets } from "./fixtures.ts";
 
 const NWID = 0x3bc65e2b50b151d2n;
 const CONTROLLER = 0x3bc65e2b50;
@@ -78,7 +78,7 @@ describe("real config chunks from the lab captures", () => {
 
 describe("configs we build and sign", () => {
   const controller = controllerSecret();
-  const member = Identity.generate(new SeededRng(42));
+  const member = quickIdentity(42);
   const ts = 1795900262521;
   const config = makeNetworkConfig({
     networkId: NWID,
@@ -143,7 +143,7 @@ describe("configs we build and sign", () => {
   const reasonOf = (r: ChunkResult) => (r.kind === "rejected" ? r.reason : `not rejected: ${r.kind}`);
 
   test("forged: signed by another identity", () => {
-    const forger = Identity.generate(new SeededRng(5));
+    const forger = quickIdentity(5);
     const chunks = makeConfigChunks(NWID, dict, forger, 1n);
     expect(reasonOf(feed(new ConfigAssembler(NWID, member.address, controllerIdentity), chunks)[0]!)).toContain("signature invalid");
   });

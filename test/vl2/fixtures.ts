@@ -1,6 +1,8 @@
 /** Loads the VL2 fixtures (copied from the lab vectors into test/fixtures/vl2). */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ed25519PublicFromSeed, x25519PublicFromSecret } from "../../src/crypto/c25519.ts";
+import { SeededRng } from "../../src/util/random.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 
 export const FIXTURES = join(import.meta.dir, "..", "fixtures", "vl2");
@@ -57,3 +59,17 @@ export function wirePackets(capture: string): WirePacket[] {
 
 export const controllerIdentity = (): Identity => fixtureIdentity("controller.identity.public");
 export const controllerSecret = (): Identity => fixtureIdentity("controller.identity.secret");
+
+/**
+ * A working key pair with an arbitrary address, without the proof-of-work search (Identity.generate
+ * takes ~0.5 s each). Enough for signing and COM hashes; it would fail locallyValidate.
+ */
+export function quickIdentity(seed: number, address = 0x0100000000 + seed): Identity {
+  const rng = new SeededRng(seed);
+  const priv = new Uint8Array(64);
+  rng.fill(priv);
+  const pub = new Uint8Array(64);
+  pub.set(x25519PublicFromSecret(priv.subarray(0, 32)), 0);
+  pub.set(ed25519PublicFromSeed(priv.subarray(32, 64)), 32);
+  return Identity.fromParts(address, pub, priv);
+}
