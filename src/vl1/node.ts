@@ -32,7 +32,7 @@ import {
 import type { Identity } from "./identity.ts";
 import type { InetAddress } from "./inet-address.ts";
 import { inetAddressToString } from "./inet-address.ts";
-import { isAddressValidForPath, networkBucket } from "./ip-scope.ts";
+import { ipScope, isAddressValidForPath, networkBucket } from "./ip-scope.ts";
 import {
   DEFAULT_PHYSMTU,
   IDX_PAYLOAD,
@@ -792,6 +792,26 @@ export class Node {
   noteUpstreamReceive(now: number): void {
     this.lastReceiveFromUpstream = now;
     if (!this.isOnline) this.setOnline(true);
+  }
+
+  /**
+   * @internal Another node told us (HELLO / OK(HELLO), received directly) where it sees us. If a
+   * root says our address changed, our paths in that scope and family are probably dead (new NAT
+   * mapping): probe them and stop trusting them until they answer (spec 8.6).
+   */
+  surfaceReported(reporter: Address, localSocket: number, reporterAddress: InetAddress, surface: InetAddress, now: number): void {
+    const trusted = this.topology.isUpstream(reporter);
+    if (!this.selfAwareness.iam(reporter, localSocket, ipScope(reporterAddress), surface, trusted, now)) return;
+    const scope = ipScope(surface);
+    for (const peer of this.topology.peers.values()) {
+      for (const path of [...peer.paths]) {
+        if (path.address.family !== surface.family || path.scope !== scope) continue;
+        this.attemptToContactAt(peer, path.localSocket, path.address, false);
+        path.lastOut = now;
+        path.lastIn = NEVER;
+        path.lastRelayedIn = NEVER;
+      }
+    }
   }
 
   /** @internal A root reported an identity collision. */

@@ -114,3 +114,24 @@ describe("VL1 under loss, delay, reordering and duplication", () => {
     expect(b.received.slice(mark).map((r) => decode(r.payload))).toContain("after move");
   });
 });
+
+describe("self-awareness (spec 8.6)", () => {
+  test("when the root reports a new external address, paths in that scope are re-probed at once", () => {
+    const { net, root, leaves } = makeLab(2, 25);
+    const [a, b] = [leaves[0]!, leaves[1]!];
+    net.run(3000);
+    a.node.send(b.node.address, TEST_VERB, text("x"));
+    b.node.send(a.node.address, TEST_VERB, text("y"));
+    net.run(5000);
+    expect(a.node.statusInfo().surfaceAddresses).toEqual(["10.0.1.1/9993"]);
+    // a's NAT mapping changes; the next HELLO to the root brings the news.
+    a.address = ipv4(10, 0, 1, 77, 40000);
+    a.node.getPeer(root.node.address)!.lastSentFullHello = -1e15;
+    const mark = net.log.length;
+    net.run(6000);
+    expect(a.node.statusInfo().surfaceAddresses[0]).toBe("10.0.1.77/40000");
+    // a immediately re-probed b, and b now reaches a at the new address without a sending frames.
+    expect(net.log.slice(mark).some((d) => endpointsEqual(d.from, a.address) && endpointsEqual(d.to, b.address))).toBe(true);
+    expect(b.node.getPeer(a.node.address)!.paths.some((p) => endpointsEqual(p.address, a.address))).toBe(true);
+  });
+});

@@ -11,7 +11,6 @@ import { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, VERSION_MAJOR, VERSION_MINOR, V
 import { dearmor, helloCryptField } from "../armor.ts";
 import { Identity, IDENTITY_PUBLIC_SERIALIZED_LENGTH } from "../identity.ts";
 import { type InetAddress, decodeInetAddress, encodeInetAddress } from "../inet-address.ts";
-import { ipScope } from "../ip-scope.ts";
 import type { Node, RxState } from "../node.ts";
 import { SEND_EXPECT_REPLY } from "../node.ts";
 import { IDX_PAYLOAD, Verb, hops, source } from "../packet.ts";
@@ -153,7 +152,7 @@ export function handleHello(
   peer.setRemoteVersion(proto, buf[p + 1]!, buf[p + 2]!, readU16(buf, p + 3));
   const h = hops(buf, start);
   if (surface !== null && h === 0) {
-    node.selfAwareness.iam(peer.address, localSocket, ipScope(from), surface, topology.isUpstream(peer.address), now);
+    node.surfaceReported(peer.address, localSocket, from, surface, now);
   }
   st.packetsIn[Verb.HELLO]++;
   node.noteReceived(peer, localSocket, from, h, Verb.HELLO, now);
@@ -280,7 +279,7 @@ export function handleOkHello(node: Node, rx: RxState): boolean {
     }
   }
   if (surface !== null && rx.hops === 0) {
-    node.selfAwareness.iam(peer.address, rx.localSocket, ipScope(rx.from), surface, node.topology.isUpstream(peer.address), now);
+    node.surfaceReported(peer.address, rx.localSocket, rx.from, surface, now);
   }
   return false;
 }
