@@ -30,7 +30,7 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
   }
 
   const newWnd = seg.window << c.sndWscale;
-  if (c.sackOk && seg.sackCount > 0) takeSack(c, seg, ack);
+  const dsack = c.sackOk && seg.sackCount > 0 && takeSack(c, seg, ack);
 
   if (seqGt(ack, c.sndUna)) {
     onNewAck(c, ack, seg, now);
@@ -40,6 +40,8 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
     seg.payloadLength === 0 &&
     !(seg.flags & (TCP_SYN | TCP_FIN)) &&
     newWnd === c.sndWnd &&
+    !dsack && // a D-SACK reports a duplicate we caused, not a new hole
+
     c.sndMax !== c.sndUna
   ) {
     onDupAck(c, now);
@@ -82,9 +84,15 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
   return true;
 }
 
-export function takeSack(c: Connection, seg: TcpSegmentView, ack: number): void {
+/** Record SACK blocks; returns true if the first block is a D-SACK (RFC 2883). */
+export function takeSack(c: Connection, seg: TcpSegmentView, ack: number): boolean {
   let sb = c.scoreboard;
   if (sb === null) sb = c.scoreboard = new SeqRangeSet(SCOREBOARD_RANGES);
+  const l0 = seg.sackLeft[0]!;
+  const r0 = seg.sackRight[0]!;
+  const dsack =
+    seqLe(r0, ack) ||
+    (seg.sackCount > 1 && seqLe(seg.sackLeft[1]!, l0) && seqLe(r0, seg.sackRight[1]!));
   for (let i = 0; i < seg.sackCount; i++) {
     const l = seg.sackLeft[i]!;
     const r = seg.sackRight[i]!;
@@ -92,6 +100,7 @@ export function takeSack(c: Connection, seg: TcpSegmentView, ack: number): void 
     if (seqLe(r, ack) || seqLe(l, c.sndUna) || seqGt(r, c.sndMax) || !seqLt(l, r)) continue;
     sb.add(l, r);
   }
+  return dsack;
 }
 
 export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: number): void {
@@ -117,6 +126,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
     c.rto.sample(now - c.rttTime);
   }
   c.retransmits = 0;
+  c.tlpBackoff = 0;
   if (c.scoreboard !== null) c.scoreboard.removeBelow(ack);
 
   // Eifel (RFC 3522): the ACK covering our first retransmission echoes a timestamp older than
@@ -129,6 +139,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
       c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
       c.cc.ssthresh = c.undoSsthresh;
       c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
+      c.recoverySeq = c.sndUna;
     }
   }
 
@@ -137,9 +148,18 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
       c.inRecovery = false;
       if (!c.afterRto) c.cc.onExitRecovery(c.sendMss, now);
       c.afterRto = false;
-    } else if (c.afterRto) {
-      c.cc.onAck(acked, c.sendMss, now, c.rto.srtt); // slow start while repairing after an RTO
-    } else if (!c.sackOk) {
+    } else {
+      // Partial ACK: the segment now at the head was sent before recovery began and is still
+      // missing although our later retransmission arrived -- it is lost too (RFC 6582 spirit).
+      const head = seqAdd(c.sndUna, c.sendMss);
+      if (c.sackOk && seqLt(c.lostEnd, head)) c.lostEnd = seqGt(head, c.sndMax) ? c.sndMax : head;
+      if (c.afterRto) c.cc.onAck(acked, c.sendMss, now, c.rto.srtt); // slow start while repairing after an RTO
+    }
+    if (!c.inRecovery) {
+      // exited above
+    } else if (c.afterRto || c.sackOk) {
+      // SACK recovery needs nothing more here: output() sends by pipe.
+    } else {
       // NewReno partial ACK (RFC 6582 3.2): retransmit the next unacknowledged segment.
       retransmitAt(c, c.sndUna, now);
       c.dupAcks = 0;
@@ -167,13 +187,18 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
  * after ~2 RTTs so a lost tail is repaired by SACK recovery instead of waiting for the RTO.
  */
 export function armTlp(c: Connection, now: number): void {
-  if (!c.sackOk || c.inRecovery || c.sndUna === c.sndMax || !c.rto.measured) {
+  if (!c.sackOk || c.sndUna === c.sndMax || !c.rto.measured) {
     c.tlpAt = Infinity;
     return;
   }
-  let pto = Math.max(2 * c.rto.srtt, 10);
+  let pto = Math.max(2 * c.rto.srtt, 10) * 2 ** c.tlpBackoff;
   if (seqDiff(c.sndMax, c.sndUna) <= c.sendMss) pto += c.host.opts.delayedAckMs + 10; // lone segment: delayed ACK
   c.tlpAt = pto < c.rto.current() ? now + pto : Infinity;
+}
+
+/** Entry for the probe timer: fast retransmit when SACKs prove later data got through. */
+export function enterRecoveryFromTimer(c: Connection, now: number): void {
+  enterRecovery(c, now);
 }
 
 export function onDupAck(c: Connection, now: number): void {
@@ -182,7 +207,7 @@ export function onDupAck(c: Connection, now: number): void {
     if (c.sackOk) sackLossCheck(c, now);
     return; // output() uses the inflated allowance / pipe
   }
-  if (c.dupAcks >= c.dupThresh && seqGt(c.sndUna, c.recoverySeq)) enterRecovery(c, now);
+  if (c.dupAcks >= dupThreshNow(c) && recoveryAllowed(c)) enterRecovery(c, now);
   else if (c.sackOk) sackLossCheck(c, now);
 }
 
@@ -196,7 +221,7 @@ function sackLossCheck(c: Connection, now: number): void {
   if (sb === null || sb.count === 0) return;
   const mss = c.sendMss;
   if (!c.inRecovery) {
-    if (sb.bytesAbove(c.sndUna) > (c.dupThresh - 1) * mss && seqGt(c.sndUna, c.recoverySeq)) enterRecovery(c, now);
+    if (sb.bytesAbove(c.sndUna) > (dupThreshNow(c) - 1) * mss && recoveryAllowed(c)) enterRecovery(c, now);
     return;
   }
   const hs = sb.highest(c.sndUna);
@@ -206,6 +231,27 @@ function sackLossCheck(c: Connection, now: number): void {
     c.highRxt = c.sndUna;
     c.rxtMark = c.sndMax;
   }
+}
+
+/**
+ * RFC 6582 forbids a new fast retransmit before the previous recovery point is acknowledged
+ * (dupACKs for data sent before it are not news). With SACK the scoreboard tells new losses
+ * apart, so reaching the recovery point suffices (RFC 6675 5).
+ */
+function recoveryAllowed(c: Connection): boolean {
+  return c.sackOk ? seqGe(c.sndUna, c.recoverySeq) : seqGt(c.sndUna, c.recoverySeq);
+}
+
+/** Early retransmit (RFC 5827): with fewer than dupThresh+1 segments out, a smaller threshold. */
+function dupThreshNow(c: Connection): number {
+  const segs = Math.ceil(seqDiff(c.sndMax, c.sndUna) / c.sendMss);
+  if (segs < 2 || segs > c.dupThresh) return c.dupThresh;
+  // Only when no new data could go out instead (limited transmit would produce more dupACKs).
+  const tx = c.tx;
+  const unsent = tx === null ? 0 : seqDiff(seqAdd(c.sndBufSeq, tx.length), c.sndMax);
+  const room = seqDiff(seqAdd(c.sndUna, Math.min(c.sndWnd, c.cc.cwnd + 2 * c.sendMss)), c.sndMax);
+  if (unsent > 0 && room >= Math.min(unsent, c.sendMss)) return c.dupThresh;
+  return segs - 1;
 }
 
 /** Fast retransmit + fast recovery (RFC 5681 3.2, RFC 6582, RFC 6675 5). */

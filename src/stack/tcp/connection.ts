@@ -138,8 +138,9 @@ export class Connection implements TcpSocket {
 
   // --- timers (absolute ms; Infinity = off) ---
   rtxAt = Infinity;
-  /** Tail loss probe (RFC 8985 7). */
+  /** Tail loss probe (RFC 8985 7) outside recovery; lost-retransmission probe inside it. */
   tlpAt = Infinity;
+  tlpBackoff = 0;
   delackAt = Infinity;
   persistAt = Infinity;
   keepAt = Infinity;

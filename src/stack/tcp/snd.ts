@@ -136,6 +136,7 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     c.sndNxt = seqAdd(c.sndNxt, n);
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
   }
+  if (c.tlpAt === Infinity) armTlp(c, now);
 }
 
 /** RFC 6675 pipe estimate: outstanding - SACKed - lost-but-not-retransmitted. */

@@ -4,6 +4,7 @@
  * `deadline`; the layer keeps connections in a heap ordered by it.
  */
 import { TCP_ACK, TCP_RST } from "../wire/tcp.ts";
+import { armTlp, enterRecoveryFromTimer } from "./ack.ts";
 import { output, persistInterval, sendAck, sendControl, sendRange, sendSyn } from "./snd.ts";
 import { seqAdd, seqDiff, seqGt, seqLt } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -49,7 +50,27 @@ export function onTimer(c: Connection, now: number): void {
 
 /** RFC 8985 7.3: send one new segment if allowed, else retransmit the last one, to elicit SACKs. */
 export function onTailLossProbe(c: Connection, now: number): void {
-  if (c.inRecovery || c.sndUna === c.sndMax || c.state < TcpState.Established) return;
+  if (c.sndUna === c.sndMax || c.state < TcpState.Established) return;
+  if (c.tlpBackoff < 6) c.tlpBackoff++;
+  const sb = c.scoreboard;
+  if (c.inRecovery) {
+    // RACK-like: no progress for ~2 RTT although repairs were sent: they were lost as well.
+    c.host.stats.lostRetransmits++;
+    c.highRxt = c.sndUna;
+    const head = seqAdd(c.sndUna, c.sendMss);
+    if (seqLt(c.lostEnd, head)) c.lostEnd = seqGt(head, c.sndMax) ? c.sndMax : head;
+    c.rxtMark = c.sndMax;
+    output(c);
+    armTlp(c, now);
+    return;
+  }
+  if (sb !== null && sb.count > 0) {
+    // Later data was SACKed ~2 RTT ago and the head is still missing: it is lost (RACK, RFC 8985).
+    enterRecoveryFromTimer(c, now);
+    output(c);
+    armTlp(c, now);
+    return;
+  }
   c.host.stats.tailLossProbes++;
   const tx = c.tx;
   const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
@@ -66,6 +87,7 @@ export function onTailLossProbe(c: Connection, now: number): void {
     c.host.stats.retransmits++;
   }
   c.rtxAt = now + c.rto.current();
+  armTlp(c, now);
 }
 
 export function onRetransmitTimeout(c: Connection, now: number): void {

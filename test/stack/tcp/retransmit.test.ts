@@ -308,3 +308,65 @@ describe("SACK loss recovery (RFC 6675)", () => {
     expect(r.ip.take()).toHaveLength(7);
   });
 });
+
+describe("RACK-like timers and early retransmit", () => {
+  test("early retransmit (RFC 5827): 3 segments out, 2 dupACKs suffice when nothing new can be sent", () => {
+    const { r } = inFlight(3);
+    ackOf(r, seg(0));
+    expect(r.ip.take()).toHaveLength(0);
+    ackOf(r, seg(0));
+    expect(r.ip.take()[0]!.seq).toBe(seg(0));
+  });
+
+  test("with one segment out, a dupACK does not trigger a retransmission", () => {
+    const { r } = inFlight(1);
+    ackOf(r, seg(0));
+    ackOf(r, seg(0));
+    expect(r.ip.take()).toHaveLength(0);
+  });
+
+  test("a D-SACK duplicate ACK is not counted as a dupACK", () => {
+    const { r } = inFlight(6, { sack: true });
+    for (let i = 0; i < 4; i++) ackOf(r, seg(1), { sack: [[seg(0), seg(1)]] });
+    expect(r.tcp.stats.fastRetransmits).toBe(0);
+  });
+
+  test("SACKed data above a missing head: the probe timer declares the head lost (no RTO wait)", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(100), 0, 100);
+    const d = r.ip.one();
+    r.clock.advance(20);
+    inject(r.tcp, { ...P, seq: pseq, ack: d.seq + 100, flags: ACK, ts: [200, d.ts![0]] });
+    s.send(bytes(10 * 1448), 0, 10 * 1448);
+    const out = r.ip.take();
+    const base = out[0]!.seq;
+    // only one later segment SACKed: not enough for dupthresh
+    inject(r.tcp, { ...P, seq: pseq, ack: base, flags: ACK, ts: [201, d.ts![0]], sack: [[base + 1448, base + 2896]] });
+    expect(r.ip.take()).toHaveLength(0);
+    const t = r.tcp.nextDeadline() - r.clock.now();
+    expect(t).toBeLessThan(200);
+    r.advance(t);
+    expect(r.ip.take()[0]!.seq).toBe(base);
+    expect(r.tcp.stats.fastRetransmits).toBe(1);
+    expect(r.tcp.stats.rtoTimeouts).toBe(0);
+  });
+
+  test("in recovery, a repair that is lost again is re-sent by the probe timer before the RTO", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(100), 0, 100);
+    const d = r.ip.one();
+    r.clock.advance(20);
+    inject(r.tcp, { ...P, seq: pseq, ack: d.seq + 100, flags: ACK, ts: [200, d.ts![0]] });
+    s.send(bytes(6 * 1448), 0, 6 * 1448);
+    const base = r.ip.take()[0]!.seq;
+    inject(r.tcp, { ...P, seq: pseq, ack: base, flags: ACK, ts: [201, d.ts![0]], sack: [[base + 1448, base + 6 * 1448]] });
+    expect(r.ip.take()[0]!.seq).toBe(base); // fast retransmit
+    const t = r.tcp.nextDeadline() - r.clock.now();
+    expect(t).toBeLessThan(200);
+    r.advance(t);
+    expect(r.ip.take().map((x) => x.seq)).toEqual([base]); // re-sent without waiting for the RTO
+    expect(r.tcp.stats.rtoTimeouts).toBe(0);
+  });
+});
