@@ -4,10 +4,23 @@
  * relays for others when it is a root, and runs the 1.14 timers.
  *
  * Everything outside is injected: the clock, the RNG, the wire (datagrams out), the peer store
- * (peers.d) and the VL2 handler (networks). Driving it:
- *   - every received UDP datagram → `onDatagram(localSocket, from, data)`;
- *   - call `tick()` when `nextDeadline()` (clock ms) is reached, and after start-up;
- *   - read `online`, `peersInfo()`, `stats` for the API and metrics.
+ * (peers.d) and the VL2 handler (networks). How a service drives it:
+ *   - construct with the identity (with private key), planet (+ moons), wire, store, events;
+ *     `allowLoopbackPaths: true` only for single-host set-ups (1.14 never uses loopback paths);
+ *   - every received UDP datagram → `onDatagram(localSocket, from, data)`; map the socket's
+ *     (ip text, port) to `from` with an EndpointCache so nothing is allocated per datagram. The
+ *     data buffer may be modified in place;
+ *   - call `tick()` right after start and whenever `nextDeadline()` (clock ms) is reached; re-arm
+ *     the timer after each batch of datagrams or sends (WHOIS retries want 500 ms granularity), or
+ *     simply tick every ≤ 500 ms (cheap when nothing is due);
+ *   - the wire gets `send(localSocket, to, data, start, end, ttl?)`: localSocket −1 = any socket
+ *     of the right family; the bytes are valid only during the call (copy or send synchronously);
+ *     ttl is 2 only for the RENDEZVOUS NAT-opening junk datagram;
+ *   - `statusInfo()` and `peersInfo()` give the `/status` and `/peer` fields (spec 8.9), `stats`
+ *     the counters for `/metrics`; `savePeers()` at shutdown; `events` report online changes,
+ *     world updates (save `planet` / `moons.d`) and identity collisions;
+ *   - VL2 registers with `setVl2Handler` and sends with `send(dest, verb, payload)` (or writes the
+ *     payload into `tx` at IDX_PAYLOAD and calls `sendTxTo` to avoid the copy).
  *
  * Hot path: receive works in place in the caller's datagram buffer (or the reassembly / decompress
  * buffers); send builds into one preallocated packet buffer. Nothing per packet is allocated in
