@@ -53,6 +53,28 @@ export class Simulator {
     }
   }
 
+  /**
+   * Like runUntil, but yields to the microtask queue between steps, so work that layers defer to
+   * a microtask (socket events raised by API calls, promise continuations in tests) runs in order.
+   */
+  async run(done: () => boolean, maxMs = 60_000): Promise<boolean> {
+    const end = this.clock.now() + maxMs;
+    for (;;) {
+      await Promise.resolve();
+      const next = this.settle();
+      await Promise.resolve();
+      if (done()) return true;
+      if (this.nextDeadline() <= this.clock.now()) continue;
+      if (next === Infinity || next > end) {
+        this.clock.set(end);
+        this.settle();
+        await Promise.resolve();
+        return done();
+      }
+      this.clock.set(next);
+    }
+  }
+
   /** Advance simulated time by ms, running every timer on the way. */
   runFor(ms: number): void {
     const end = this.clock.now() + ms;
