@@ -4,6 +4,7 @@
  *   echo-server HOST PORT            echo every connection (half-close aware); prints "ready"
  *   clients HOST PORT N BYTES        N concurrent connections each send BYTES, half-close, and
  *                                    check the echo; prints one JSON line {ok, failed, errors}
+ *   udp-burst HOST PORT N            N UDP datagrams of sizes 1 + (i * 97) % 1472, in bursts of 50
  */
 import { createConnection } from "node:net";
 
@@ -68,6 +69,17 @@ if (mode === "echo-server") {
     dlopen("libc.so.6", { listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols.listen(fd, 4096);
   }
   console.log("ready");
+} else if (mode === "udp-burst") {
+  const { createSocket } = await import("node:dgram");
+  const sock = createSocket("udp4");
+  const n = Number(nS);
+  const buf = new Uint8Array(1472).fill(0x5a);
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve) => sock.send(buf.subarray(0, 1 + ((i * 97) % 1472)), port, host, () => resolve()));
+    if (i % 50 === 49) await Bun.sleep(1);
+  }
+  sock.close();
+  console.log("sent");
 } else if (mode === "clients") {
   const n = Number(nS);
   const bytes = Number(bytesS);
