@@ -27,10 +27,11 @@ describe("TimerDriver", () => {
     d.start();
     p.due.push(t0 + 30);
     d.kick();
-    await Bun.sleep(80);
+    for (let i = 0; i < 50 && p.fired.length === 0; i++) await Bun.sleep(5);
     expect(p.fired.length).toBe(1);
     expect(p.fired[0]! - t0).toBeGreaterThanOrEqual(29);
-    expect(p.fired[0]! - t0).toBeLessThan(75);
+    // Served by the re-aimed timer, long before the 200 ms deadline or the 1 s fallback tick.
+    expect(p.fired[0]! - t0).toBeLessThan(190);
     d.stop();
     await Bun.sleep(180);
     expect(p.fired.length).toBe(1); // stopped: the 200 ms deadline is not served
@@ -41,7 +42,7 @@ describe("TimerDriver", () => {
     const d = new TimerDriver(p, systemClock, 20);
     d.start();
     p.due.push(systemClock.now() + 10); // no kick
-    await Bun.sleep(70);
+    for (let i = 0; i < 100 && p.fired.length === 0; i++) await Bun.sleep(5);
     d.stop();
     expect(p.fired.length).toBe(1);
   });
