@@ -118,12 +118,14 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
   if (seqLt(c.highRxt, ack)) c.highRxt = ack;
 
-  // RTT: timestamps when present (RFC 7323 4.1), else Karn's timed segment.
-  if (c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
-    c.rto.sample(c.tsNow() - seg.tsEcr);
-  } else if (c.rttTiming && seqGt(ack, c.rttSeq)) {
+  // RTT: Karn's timed segment, measured with the clock's full (sub-ms) precision -- on a LAN the
+  // RTT is well below the 1 ms timestamp tick and the loss-probe timers need the real value.
+  // Timestamp echoes (RFC 7323 4.1) only fill in until the first timed sample.
+  if (c.rttTiming && seqGt(ack, c.rttSeq)) {
     c.rttTiming = false;
     c.rto.sample(now - c.rttTime);
+  } else if (!c.rto.measured && c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
+    c.rto.sample(c.tsNow() - seg.tsEcr);
   }
   c.retransmits = 0;
   c.tlpBackoff = 0;
@@ -191,7 +193,8 @@ export function armTlp(c: Connection, now: number): void {
     c.tlpAt = Infinity;
     return;
   }
-  let pto = Math.max(2 * c.rto.srtt, 10) * 2 ** c.tlpBackoff;
+  // Linux's floor is 2 jiffies; the timer granularity of the event loop is ~1 ms.
+  let pto = Math.max(2 * c.rto.srtt, 2) * 2 ** c.tlpBackoff;
   if (seqDiff(c.sndMax, c.sndUna) <= c.sendMss) pto += c.host.opts.delayedAckMs + 10; // lone segment: delayed ACK
   c.tlpAt = pto < c.rto.current() ? now + pto : Infinity;
 }

@@ -87,7 +87,7 @@ export function output(c: Connection): void {
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
     const flight = seqDiff(c.sndMax, c.sndUna);
     if (flight > c.flightPeak) c.flightPeak = flight;
-    if (isNew && !c.rttTiming && !c.tsOk) {
+    if (isNew && !c.rttTiming) {
       c.rttTiming = true;
       c.rttSeq = seqStart;
       c.rttTime = now;
@@ -111,11 +111,12 @@ export function output(c: Connection): void {
 
 /** RFC 6675 5: while pipe < cwnd, retransmit lost holes first, then new data. */
 export function sackRecoverySend(c: Connection, now: number, dataEnd: number): void {
-  const mss = c.sendMss;
   const sb = c.scoreboard;
   for (let guard = 0; guard < 1024; guard++) {
     const inFlight = pipe(c);
-    if (c.cc.cwnd - inFlight < mss && inFlight > 0) break;
+    // RFC 6675 says cwnd - pipe >= 1 SMSS; cwnd is in bytes here and may hold a fraction of a
+    // segment, so any room at all sends one (Linux counts whole segments and rounds the same way).
+    if (inFlight >= c.cc.cwnd && inFlight > 0) break;
     const from = seqMax(c.highRxt, c.sndUna);
     if (seqLt(from, c.lostEnd)) {
       const hole = sb === null ? from : sb.nextHole(from, c.lostEnd);
@@ -128,7 +129,7 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     // New data within the peer's window.
     const unsent = seqDiff(dataEnd, c.sndNxt);
     const usable = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-    const len = Math.min(unsent, mss, usable);
+    const len = Math.min(unsent, c.sendMss, usable);
     const finNow = c.finQueued && seqLe(c.sndNxt, c.finSeq) && seqAdd(c.sndNxt, Math.max(len, 0)) === c.finSeq;
     if (len <= 0 && !finNow) break;
     const n = sendRange(c, c.sndNxt, Math.max(len, 0) + (finNow ? 1 : 0));

@@ -4,7 +4,7 @@
  * `deadline`; the layer keeps connections in a heap ordered by it.
  */
 import { TCP_ACK, TCP_RST } from "../wire/tcp.ts";
-import { armTlp, enterRecoveryFromTimer } from "./ack.ts";
+import { armTlp, enterRecoveryFromTimer, retransmitAt } from "./ack.ts";
 import { output, persistInterval, sendAck, sendControl, sendRange, sendSyn } from "./snd.ts";
 import { seqAdd, seqDiff, seqGt, seqLt } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -60,6 +60,12 @@ export function onTailLossProbe(c: Connection, now: number): void {
     const head = seqAdd(c.sndUna, c.sendMss);
     if (seqLt(c.lostEnd, head)) c.lostEnd = seqGt(head, c.sndMax) ? c.sndMax : head;
     c.rxtMark = c.sndMax;
+    // The first hole goes out now whatever pipe says (like PRR's at-least-one-segment rule).
+    const hole = sb === null ? c.sndUna : sb.nextHole(c.sndUna, c.lostEnd);
+    if (hole !== -1) {
+      c.highRxt = hole;
+      retransmitAt(c, hole, now);
+    }
     output(c);
     armTlp(c, now);
     return;
