@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { toHex } from "../../src/util/hex.ts";
+import { SeededRng } from "../../src/util/random.ts";
+import { MAX_NETWORK_RULES, type Rule, decodeRules, encodeRules } from "../../src/vl2/rules.ts";
+
+const F = { not: false, or: false };
+
+/** One of every type, with the bytes 1.14's serializeRules writes for it. */
+const EVERY: [Rule, string][] = [
+  [{ type: 0, ...F }, "0000"],
+  [{ type: 1, ...F }, "0100"],
+  [{ type: 2, ...F, address: 0x1122334455, flags: 7, length: 64 }, "020e" + "0000001122334455" + "00000007" + "0040"],
+  [{ type: 3, ...F, address: 0x1122334455, flags: 0, length: 0 }, "030e" + "0000001122334455" + "00000000" + "0000"],
+  [{ type: 4, ...F, address: 0x1122334455, flags: 0, length: 0 }, "040e" + "0000001122334455" + "00000000" + "0000"],
+  [{ type: 5, ...F }, "0500"],
+  [{ type: 6, ...F, qosBucket: 0 }, "0600"],
+  [{ type: 24, ...F, address: 0xaabbccddee }, "1805aabbccddee"],
+  [{ type: 25, ...F, address: 0x0102030405 }, "19050102030405"],
+  [{ type: 26, ...F, vlanId: 100 }, "1a020064"],
+  [{ type: 27, ...F, value: 3 }, "1b0103"],
+  [{ type: 28, ...F, value: 1 }, "1c0101"],
+  [{ type: 29, ...F, mac: 0x02aabbccddee }, "1d0602aabbccddee"],
+  [{ type: 30, ...F, mac: 0xffffffffffff }, "1e06ffffffffffff"],
+  [{ type: 31, ...F, ip: Uint8Array.of(10, 0, 0, 0), prefixBits: 8 }, "1f050a00000008"],
+  [{ type: 32, ...F, ip: Uint8Array.of(192, 168, 1, 1), prefixBits: 32 }, "2005c0a8010120"],
+  [{ type: 33, ...F, ip: new Uint8Array(16).fill(0xfd, 0, 1), prefixBits: 8 }, "2111fd00000000000000000000000000000008"],
+  [{ type: 34, ...F, ip: new Uint8Array(16), prefixBits: 0 }, "22110000000000000000000000000000000000"],
+  [{ type: 35, ...F, mask: 0xfc, low: 0x20, high: 0x40 }, "2303fc2040"],
+  [{ type: 36, ...F, protocol: 6 }, "240106"],
+  [{ type: 37, ...F, etherType: 0x0806 }, "25020806"],
+  [{ type: 38, ...F, icmpType: 8, icmpCode: 0, icmpFlags: 1 }, "2603080001"],
+  [{ type: 39, ...F, low: 1024, high: 65535 }, "27040400ffff"],
+  [{ type: 40, ...F, low: 22, high: 22 }, "280400160016"],
+  [{ type: 41, ...F, characteristics: 0x8000000000000002n }, "29088000000000000002"],
+  [{ type: 42, ...F, low: 64, high: 1500 }, "2a04004005dc"],
+  [{ type: 43, ...F, probability: 0x7fffffff }, "2b047fffffff"],
+  ...([44, 45, 46, 47, 48, 49, 50] as const).map((t): [Rule, string] => [{ type: t, ...F, tagId: 100, tagValue: 5 }, `${t.toString(16)}080000006400000005`]),
+  [{ type: 51, ...F, start: 100n, end: 200n, index: 14, format: 0x8f }, "3313" + "0000000000000064" + "00000000000000c8" + "000e" + "8f"],
+];
+
+describe("rule serialization", () => {
+  test("every action and match type encodes as 1.14 writes it and decodes back", () => {
+    for (const [rule, hex] of EVERY) {
+      expect(toHex(encodeRules([rule]))).toBe(hex);
+      const back = decodeRules(encodeRules([rule]));
+      expect(back.ok && back.value).toEqual([rule]);
+    }
+    const all = EVERY.map(([r]) => r);
+    const d = decodeRules(encodeRules(all));
+    expect(d.ok && d.value).toEqual(all);
+  });
+
+  test("NOT (0x80) and OR (0x40) live in the type byte", () => {
+    const r: Rule = { type: 37, not: true, or: true, etherType: 0x800 };
+    expect(toHex(encodeRules([r]))).toBe("e5020800");
+    const d = decodeRules(Uint8Array.of(0xe5, 2, 8, 0));
+    expect(d.ok && d.value[0]).toEqual(r);
+  });
+
+  test("unknown types are skipped by their length and written back empty (as 1.14 does)", () => {
+    const d = decodeRules(Uint8Array.of(0x3c, 3, 1, 2, 3, 0x01, 0x00));
+    expect(d.ok && d.value).toEqual([{ type: 60, ...F }, { type: 1, ...F }]);
+    expect(d.ok && toHex(encodeRules(d.value))).toBe("3c000100");
+  });
+
+  test("a longer field than needed is accepted (forward compatible), a shorter one refused", () => {
+    const long = decodeRules(Uint8Array.of(0x25, 3, 8, 0, 9));
+    expect(long.ok && long.value).toEqual([{ type: 37, ...F, etherType: 0x800 }]);
+    const short = decodeRules(Uint8Array.of(0x25, 1, 8));
+    expect(!short.ok && short.error).toContain("needs 2");
+  });
+
+  test("integer range keeps 1.14's 32-bit delta between start and end", () => {
+    const d = decodeRules(Uint8Array.from(Buffer.from("3313" + "0000000000000001" + "0000000200000003" + "0000" + "07", "hex")));
+    expect(d.ok && d.value[0]).toEqual({ type: 51, ...F, start: 1n, end: 3n, index: 0, format: 7 });
+  });
+
+  test(`at most ${MAX_NETWORK_RULES} rules; random bytes never throw`, () => {
+    const many = new Uint8Array((MAX_NETWORK_RULES + 1) * 2).fill(0);
+    for (let i = 0; i < many.length; i += 2) many[i] = 1;
+    const r = decodeRules(many);
+    expect(!r.ok && r.error).toContain(`more than ${MAX_NETWORK_RULES}`);
+    const rng = new SeededRng(99);
+    for (let i = 0; i < 2000; i++) {
+      const b = new Uint8Array(rng.u32() % 64);
+      rng.fill(b);
+      const x = decodeRules(b);
+      if (x.ok) expect(decodeRules(encodeRules(x.value)).ok).toBe(true);
+      else expect(x.error).toContain("rules");
+    }
+  });
+});
