@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { endpointsEqual } from "../../src/vl1/ip-scope.ts";
-import { ipv4 } from "../../src/vl1/inet-address.ts";
+import { inetAddressFromString, ipv4 } from "../../src/vl1/inet-address.ts";
 import { Verb, cipher, destination, hops as headHops, source } from "../../src/vl1/packet.ts";
-import { TEST_VERB, hostAddress, makeLab } from "./sim/setup.ts";
+import { SimNetwork } from "./sim/network.ts";
+import { TEST_VERB, hostAddress, labIdentities, makeLab, makePlanet } from "./sim/setup.ts";
 
 describe("VL1 node on a simulated network", () => {
   test("leaves HELLO the root, learn paths and come online", () => {
@@ -172,5 +173,25 @@ describe("leaf relaying over trusted paths (spec 3.9)", () => {
     // The same from c's address (no trust) is refused.
     b.node.onDatagram(0, c.address, forC.data.slice());
     expect(b.node.stats.drops.relay_not_allowed).toBe(1);
+  });
+});
+
+describe("IPv6 underlay", () => {
+  test("HELLO, WHOIS, relay and RENDEZVOUS (16-byte address) over IPv6", () => {
+    const ids = labIdentities();
+    const net = new SimNetwork(8);
+    const v6 = (n: number) => inetAddressFromString(`fd00:${n}::1/9993`)!;
+    const planet = makePlanet([{ identity: ids[0]!, endpoint: v6(100) }]);
+    const root = net.addHost("root", ids[0]!, v6(100), { planet });
+    const a = net.addHost("a", ids[1]!, v6(1), { planet });
+    const b = net.addHost("b", ids[2]!, v6(2), { planet });
+    net.run(3000);
+    expect(a.node.online && b.node.online).toBe(true);
+    a.node.send(b.node.address, TEST_VERB, new TextEncoder().encode("v6"));
+    net.run(3000);
+    expect(b.received.map((r) => new TextDecoder().decode(r.payload))).toContain("v6");
+    expect(root.node.stats.rendezvousSent).toBeGreaterThanOrEqual(2);
+    expect(a.node.getPeer(b.node.address)!.paths.some((p) => endpointsEqual(p.address, b.address))).toBe(true);
+    expect(b.node.peersInfo().find((p) => p.address === a.node.identity.addressString)!.paths[0]!.address).toBe("fd00:1::1/9993");
   });
 });
