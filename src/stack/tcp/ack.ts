@@ -105,7 +105,7 @@ export function takeSack(c: Connection, seg: TcpSegmentView, ack: number): boole
 
 export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: number): void {
   const acked = seqDiff(ack, c.sndUna);
-  const tx = c.tx;
+  const tx = c.sndq;
   let dataAcked = 0;
   if (tx !== null) {
     dataAcked = Math.min(Math.max(seqDiff(ack, c.sndBufSeq), 0), tx.length);
@@ -250,7 +250,7 @@ function dupThreshNow(c: Connection): number {
   const segs = Math.ceil(seqDiff(c.sndMax, c.sndUna) / c.sendMss);
   if (segs < 2 || segs > c.dupThresh) return c.dupThresh;
   // Only when no new data could go out instead (limited transmit would produce more dupACKs).
-  const tx = c.tx;
+  const tx = c.sndq;
   const unsent = tx === null ? 0 : seqDiff(seqAdd(c.sndBufSeq, tx.length), c.sndMax);
   const room = seqDiff(seqAdd(c.sndUna, Math.min(c.sndWnd, c.cc.cwnd + 2 * c.sendMss)), c.sndMax);
   if (unsent > 0 && room >= Math.min(unsent, c.sendMss)) return c.dupThresh;

@@ -94,9 +94,9 @@ export class Connection implements TcpSocket {
   /** Peer's MSS option (or 536). */
   peerMss = 536;
 
-  // --- buffers ---
-  tx: RingBuffer | null = null;
-  rx: RingBuffer | null = null;
+  // --- buffers (allocated on first use, so idle and half-open connections cost no ring memory) ---
+  sndq: RingBuffer | null = null;
+  rcvq: RingBuffer | null = null;
   readonly txSize: number;
   readonly rxSize: number;
   ooo: SeqRangeSet | null = null;
@@ -207,19 +207,28 @@ export class Connection implements TcpSocket {
     return this.state >= TcpState.Established && this.error === null;
   }
   get readableLength(): number {
-    return this.rx === null ? 0 : this.rx.length;
+    return this.rcvq === null ? 0 : this.rcvq.length;
   }
   get writableLength(): number {
-    if (this.tx === null || this.finQueued || this.error !== null) return 0;
+    if (this.finQueued || this.orphan || this.error !== null) return 0;
     if (this.state !== TcpState.Established && this.state !== TcpState.CloseWait) return 0;
-    return this.tx.free;
+    return this.sndq === null ? this.txSize : this.sndq.free;
+  }
+  /** The send ring, allocated on first access while sending is possible. */
+  get tx(): RingBuffer | null {
+    if (this.sndq === null && this.writableLength > 0) this.sndq = new RingBuffer(this.txSize);
+    return this.sndq;
+  }
+  /** The receive ring (null until the first byte arrived). */
+  get rx(): RingBuffer | null {
+    return this.rcvq;
   }
   get mss(): number {
     return this.sendMss;
   }
 
   consume(n: number): void {
-    const rx = this.rx;
+    const rx = this.rcvq;
     if (rx === null || n <= 0) return;
     if (n > rx.length) n = rx.length;
     const before = windowEdgeGain(this);
@@ -232,7 +241,7 @@ export class Connection implements TcpSocket {
   }
 
   recv(dst: Uint8Array, start: number, end: number): number {
-    const rx = this.rx;
+    const rx = this.rcvq;
     if (rx === null) return 0;
     const n = Math.min(end - start, rx.length);
     if (n <= 0) return 0;
@@ -244,7 +253,7 @@ export class Connection implements TcpSocket {
   commit(n: number): void {
     if (n <= 0) return;
     this.checkWritable();
-    const tx = this.tx!;
+    const tx = this.sndq!;
     if (n > tx.free) throw new TcpError("EINVAL", "commit beyond free space");
     tx.commit(n);
     output(this);
@@ -252,7 +261,7 @@ export class Connection implements TcpSocket {
 
   send(src: Uint8Array, start: number, end: number): number {
     this.checkWritable();
-    const n = this.tx!.write(src, start, end);
+    const n = this.sndq!.write(src, start, end);
     if (n > 0) output(this);
     return n;
   }
@@ -260,18 +269,21 @@ export class Connection implements TcpSocket {
   checkWritable(): void {
     if (this.error !== null) throw new TcpError(this.error);
     if (this.finQueued || this.orphan) throw new TcpError("EPIPE");
-    if (this.state === TcpState.SynSent || this.state === TcpState.SynReceived) {
-      // Data may be queued before the handshake completes; it goes out once established.
-      if (this.tx === null) this.tx = new RingBuffer(this.txSize);
-      return;
+    if (
+      this.state !== TcpState.SynSent && // data may be queued before the handshake completes
+      this.state !== TcpState.SynReceived &&
+      this.state !== TcpState.Established &&
+      this.state !== TcpState.CloseWait
+    ) {
+      throw new TcpError("EPIPE");
     }
-    if (this.state !== TcpState.Established && this.state !== TcpState.CloseWait) throw new TcpError("EPIPE");
+    if (this.sndq === null) this.sndq = new RingBuffer(this.txSize);
   }
 
   shutdown(how: ShutdownHow): void {
     if (how === "read" || how === "both") {
       this.rdShut = true;
-      if (this.rx !== null) this.rx.consume(this.rx.length);
+      if (this.rcvq !== null) this.rcvq.consume(this.rcvq.length);
     }
     if (how === "write" || how === "both") queueFin(this);
   }
@@ -290,7 +302,7 @@ export class Connection implements TcpSocket {
         break;
     }
     // Linux: closing with unread data resets the connection (RFC 9293 3.10.4 allows it), as does linger 0.
-    if ((this.rx !== null && this.rx.length > 0) || this.linger === 0) {
+    if ((this.rcvq !== null && this.rcvq.length > 0) || this.linger === 0) {
       this.abort();
       return;
     }
@@ -367,7 +379,6 @@ export class Connection implements TcpSocket {
     this.sndWl1 = seg.seq;
     this.sndWl2 = iss;
     this.state = TcpState.SynReceived;
-    this.rx = new RingBuffer(this.rxSize);
     sendSyn(this, true);
     this.sndNxt = this.sndMax = seqAdd(iss, 1);
     this.lastRecvAt = this.now();
@@ -398,7 +409,6 @@ export class Connection implements TcpSocket {
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = seg.seq;
     this.sndWl2 = seg.ack;
-    this.rx = new RingBuffer(this.rxSize);
     this.rcvAdvRight = seqAdd(this.rcvNxt, Math.min(this.rxSize, 65535));
     this.lastAckSent = this.rcvNxt;
     this.lastRecvAt = this.now();
@@ -440,7 +450,6 @@ export class Connection implements TcpSocket {
 
   becomeEstablished(): void {
     this.state = TcpState.Established;
-    if (this.tx === null) this.tx = new RingBuffer(this.txSize);
     this.cc.cwnd = this.host.opts.initialCwndSegments * this.sendMss;
     if (this.keepalive) this.keepAt = this.lastRecvAt + this.keepIdle;
     if (this.listener !== null) {
@@ -496,7 +505,6 @@ export class Connection implements TcpSocket {
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.takeSynOptions(seg);
-    this.rx = new RingBuffer(this.rxSize);
     this.lastRecvAt = now;
     if (f & TCP_ACK) {
       this.sndUna = seg.ack;
@@ -551,8 +559,8 @@ export class Connection implements TcpSocket {
       return;
     }
 
-    const rx = this.rx;
-    const wnd = rx === null ? 0 : rx.capacity - rx.length;
+    const rx = this.rcvq;
+    const wnd = rx === null ? this.rxSize : rx.capacity - rx.length;
     const segLen = dataLen + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
 
     if (f & TCP_RST) {
@@ -667,10 +675,10 @@ export class Connection implements TcpSocket {
     this.delackAt = Infinity;
     this.waitAt = now + this.host.opts.timeWaitMs;
     // TIME_WAIT keeps only what is needed to answer retransmitted FINs.
-    this.tx = null;
+    this.sndq = null;
     this.scoreboard = null;
     this.ooo = null;
-    if (this.orphan) this.rx = null;
+    if (this.orphan) this.rcvq = null;
     if (this.ackNow) sendAck(this);
   }
 
@@ -755,7 +763,7 @@ export class Connection implements TcpSocket {
       this.listener.removeEmbryo(this);
       this.listener = null;
     }
-    this.tx = null;
+    this.sndq = null;
     this.scoreboard = null;
     this.ooo = null;
     this.host.release(this);

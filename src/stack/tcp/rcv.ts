@@ -7,6 +7,7 @@
 import type { TcpSegmentView } from "../wire/tcp.ts";
 import { TCP_FIN } from "../wire/tcp.ts";
 import { EV_READABLE } from "./events.ts";
+import { RingBuffer } from "./ring-buffer.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -29,7 +30,6 @@ export function acceptable(c: Connection, seq: number, segLen: number, wnd: numb
 }
 
 export function processData(c: Connection, seg: TcpSegmentView, seq: number, now: number): void {
-  const rx = c.rx!;
   let start = seg.payloadStart;
   let len = seg.payloadLength;
   let fin = (seg.flags & TCP_FIN) !== 0;
@@ -49,7 +49,7 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     c.ackNow = true; // duplicate data: tell the sender quickly
   }
   // Trim to the ring's room (beyond that is outside any window we advertised).
-  const room = rx.capacity - rx.length - seqDiff(seq, c.rcvNxt);
+  const room = c.rxSize - (c.rcvq === null ? 0 : c.rcvq.length) - seqDiff(seq, c.rcvNxt);
   if (len > room) {
     len = Math.max(room, 0);
     fin = false;
@@ -59,6 +59,8 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     c.abort();
     return;
   }
+  // The receive ring is allocated when the first byte arrives.
+  const rx = len > 0 && c.rcvq === null ? (c.rcvq = new RingBuffer(c.rxSize)) : c.rcvq!;
 
   if (seq === c.rcvNxt) {
     if (len > 0) {
@@ -126,9 +128,8 @@ export function processFin(c: Connection, now: number): void {
 
 /** Window field value (already shifted), with receiver SWS avoidance; never shrinks the edge. */
 export function windowToAdvertise(c: Connection): number {
-  const rx = c.rx;
-  if (rx === null) return 0;
-  const free = rx.capacity - rx.length;
+  const rx = c.rcvq;
+  const free = rx === null ? c.rxSize : rx.capacity - rx.length;
   const curRight = seqAdd(c.rcvNxt, free);
   let right = c.rcvAdvRight;
   if (seqLt(right, c.rcvNxt)) right = c.rcvNxt;
@@ -144,9 +145,9 @@ export function windowToAdvertise(c: Connection): number {
 }
 
 export function windowEdgeGain(c: Connection): number {
-  const rx = c.rx;
-  if (rx === null) return 0;
-  return seqDiff(seqAdd(c.rcvNxt, rx.capacity - rx.length), seqMax(c.rcvAdvRight, c.rcvNxt));
+  const rx = c.rcvq;
+  const free = rx === null ? c.rxSize : rx.capacity - rx.length;
+  return seqDiff(seqAdd(c.rcvNxt, free), seqMax(c.rcvAdvRight, c.rcvNxt));
 }
 
 export function updateThreshold(c: Connection): number {

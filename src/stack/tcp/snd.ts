@@ -31,7 +31,7 @@ export function queueFin(c: Connection): void {
       return;
   }
   c.finQueued = true;
-  c.finSeq = seqAdd(c.sndBufSeq, c.tx === null ? 0 : c.tx.length);
+  c.finSeq = seqAdd(c.sndBufSeq, c.sndq === null ? 0 : c.sndq.length);
   output(c);
   c.rearm();
 }
@@ -51,7 +51,7 @@ export function output(c: Connection): void {
   }
   const now = c.now();
   const mss = c.sendMss;
-  const tx = c.tx;
+  const tx = c.sndq;
   const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
 
   if (c.inRecovery && c.sackOk) sackRecoverySend(c, now, dataEnd);
@@ -162,7 +162,7 @@ export function pipe(c: Connection): number {
  * plus our FIN if it falls inside). Returns the sequence numbers sent.
  */
 export function sendRange(c: Connection, seq: number, maxSeqLen: number): number {
-  const tx = c.tx;
+  const tx = c.sndq;
   const off = seqDiff(seq, c.sndBufSeq);
   const avail = tx === null ? 0 : Math.max(0, tx.length - off);
   // SACK blocks we carry eat into the payload (sendMss already accounts for timestamps).
@@ -281,7 +281,7 @@ export function emit(c: Connection, seq: number, ack: number, window: number, of
   const buf = host.txBuf;
   const start = TRANSPORT_HEADROOM;
   const hl = tcpHeaderLength(h);
-  if (len > 0) c.tx!.copyOut(off, buf, start + hl, len);
+  if (len > 0) c.sndq!.copyOut(off, buf, start + hl, len);
   const end = start + hl + len;
   emitTcpSegment(h, buf, start, end, c.localAddr, c.remoteAddr);
   host.stats.segmentsOut++;

@@ -78,7 +78,7 @@ export function onTailLossProbe(c: Connection, now: number): void {
     return;
   }
   c.host.stats.tailLossProbes++;
-  const tx = c.tx;
+  const tx = c.sndq;
   const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
   const unsent = seqDiff(dataEnd, c.sndNxt);
   const usable = seqDiff(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
@@ -146,7 +146,7 @@ export function onRetransmitTimeout(c: Connection, now: number): void {
 
 
 export function onPersist(c: Connection, now: number): void {
-  const tx = c.tx;
+  const tx = c.sndq;
   if (tx === null || c.state < TcpState.Established) return;
   const unsent = seqDiff(seqAdd(c.sndBufSeq, tx.length), c.sndNxt);
   if (unsent <= 0 || c.sndUna !== c.sndMax) return;

@@ -449,3 +449,40 @@ describe("congestion window use", () => {
     expect(r.ip.take()).toHaveLength(10);
   });
 });
+
+describe("lazy ring buffers", () => {
+  test("an idle established connection holds no rings; the first byte allocates the receive ring", () => {
+    const r = rig();
+    const s = establishActive(r);
+    expect(s.rx).toBeNull();
+    expect(s.readableLength).toBe(0);
+    expect(s.writableLength).toBe(256 * 1024);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(5) });
+    expect(s.rx!.capacity).toBe(256 * 1024);
+    expect(s.readableLength).toBe(5);
+  });
+
+  test("a FIN alone does not allocate a receive ring", () => {
+    const r = rig();
+    const s = establishActive(r);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK | FIN });
+    expect(s.peerClosed).toBe(true);
+    expect(s.rx).toBeNull();
+  });
+
+  test("the send ring appears on first access for zero-copy writes", () => {
+    const r = rig({ sendBufferSize: 8192 });
+    const s = establishActive(r);
+    const tx = s.tx!;
+    expect(tx.capacity).toBe(8192);
+    expect(tx.writeContiguous()).toBe(8192);
+  });
+
+  test("a half-open (SYN_RECEIVED) connection allocates no ring", () => {
+    const r = rig();
+    r.tcp.listen(80);
+    inject(r.tcp, { srcPort: 4000, dstPort: 80, seq: PEER_ISS, flags: 2 });
+    const sa = r.ip.one();
+    expect(sa.window).toBe(65535); // full window offered although no ring exists yet
+  });
+});
