@@ -12,7 +12,7 @@ import type { TcpErrno } from "./errors.ts";
 import { icmpUnreachToErrno, TcpError } from "./errors.ts";
 import { processAck } from "./ack.ts";
 import { EV_CLOSE, EV_CONNECT, EV_ERROR } from "./events.ts";
-import { acceptable, processData, updateThreshold, windowEdgeGain } from "./rcv.ts";
+import { acceptable, noteDsack, processData, updateThreshold, windowEdgeGain } from "./rcv.ts";
 import { output, queueFin, sendAck, sendControl, sendSyn } from "./snd.ts";
 import { onTimer } from "./timers.ts";
 import type { TcpHost } from "./host.ts";
@@ -101,6 +101,10 @@ export class Connection implements TcpSocket {
   readonly rxSize: number;
   ooo: SeqRangeSet | null = null;
   lastOooSeq = 0;
+  /** A duplicate segment to report as D-SACK in the next ACK (RFC 2883). */
+  dsackPending = false;
+  dsackLeft = 0;
+  dsackRight = 0;
   scoreboard: SeqRangeSet | null = null;
 
   // --- congestion / loss recovery ---
@@ -571,6 +575,11 @@ export class Connection implements TcpSocket {
     if (!acceptable(this, seq, segLen, wnd)) {
       // TIME_WAIT: the peer's FIN again means our last ACK was lost: re-ACK and restart 2*MSL.
       if (this.state === TcpState.TimeWait && f & TCP_FIN) this.waitAt = now + this.host.opts.timeWaitMs;
+      // An old retransmission: report it as a D-SACK so the sender can detect spurious retransmits.
+      if (dataLen > 0 && this.sackOk && seqLt(seq, this.rcvNxt)) {
+        const end = seqAdd(seq, dataLen);
+        noteDsack(this, seq, seqLt(end, this.rcvNxt) ? end : this.rcvNxt);
+      }
       this.host.stats.outOfWindow++;
       sendAck(this);
       return;

@@ -35,6 +35,10 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
   let fin = (seg.flags & TCP_FIN) !== 0;
   // Trim what we already have.
   const skip = seqDiff(c.rcvNxt, seq);
+  if (skip > 0 && len > 0 && c.sackOk) {
+    const dupEnd = skip >= len ? seqAdd(seq, len) : c.rcvNxt;
+    noteDsack(c, seq, dupEnd);
+  }
   if (skip > 0) {
     if (skip >= len) {
       // all old (maybe except FIN)
@@ -93,6 +97,8 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
       let ooo = c.ooo;
       if (ooo === null) ooo = c.ooo = new SeqRangeSet(OOO_RANGES);
       const off = seqDiff(seq, c.rcvNxt);
+      const have = ooo.indexOf(seq);
+      if (have >= 0 && c.sackOk && seqLe(seqAdd(seq, len), ooo.ends[have]!)) noteDsack(c, seq, seqAdd(seq, len));
       if (ooo.add(seq, seqAdd(seq, len))) {
         rx.writeAt(rx.length + off, seg.buf, start, start + len);
         c.lastOooSeq = seq;
@@ -101,6 +107,13 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     if (fin) c.rcvFinSeq = seqAdd(seq, len);
     c.ackNow = true;
   }
+}
+
+export function noteDsack(c: Connection, left: number, right: number): void {
+  c.dsackLeft = left;
+  c.dsackRight = right;
+  c.dsackPending = true;
+  c.ackNow = true;
 }
 
 export function processFin(c: Connection, now: number): void {

@@ -167,9 +167,8 @@ export function sendRange(c: Connection, seq: number, maxSeqLen: number): number
   const avail = tx === null ? 0 : Math.max(0, tx.length - off);
   // SACK blocks we carry eat into the payload (sendMss already accounts for timestamps).
   let optRoom = c.sendMss;
-  if (c.sackOk && c.ooo !== null && c.ooo.count > 0) {
-    optRoom -= 4 + 8 * Math.min(c.ooo.count, c.tsOk ? 3 : TCP_MAX_SACK_BLOCKS);
-  }
+  const blocks = (c.ooo === null ? 0 : c.ooo.count) + (c.dsackPending ? 1 : 0);
+  if (c.sackOk && blocks > 0) optRoom -= 4 + 8 * Math.min(blocks, c.tsOk ? 3 : TCP_MAX_SACK_BLOCKS);
   const len = Math.min(avail, maxSeqLen, optRoom);
   let flags = TCP_ACK;
   let fin = false;
@@ -238,7 +237,7 @@ export function transmit(c: Connection, seq: number, flags: number, off: number,
     h.tsVal = c.tsNow();
     h.tsEcr = c.tsRecent;
   }
-  if (c.sackOk && c.ooo !== null && c.ooo.count > 0 && !(flags & TCP_RST)) fillSackBlocks(c);
+  if (c.sackOk && ((c.ooo !== null && c.ooo.count > 0) || c.dsackPending) && !(flags & TCP_RST)) fillSackBlocks(c);
   const win = windowToAdvertise(c);
   emit(c, seq, c.rcvNxt, win, off, len);
   if (flags & TCP_ACK) {
@@ -252,11 +251,23 @@ export function transmit(c: Connection, seq: number, flags: number, off: number,
 /** RFC 2018 4: first block holds the most recent arrival, the rest follow in order. */
 export function fillSackBlocks(c: Connection): void {
   const h = c.host.hdr;
-  const ooo = c.ooo!;
   const max = Math.min(c.tsOk ? 3 : TCP_MAX_SACK_BLOCKS, TCP_MAX_SACK_BLOCKS);
-  const first = ooo.indexOf(c.lastOooSeq);
   let n = 0;
-  if (first >= 0) {
+  if (c.dsackPending) {
+    // RFC 2883: a duplicate we received is reported once, as the first block (D-SACK), so the
+    // sender can tell reordering from loss and undo its window reduction.
+    h.sackLeft[0] = c.dsackLeft;
+    h.sackRight[0] = c.dsackRight;
+    n = 1;
+    c.dsackPending = false;
+  }
+  const ooo = c.ooo;
+  if (ooo === null) {
+    h.sackCount = n;
+    return;
+  }
+  const first = ooo.indexOf(c.lastOooSeq);
+  if (first >= 0 && n < max) {
     h.sackLeft[n] = ooo.starts[first]!;
     h.sackRight[n] = ooo.ends[first]!;
     n++;

@@ -486,3 +486,37 @@ describe("lazy ring buffers", () => {
     expect(sa.window).toBe(65535); // full window offered although no ring exists yet
   });
 });
+
+describe("D-SACK generation (RFC 2883)", () => {
+  test("a duplicate of delivered data is reported once as the first SACK block", () => {
+    const r = rig();
+    establishActive(r, { sack: true });
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(100) });
+    r.ip.take();
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(100) });
+    const a = r.ip.one();
+    expect(a.sack).toEqual([[pseq, pseq + 100]]);
+    inject(r.tcp, { ...P, seq: pseq + 100, ack: 1001, flags: ACK, payload: bytes(10) });
+    r.advance(40);
+    expect(r.ip.one().sack).toEqual([]); // not repeated
+  });
+
+  test("a partial duplicate reports only the duplicated part", () => {
+    const r = rig();
+    establishActive(r, { sack: true });
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(100) });
+    r.ip.take();
+    inject(r.tcp, { ...P, seq: pseq + 50, ack: 1001, flags: ACK, payload: bytes(100) });
+    const out = r.ip.take();
+    expect(out.at(-1)!.sack).toEqual([[pseq + 50, pseq + 100]]);
+  });
+
+  test("a duplicate of out-of-order data: D-SACK first, then the island", () => {
+    const r = rig();
+    establishActive(r, { sack: true });
+    inject(r.tcp, { ...P, seq: pseq + 100, ack: 1001, flags: ACK, payload: bytes(50) });
+    r.ip.take();
+    inject(r.tcp, { ...P, seq: pseq + 100, ack: 1001, flags: ACK, payload: bytes(50) });
+    expect(r.ip.one().sack).toEqual([[pseq + 100, pseq + 150], [pseq + 100, pseq + 150]]);
+  });
+});
