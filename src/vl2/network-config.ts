@@ -181,21 +181,14 @@ export function networkConfigToDictionary(nc: NetworkConfig): Dictionary {
   if (nc.rules.length > 0) d.add("R", blob((w) => writeRules(w, nc.rules)));
   d.add("DNS", encodeDns(nc.dns));
   const s = nc.sso;
-  if (s.version === 0) {
-    d.addUint("ssov", 0).addBool("ssoe", s.enabled);
-    if (s.enabled) {
-      if (s.authenticationUrl.length > 0) d.add("aurl", s.authenticationUrl);
-      d.addInt("aexpt", s.authenticationExpiryTime);
-    }
+  // 1.14 writes nothing for SSO versions it does not know; we keep version and flag so that a
+  // config we accepted re-serializes to itself (1.14 controllers only send 0 and 1)
+  d.addUint("ssov", s.version).addBool("ssoe", s.enabled);
+  if (s.version === 0 && s.enabled) {
+    if (s.authenticationUrl.length > 0) d.add("aurl", s.authenticationUrl);
+    d.addInt("aexpt", s.authenticationExpiryTime);
   } else if (s.version === 1) {
-    d.addUint("ssov", 1)
-      .addBool("ssoe", s.enabled)
-      .add("iurl", s.issuerUrl)
-      .add("ssoce", s.centralAuthUrl)
-      .add("sson", s.nonce)
-      .add("ssos", s.state)
-      .add("ssocid", s.clientId)
-      .add("ssop", s.provider);
+    d.add("iurl", s.issuerUrl).add("ssoce", s.centralAuthUrl).add("sson", s.nonce).add("ssos", s.state).add("ssocid", s.clientId).add("ssop", s.provider);
   }
   return d;
 }

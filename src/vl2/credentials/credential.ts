@@ -24,9 +24,11 @@ const MARKER = 0x7f7f7f7f7f7f7f7fn;
 
 /**
  * Reads a signature block. A block of another type is skipped by its length (forward
- * compatibility, as the reference does) and yields null; type 1 must carry exactly 96 bytes.
+ * compatibility, as the reference does) and reads as an all-zero signature, which is also what
+ * an unsigned credential is written with, so decode → encode → decode is stable. Type 1 must
+ * carry exactly 96 bytes.
  */
-export function readSignatureBlock(r: ByteReader): Uint8Array | null {
+export function readSignatureBlock(r: ByteReader): Uint8Array {
   const type = r.u8("signature type");
   if (type === SIGNATURE_TYPE_ED25519) {
     const len = r.u16("signature length");
@@ -34,7 +36,7 @@ export function readSignatureBlock(r: ByteReader): Uint8Array | null {
     return r.bytes(SIGNATURE_LENGTH, "signature");
   }
   r.skip(r.u16("signature length"), "unknown signature");
-  return null;
+  return new Uint8Array(SIGNATURE_LENGTH);
 }
 
 export function writeSignatureBlock(w: ByteWriter, signature: Uint8Array | null): void {
