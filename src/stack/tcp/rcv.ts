@@ -14,7 +14,7 @@ import type { Connection } from "./connection.ts";
 import { TcpState } from "./state.ts";
 
 /** Out-of-order ranges the receiver remembers; more holes than this and new islands are dropped. */
-const OOO_RANGES = 16;
+const OOO_RANGES = 32;
 
 /** RFC 9293 3.10.7.4 acceptability test. */
 export function acceptable(c: Connection, seq: number, segLen: number, wnd: number): boolean {
