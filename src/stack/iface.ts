@@ -91,6 +91,7 @@ export const DROP_REASONS = [
   "tx-too-big",
   "tx-arp-queue-full",
   "tx-arp-failed",
+  "handler-threw",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -147,6 +148,8 @@ export class Iface implements FrameReceiver, Ipv4Output {
     datagramsFragmented: 0,
     gratuitousArpSent: 0,
   };
+  /** The last exception a protocol handler threw (counted as "handler-threw"; the frame is lost). */
+  lastHandlerError: unknown = undefined;
   /** Called when an ICMP echo reply arrives (our own pings). */
   onEchoReply: EchoReplyListener | undefined;
 
@@ -425,7 +428,13 @@ export class Iface implements FrameReceiver, Ipv4Output {
       this.curIpStart = ipStart;
       this.curIpEnd = pe;
     }
-    h.onIpv4(src, dst, buf, ps, pe);
+    try {
+      h.onIpv4(src, dst, buf, ps, pe);
+    } catch (e) {
+      // A bug above must not take the interface (and every other protocol) down with it.
+      this.drops["handler-threw"]++;
+      this.lastHandlerError = e;
+    }
     this.curBuf = undefined;
   }
 
@@ -475,7 +484,12 @@ export class Iface implements FrameReceiver, Ipv4Output {
     this.stats.icmpErrorsDelivered++;
     const code = icmpCode(buf, s);
     const mtu = type === ICMP_DEST_UNREACHABLE && code === UNREACH_FRAG_NEEDED ? icmpNextHopMtu(buf, s) : 0;
-    handler.onIcmpError(type, code, mtu, buf, q, e);
+    try {
+      handler.onIcmpError(type, code, mtu, buf, q, e);
+    } catch (err) {
+      this.drops["handler-threw"]++;
+      this.lastHandlerError = err;
+    }
   }
 
   // ---- transmit path ----

@@ -14,8 +14,12 @@ export class TimerDriver {
   private readonly fire = () => {
     this.timer = undefined;
     this.armedAt = Infinity;
-    this.target.poll();
-    this.kick();
+    try {
+      this.target.poll();
+    } finally {
+      // Even if a timer callback threw, keep serving the others.
+      this.kick();
+    }
   };
 
   constructor(

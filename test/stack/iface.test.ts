@@ -580,3 +580,19 @@ describe("iface outbound fragmentation", () => {
     expect(IPV4_FLAG_DF).toBe(0x4000);
   });
 });
+
+describe("iface isolation", () => {
+  test("a handler that throws is counted and does not stop delivery", () => {
+    let calls = 0;
+    iface.registerProtocol(IPPROTO_TCP, {
+      onIpv4: () => {
+        calls++;
+        throw new Error("bug above");
+      },
+    });
+    for (let i = 0; i < 3; i++) feed(ipv4Frame({ ethDst: MAC_A, ethSrc: MAC_B, src: IP_B, dst: IP_A, proto: IPPROTO_TCP, payload: new Uint8Array(4) }));
+    expect(calls).toBe(3);
+    expect(iface.drops["handler-threw"]).toBe(3);
+    expect(iface.lastHandlerError).toBeInstanceOf(Error);
+  });
+});
