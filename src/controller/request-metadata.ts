@@ -22,8 +22,9 @@ export interface RequestMetadata {
 export function metadataFromDictionary(get: (key: string) => string | undefined): RequestMetadata {
   const hex = (k: string): number => {
     const s = get(k);
-    if (s === undefined || !/^[0-9a-fA-F]{1,13}$/.test(s)) return 0;
-    return parseInt(s, 16);
+    if (s === undefined || !/^[0-9a-fA-F]{1,16}$/.test(s)) return 0;
+    const v = BigInt(`0x${s}`);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
   };
   const a = get("a");
   return {

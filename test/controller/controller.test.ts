@@ -297,7 +297,8 @@ describe("change events and pushes", () => {
 });
 
 test("metadataFromDictionary reads the 1.14 request keys", () => {
-  const d: Record<string, string> = { v: "7", vend: "1", pv: "c", majv: "1", minv: "e", revv: "1", mr: "400", revr: "1", o: "linux/x86_64" };
+  // 1.14 writes 16-digit zero-padded hex
+  const d: Record<string, string> = { v: "0000000000000007", vend: "1", pv: "c", majv: "1", minv: "000000000000000e", revv: "1", mr: "400", revr: "1", o: "linux/x86_64" };
   expect(metadataFromDictionary((k) => d[k])).toEqual(METADATA_1_14);
   expect(metadataFromDictionary(() => undefined).rulesEngineRev).toBe(0);
   expect(VECTOR_CONTROLLER).toBe(NWID.slice(0, 10));
