@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { toHex } from "../../src/util/hex.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { MAX_NETWORK_RULES, type Rule, decodeRules, encodeRules } from "../../src/vl2/rules.ts";
+import { ruleFromJson, ruleToJson, rulesFromJson } from "../../src/vl2/rules-json.ts";
+import { fixtureJson } from "./fixtures.ts";
 
 const F = { not: false, or: false };
 
@@ -88,5 +90,72 @@ describe("rule serialization", () => {
       if (x.ok) expect(decodeRules(encodeRules(x.value)).ok).toBe(true);
       else expect(x.error).toContain("rules");
     }
+  });
+});
+
+describe("controller JSON rules", () => {
+  test("every type renders and parses back to the same rule (PRIORITY has no JSON form in 1.14)", () => {
+    for (const [rule] of EVERY) {
+      const j = ruleToJson(rule);
+      if (rule.type === 6) {
+        expect(j).toBeNull();
+        continue;
+      }
+      const back = ruleFromJson(JSON.parse(JSON.stringify(j)));
+      if (!back.ok) throw new Error(`${JSON.stringify(j)}: ${back.error}`);
+      expect(back.value).toEqual(rule);
+    }
+  });
+
+  test("rendering follows 1.14: actions without not/or, matches with them", () => {
+    expect(ruleToJson({ type: 1, not: false, or: false })).toEqual({ type: "ACTION_ACCEPT" });
+    expect(ruleToJson({ type: 37, not: true, or: false, etherType: 2048 })).toEqual({ type: "MATCH_ETHERTYPE", etherType: 2048, not: true, or: false });
+    expect(ruleToJson({ type: 31, not: false, or: false, ip: Uint8Array.of(10, 0, 0, 0), prefixBits: 8 })!.ip).toBe("10.0.0.0/8");
+    expect(ruleToJson({ type: 38, not: false, or: false, icmpType: 8, icmpCode: 0, icmpFlags: 0 })!.icmpCode).toBeNull();
+  });
+
+  test("the default network rules from the real controller JSON", () => {
+    const net = fixtureJson("controller-network.json") as { rules: unknown };
+    const r = rulesFromJson(net.rules);
+    expect(r.ok && r.value).toEqual([{ type: 1, not: false, or: false }]);
+  });
+
+  test("typical rules: drop non-IPv4/ARP/IPv6, port ranges with default end", () => {
+    const r = rulesFromJson([
+      { type: "MATCH_ETHERTYPE", etherType: 2048, not: true },
+      { type: "MATCH_ETHERTYPE", etherType: 2054, not: true },
+      { type: "MATCH_ETHERTYPE", etherType: 34525, not: true },
+      { type: "ACTION_DROP" },
+      { type: "MATCH_IP_DEST_PORT_RANGE", start: 22 },
+      { type: "MATCH_IPV4_SOURCE", ip: "10.1.0.0/16" },
+      { type: "MATCH_CHARACTERISTICS", mask: "0000000000000002" },
+      { type: "MATCH_TAGS_EQUAL", id: 1000, value: 1 },
+      { type: "ACTION_ACCEPT" },
+    ]);
+    if (!r.ok) throw new Error(r.error);
+    expect(toHex(encodeRules(r.value))).toBe("a5020800a5020806a50286dd0000" + "280400160016" + "1f050a01000010" + "29080000000000000002" + "3008000003e800000001" + "0100");
+  });
+
+  test("bad JSON rules are errors naming the field", () => {
+    const cases: [unknown, string][] = [
+      ["x", "object"],
+      [{ type: 5 }, "type must be a string"],
+      [{ type: "MATCH_NOPE" }, "unknown rule type"],
+      [{ type: "MATCH_ETHERTYPE", etherType: 70000 }, "etherType"],
+      [{ type: "MATCH_ETHERTYPE", etherType: -1 }, "etherType"],
+      [{ type: "MATCH_ETHERTYPE", etherType: 1.5 }, "etherType"],
+      [{ type: "MATCH_IPV4_SOURCE", ip: "fd00::1/8" }, "IPv4"],
+      [{ type: "MATCH_MAC_SOURCE", mac: "zz" }, "mac"],
+      [{ type: "ACTION_TEE", address: "xyz" }, "address"],
+      [{ type: "MATCH_ETHERTYPE", etherType: 1, not: "yes" }, "not must be a boolean"],
+      [{ type: "INTEGER_RANGE", start: 10, end: 5 }, "end"],
+    ];
+    for (const [json, reason] of cases) {
+      const r = ruleFromJson(json);
+      expect(!r.ok && r.error).toContain(reason);
+    }
+    expect(rulesFromJson({}).ok).toBe(false);
+    const idx = rulesFromJson([{ type: "ACTION_ACCEPT" }, { type: "?" }]);
+    expect(!idx.ok && idx.error).toContain("rules[1]");
   });
 });
