@@ -97,8 +97,8 @@ export class Connection implements TcpSocket {
   // --- buffers (allocated on first use, so idle and half-open connections cost no ring memory) ---
   sndq: RingBuffer | null = null;
   rcvq: RingBuffer | null = null;
-  readonly txSize: number;
-  readonly rxSize: number;
+  txSize: number;
+  rxSize: number;
   ooo: SeqRangeSet | null = null;
   lastOooSeq = 0;
   /** A duplicate segment to report as D-SACK in the next ACK (RFC 2883). */
@@ -331,6 +331,19 @@ export class Connection implements TcpSocket {
     }
     this.orphan = true;
     this.finish(null);
+  }
+
+  setBufferSizes(recv?: number, send?: number): void {
+    const rx = recv ?? this.rxSize;
+    const tx = send ?? this.txSize;
+    if (rx < 256 || tx < 256 || rx > 1 << 30 || tx > 1 << 30) throw new TcpError("EINVAL", "buffer size");
+    // A ring already holding data keeps its size (like Linux, shrinking is not retroactive).
+    const newRx = this.rcvq === null ? rx : this.rxSize;
+    const newTx = this.sndq === null ? tx : this.txSize;
+    if (!this.host.adjustBufferBytes(newRx + newTx - this.rxSize - this.txSize)) throw new TcpError("ENOBUFS");
+    this.rxSize = newRx;
+    this.txSize = newTx;
+    // Window scale was fixed by the SYN: windows beyond 65535 << rcvWscale are simply not offered.
   }
 
   setKeepalive(enable: boolean, idleMs?: number, intervalMs?: number, count?: number): void {

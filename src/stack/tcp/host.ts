@@ -24,6 +24,8 @@ export interface TcpHost {
   passiveEstablished(conn: Connection): boolean;
   /** The connection is gone: remove it from the tables, free its port and buffers' accounting. */
   release(conn: Connection): void;
+  /** Account a change of a connection's buffer sizes; false if it would exceed the memory limit. */
+  adjustBufferBytes(delta: number): boolean;
   /** RFC 5961 10: may another challenge ACK be sent now? */
   challengeAckAllowed(): boolean;
   /** Send a RST answering `seg` (RFC 9293 3.10.7.1 rules). */

@@ -412,6 +412,12 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
 
   // ================================================================ TcpHost
 
+  adjustBufferBytes(delta: number): boolean {
+    if (delta > 0 && this.bufferBytes + delta > this.opts.maxBufferBytes) return false;
+    this.bufferBytes += delta;
+    return true;
+  }
+
   timerChanged(c: Connection): void {
     this.timers.update(c);
     if (c.deadline < this.reportedDeadline) {

@@ -77,6 +77,12 @@ export interface TcpSocket {
   nodelay: boolean;
   /** Enable keepalive probes; idle/interval in ms and probe count default from the layer options. */
   setKeepalive(enable: boolean, idleMs?: number, intervalMs?: number, count?: number): void;
+  /**
+   * SO_RCVBUF / SO_SNDBUF. Takes effect for a ring not yet allocated (rings appear with the first
+   * data); before connect/listen use ConnectOptions/ListenOptions. The receive window can only
+   * reach 65535 << (window scale chosen at SYN time). Throws EINVAL / ENOBUFS.
+   */
+  setBufferSizes(recv?: number, send?: number): void;
   /** SO_LINGER: null = default (graceful background close); 0 = abortive close; n ms = wait for FIN ack up to n. */
   linger: number | null;
   /** Current effective send MSS. */

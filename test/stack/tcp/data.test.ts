@@ -520,3 +520,31 @@ describe("D-SACK generation (RFC 2883)", () => {
     expect(r.ip.one().sack).toEqual([[pseq + 100, pseq + 150], [pseq + 100, pseq + 150]]);
   });
 });
+
+describe("buffer sizes (SO_RCVBUF / SO_SNDBUF)", () => {
+  test("setBufferSizes before data sizes the rings and the advertised window", () => {
+    const r = rig();
+    const s = establishActive(r, { wscale: 2 });
+    s.setBufferSizes(10_000, 6000);
+    expect(s.writableLength).toBe(6000);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(1000) });
+    expect(s.rx!.capacity).toBe(10_000);
+    r.advance(40);
+    expect(r.ip.one().window << 3).toBe(9000); // our shift is 3; the window follows the smaller ring
+  });
+
+  test("a ring that already holds data keeps its size", () => {
+    const r = rig();
+    const s = establishActive(r);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(10) });
+    s.setBufferSizes(4096);
+    expect(s.rx!.capacity).toBe(256 * 1024);
+  });
+
+  test("sizes beyond the memory limit are refused with ENOBUFS; absurd sizes with EINVAL", () => {
+    const r = rig({ maxBufferBytes: 1_000_000 });
+    const s = establishActive(r);
+    expect(() => s.setBufferSizes(900_000, 900_000)).toThrow("ENOBUFS");
+    expect(() => s.setBufferSizes(10)).toThrow("EINVAL");
+  });
+});
