@@ -21,6 +21,11 @@ export interface LocalSettings {
   forceTcpRelay: boolean;
   portMappingEnabled: boolean;
   lowBandwidthMode: boolean;
+  /**
+   * netcon extension: accept 127.0.0.0/8 and ::1 as peer paths, so several services on one host
+   * can reach each other over loopback (zerotier-one never does).
+   */
+  allowLoopbackPaths: boolean;
   allowManagementFrom: string[];
   bind: string[];
   interfacePrefixBlacklist: string[];
@@ -78,6 +83,7 @@ export function parseLocalConfObject(raw: JsonObject): LocalConf {
       forceTcpRelay: optBool(s, "forceTcpRelay", where) ?? false,
       portMappingEnabled: optBool(s, "portMappingEnabled", where) ?? true,
       lowBandwidthMode: optBool(s, "lowBandwidthMode", where) ?? false,
+      allowLoopbackPaths: optBool(s, "allowLoopbackPaths", where) ?? false,
       allowManagementFrom: optStringArray(s, "allowManagementFrom", where),
       bind: optStringArray(s, "bind", where),
       interfacePrefixBlacklist: optStringArray(s, "interfacePrefixBlacklist", where),

@@ -8,6 +8,8 @@ import { HomeDir, HomeDirError } from "./home.ts";
 import { loadOrCreateIdentity } from "./identity-store.ts";
 import { emptyLocalConf, isObject, type JsonObject, type LocalConf, LocalConfError, parseLocalConf, parseLocalConfObject } from "./local-conf.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { NodeHost } from "./node-host.ts";
+import { moonRoutes } from "./api/moon-routes.ts";
 import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { Router } from "./api/router.ts";
 import { ApiServer } from "./api/server.ts";
@@ -32,16 +34,16 @@ export class StartupError extends Error {}
 export class Service {
   readonly metrics = new MetricsRegistry();
   private api: ApiServer | null = null;
+  private host: NodeHost | null = null;
   private udp: UdpTransport | null = null;
   private stopped = false;
   readonly router = new Router();
-  private readonly rxUnhandled = this.metrics.counter("zt_udp_rx_unhandled", "UDP datagrams received with no node attached").labels();
 
   private constructor(
     readonly home: HomeDir,
     readonly identity: Identity,
     private conf: LocalConf,
-    private readonly clock: Clock,
+    readonly clock: Clock,
     readonly rng: Rng,
   ) {
     const mem = this.metrics.gauge("process_resident_memory_bytes", "Resident set size of the service process");
@@ -61,6 +63,14 @@ export class Service {
       const { identity, created } = loadOrCreateIdentity(home, rng);
       if (created) consola.info(`generated new identity ${identity.addressString}`);
       svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
+      svc.host = new NodeHost({
+        identity,
+        home,
+        clock: svc.clock,
+        rng,
+        metrics: svc.metrics,
+        allowLoopbackPaths: conf.settings.allowLoopbackPaths,
+      });
     } catch (e) {
       if (e instanceof HomeDirError || e instanceof LocalConfError) throw new StartupError(e.message);
       throw new StartupError(`cannot initialize home directory ${home.root}: ${(e as Error).message}`);
@@ -73,12 +83,13 @@ export class Service {
     const authToken = loadOrCreateToken(this.home, "authtoken.secret", this.rng);
     const metricsToken = loadOrCreateToken(this.home, "metricstoken.secret", this.rng);
     try {
-      this.udp = await UdpTransport.open({ port, onDatagram: (d, a, p) => this.onDatagram(d, a, p) });
+      this.udp = await UdpTransport.open({ port, onDatagram: (d, a, p, v6) => this.host?.onDatagram(d, a, p, v6) });
     } catch (e) {
       if (e instanceof PortInUseError) throw new StartupError(e.message);
       throw new StartupError(`cannot open UDP port ${port}: ${(e as Error).message}`);
     }
     nodeRoutes(this.router, this.view());
+    if (this.host) moonRoutes(this.router, this.host);
     this.api = new ApiServer({ port: this.udp.port, authToken, metricsToken, router: this.router });
     try {
       this.api.start();
@@ -87,6 +98,7 @@ export class Service {
       throw new StartupError(`cannot listen on TCP 127.0.0.1:${this.udp.port} for the local API: ${(e as Error).message}`);
     }
     this.home.write("zerotier-one.port", String(this.udp.port), 0o644);
+    this.host?.start(this.udp);
     consola.info(`${this.identity.addressString} listening on UDP/TCP port ${this.udp.port}, home ${this.home.root}`);
   }
 
@@ -94,25 +106,28 @@ export class Service {
     return this.udp?.port ?? 0;
   }
 
-  private onDatagram(_data: Uint8Array, _address: string, _port: number): void {
-    // The VL1 node is attached here (issue 3); until then datagrams are counted and dropped.
-    this.rxUnhandled.inc();
+  get node(): NodeHost {
+    if (this.host === null) throw new Error("service has no node");
+    return this.host;
   }
 
   private view(): ServiceView {
     return {
       address: () => this.identity.addressString,
       publicIdentity: () => this.identity.toString(false),
-      online: () => false,
+      online: () => this.host?.node.online ?? false,
       homeDir: () => this.home.root,
       primaryPort: () => this.port,
       listeningOn: () => [`0.0.0.0/${this.port}`, `::/${this.port}`],
-      surfaceAddresses: () => [],
-      planet: () => ({ id: 0, timestamp: 0 }),
+      surfaceAddresses: () => this.host?.node.statusInfo().surfaceAddresses ?? [],
+      planet: () => {
+        const st = this.host?.node.statusInfo();
+        return { id: st?.planetWorldId ?? 0, timestamp: st?.planetWorldTimestamp ?? 0 };
+      },
       localConf: () => this.conf.raw,
       updateSettings: (patch) => this.updateSettings(patch),
-      peers: () => [],
-      peer: () => null,
+      peers: () => this.host?.peers() ?? [],
+      peer: (a) => this.host?.peer(a) ?? null,
       metrics: this.metrics,
       wallClock: () => Date.now(),
     };
@@ -134,6 +149,7 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     this.api?.stop();
+    this.host?.stop();
     this.udp?.close();
     consola.info("stopped");
   }

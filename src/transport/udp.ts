@@ -94,12 +94,21 @@ export class UdpTransport {
     }
   }
 
-  /** Send one datagram now (no batching); the caller may reuse `data` right after. */
-  sendNow(data: Uint8Array, address: string, port: number): boolean {
+  /**
+   * Send one datagram now (no batching); the caller may reuse `data` right after. `ttl` applies to
+   * this datagram only (RENDEZVOUS sends its NAT-opening junk with TTL 2).
+   */
+  sendNow(data: Uint8Array, address: string, port: number, ttl?: number): boolean {
     const s = address.includes(":") ? this.v6 : this.v4;
     if (s === null) return false;
     try {
-      return s.send(data, port, address);
+      if (ttl === undefined) return s.send(data, port, address);
+      s.setTTL(ttl);
+      try {
+        return s.send(data, port, address);
+      } finally {
+        s.setTTL(64);
+      }
     } catch {
       this.sendErrors++;
       return false;
