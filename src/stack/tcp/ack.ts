@@ -193,8 +193,8 @@ export function armTlp(c: Connection, now: number): void {
     c.tlpAt = Infinity;
     return;
   }
-  // Linux's floor is 2 jiffies; the timer granularity of the event loop is ~1 ms.
-  let pto = Math.max(2 * c.rto.srtt, 2) * 2 ** c.tlpBackoff;
+  // Linux floors this at 2 jiffies; our event-loop timers have ~1 ms granularity, so 1 ms.
+  let pto = Math.max(2 * c.rto.srtt, 1) * 2 ** c.tlpBackoff;
   if (seqDiff(c.sndMax, c.sndUna) <= c.sendMss) pto += c.host.opts.delayedAckMs + 10; // lone segment: delayed ACK
   c.tlpAt = pto < c.rto.current() ? now + pto : Infinity;
 }
