@@ -2,13 +2,15 @@
 /**
  * Stack <-> Linux kernel over a tap (in a private network namespace): TCP bulk throughput each way
  * at MTU 1500 and 2800 (ZeroTier's default), CPU seconds per GB of this process (main thread and
- * tap reader worker; the kernel-side nc is not counted), and ping RTT. Needs root; prints
+ * tap reader worker; the kernel-side nc is not counted), ping RTT, and iperf3 (kernel client against
+ * our iperf3-protocol server) when iperf3 is installed. Needs root; prints
  * "skipped" otherwise. Target (issue 6): >= 150 MB/s over the tap at MTU 2800.
  */
 import { ipv4ToString } from "../src/stack/link.ts";
 import type { NetStack } from "../src/stack/stack.ts";
 import type { TcpSocket } from "../src/stack/tcp/index.ts";
 import { attachStack, createKernelNet, kernelTestsPossible, type KernelNet } from "../test/stack/kernel-harness.ts";
+import { Iperf3Server } from "../test/stack/iperf3-server.ts";
 
 const MB = Number(process.env.STACK_TAP_MB ?? 400);
 const TARGET_MBPS = 150;
@@ -110,6 +112,16 @@ for (const mtu of [1500, 2800]) {
     console.log(`MTU ${mtu}: kernel -> stack ${r.rx.toFixed(0)} MB/s${mark(r.rx)}, ${r.rxCpu.toFixed(2)} CPU s/GB`);
     console.log(`MTU ${mtu}: stack -> kernel ${r.tx.toFixed(0)} MB/s${mark(r.tx)}, ${r.txCpu.toFixed(2)} CPU s/GB`);
     console.log(`MTU ${mtu}: ping rtt min/avg/max ${rtt?.[1]}/${rtt?.[2]}/${rtt?.[3]} ms`);
+    if (Bun.which("iperf3") !== null) {
+      const srv = new Iperf3Server(att.stack);
+      for (const rev of [false, true]) {
+        const r = await net.exec(["iperf3", "-c", ipv4ToString(net.stackIp), "-t", "3", "-J", ...(rev ? ["-R"] : [])], { allowFail: true, timeoutMs: 30_000 });
+        const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
+        const bps = j.end?.sum_received?.bits_per_second ?? 0;
+        console.log(`MTU ${mtu}: iperf3 ${rev ? "stack -> kernel (-R)" : "kernel -> stack"} ${(bps / 8e6).toFixed(0)} MB/s`);
+      }
+      srv.close();
+    }
   } finally {
     att.stop();
     await net.close();
