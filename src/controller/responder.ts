@@ -72,6 +72,8 @@ export class ControllerResponder {
     private readonly transport: ResponderTransport,
     private readonly rng: Rng,
     private readonly now: () => number = Date.now,
+    /** Pushes for our own node (it is a member of its own network): applied locally, not sent. */
+    private readonly local: ((nwid: string, d: ConfigDecision) => void) | null = null,
   ) {}
 
   /** Start pushing configs and revocations on controller changes. Returns stop. */
@@ -158,6 +160,10 @@ export class ControllerResponder {
   /** Re-run a member's last request and send the result as NETWORK_CONFIG (nothing if refused). */
   private async push(t: OnlineMember): Promise<void> {
     const d = await this.controller.handleConfigRequest({ networkId: t.nwid, identity: t.identity, metadata: t.metadata, push: true });
+    if (t.identity.address === this.identity.address) {
+      this.local?.(t.nwid, d);
+      return;
+    }
     if (d.kind === "ok") {
       this.stats.pushes++;
       this.sendConfig(d, t.identity.address, null);
@@ -168,6 +174,7 @@ export class ControllerResponder {
     const rev = deauthorizationRevocation(networkIdToBigInt(nwid), parseInt(address, 16), this.now(), this.rng.u32(), this.identity);
     const payload = encodeNetworkCredentials({ ...NO_CREDENTIALS, revocations: [rev] });
     for (const m of this.controller.onlineMembers(nwid)) {
+      if (m.identity.address === this.identity.address) continue;
       this.transport.send(m.identity.address, Verb.NETWORK_CREDENTIALS, payload);
       this.stats.revocations++;
     }
