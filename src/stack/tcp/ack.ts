@@ -275,13 +275,17 @@ function enterRecovery(c: Connection, now: number): void {
   const hs = sb === null ? c.sndUna : sb.highest(c.sndUna);
   const first = seqAdd(c.sndUna, c.sendMss);
   c.lostEnd = seqGt(hs, first) ? hs : seqGt(first, c.sndMax) ? c.sndMax : first;
-  retransmitAt(c, c.sndUna, now);
+  let len = c.sendMss;
+  if (sb !== null && sb.count > 0 && sb.nextHole(c.sndUna, c.sndMax) !== -1) len = seqDiff(sb.holeEnd, c.sndUna);
+  retransmitAt(c, c.sndUna, now, len);
   c.rtxAt = now + c.rto.current();
 }
 
 /** Retransmit one segment starting at seq (fast retransmit / partial ACK / SACK hole). */
-export function retransmitAt(c: Connection, seq: number, _now: number): number {
-  const n = sendRange(c, seq, c.sendMss);
+export function retransmitAt(c: Connection, seq: number, _now: number, maxLen = c.sendMss): number {
+  // Never beyond snd.max: bytes past it are new data (window and sequence accounting are
+  // output()'s business), and never past the hole being repaired.
+  const n = sendRange(c, seq, Math.min(maxLen, c.sendMss, seqDiff(c.sndMax, seq)));
   if (n > 0) {
     c.host.stats.retransmits++;
     const end = seqAdd(seq, n);

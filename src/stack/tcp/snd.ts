@@ -122,7 +122,8 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
       const hole = sb === null ? from : sb.nextHole(from, c.lostEnd);
       if (hole !== -1) {
         c.highRxt = hole; // retransmitAt moves it to the end of what it sent
-        if (retransmitAt(c, hole, now) === 0) break;
+        const holeEnd = sb === null ? c.lostEnd : sb.holeEnd;
+        if (retransmitAt(c, hole, now, seqDiff(holeEnd, hole)) === 0) break;
         continue;
       }
     }

@@ -64,7 +64,7 @@ export function onTailLossProbe(c: Connection, now: number): void {
     const hole = sb === null ? c.sndUna : sb.nextHole(c.sndUna, c.lostEnd);
     if (hole !== -1) {
       c.highRxt = hole;
-      retransmitAt(c, hole, now);
+      retransmitAt(c, hole, now, seqDiff(sb === null ? c.lostEnd : sb.holeEnd, hole));
     }
     output(c);
     armTlp(c, now);

@@ -370,3 +370,29 @@ describe("RACK-like timers and early retransmit", () => {
     expect(r.tcp.stats.rtoTimeouts).toBe(0);
   });
 });
+
+describe("retransmissions stay inside what was sent", () => {
+  test("a fast retransmit never carries bytes beyond snd.max (window-limited sender)", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { window: 1000 });
+    s.send(bytes(5000), 0, 5000);
+    const first = r.ip.take();
+    expect(first.map((x) => x.payload.length)).toEqual([1000]);
+    for (let i = 0; i < 3; i++) ackOf(r, 1001, { window: 1000 });
+    const rtx = r.ip.take();
+    expect(rtx[0]!.seq).toBe(1001);
+    expect(rtx[0]!.payload.length).toBe(1000);
+  });
+
+  test("a SACK hole smaller than the MSS is repaired with exactly the hole", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true });
+    s.nodelay = true;
+    s.send(bytes(100), 0, 100);
+    s.send(bytes(4 * 1460), 0, 4 * 1460);
+    r.ip.take();
+    ackOf(r, 1001, { sack: [[1101, 1101 + 4 * 1460]] });
+    const rtx = r.ip.take();
+    expect(rtx.map((x) => [x.seq, x.payload.length])).toEqual([[1001, 100]]);
+  });
+});
