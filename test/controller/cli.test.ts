@@ -9,19 +9,22 @@ import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";
 import { Service } from "../../src/service/service.ts";
 import type { JsonObject } from "../../src/service/local-conf.ts";
 import { Identity } from "../../src/vl1/identity.ts";
-import { tmpDir } from "./helpers.ts";
+import { tmpDir, writeSinkPlanet } from "./helpers.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const tmp = tmpDir("ztnc-ctl-cli-");
 const home = join(tmp, "home");
 let svc: Service;
 let controller: Controller;
+let closeSink: () => void = () => {};
 afterAll(async () => {
   await svc?.stop();
+  closeSink();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 beforeAll(async () => {
+  closeSink = await writeSinkPlanet(home);
   svc = await Service.start({ home, port: 0 });
   controller = await openEmbeddedController({ home, identity: svc.identity });
   controllerRoutes(svc.router, controller);

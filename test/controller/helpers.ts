@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Controller } from "../../src/controller/controller.ts";
@@ -7,6 +7,8 @@ import type { JsonObject } from "../../src/service/local-conf.ts";
 import { isReservedAddress } from "../../src/vl1/address.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { SeededRng } from "../../src/util/random.ts";
+import { c25519Generate } from "../../src/crypto/c25519.ts";
+import { World, WORLD_TYPE_PLANET } from "../../src/vl1/world.ts";
 
 export const FIXTURES = join(import.meta.dir, "../fixtures/controller");
 
@@ -67,4 +69,28 @@ export function jsonType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
   return typeof v;
+}
+
+/**
+ * Write a planet into `home` whose only root is a UDP socket of ours that swallows everything, so
+ * a service started by a test never contacts ZeroTier's public roots (nor gets ICMP errors back).
+ * Returns the function that closes the sink.
+ */
+export async function writeSinkPlanet(home: string): Promise<() => void> {
+  const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const key = c25519Generate(new SeededRng(11));
+  const root = fakeIdentities(1, 4242)[0]!;
+  const planet = World.make(
+    {
+      type: WORLD_TYPE_PLANET,
+      id: 4242n,
+      timestamp: 1000n,
+      updatesMustBeSignedBy: key.pub,
+      roots: [{ identity: root, stableEndpoints: [{ family: 4, ip: Uint8Array.of(127, 0, 0, 1), port: sink.port }] }],
+    },
+    key,
+  );
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, "planet"), planet.serialize());
+  return () => sink.close();
 }
