@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { toHex } from "../../src/util/hex.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { inetAddressToString } from "../../src/vl1/inet-address.ts";
+import { authInfoToDictionary, parseAuthInfo } from "../../src/vl2/auth-info.ts";
 import { defaultRequestMetadata, encodeConfigRequest, parseConfigRequest, parseRequestMetadata, requestMetadataToDictionary } from "../../src/vl2/config-request.ts";
 import { DEFAULT_LOCAL_SETTINGS, encodeLocalConf, parseLocalConf } from "../../src/vl2/local-conf.ts";
 import { CAPTURES, fixtureBytes, wirePackets } from "./fixtures.ts";
@@ -91,5 +92,19 @@ describe("networks.d/<nwid>.local.conf", () => {
     const bad = parseLocalConf(enc.encode("allowManaged=10.0.0.1,nonsense"));
     expect(!bad.ok && bad.error).toContain("nonsense");
     expect(parseLocalConf(enc.encode("garbage")).ok).toBe(false);
+  });
+});
+
+describe("auth info (ERROR NETWORK_AUTHENTICATION_REQUIRED)", () => {
+  test("version 0 and 1 in the controller's key order; round trip; unknown version refused", () => {
+    const v0 = { version: 0 as const, authenticationUrl: "https://sso.example/a?b=c" };
+    const b0 = authInfoToDictionary(v0).toBytes();
+    expect(new TextDecoder().decode(b0)).toBe("aV=0000000000000000\naU=https://sso.example/a?b\\ec");
+    expect(parseAuthInfo(b0)).toEqual({ ok: true, value: v0 });
+    const v1 = { version: 1 as const, issuerUrl: "https://i", centralAuthUrl: "https://c", nonce: "n", state: "s", clientId: "id", provider: "default" };
+    const d1 = authInfoToDictionary(v1);
+    expect(d1.entries.map((e) => e.key)).toEqual(["aV", "iU", "aCU", "aN", "aS", "aCID"]);
+    expect(parseAuthInfo(d1.toBytes())).toEqual({ ok: true, value: v1 });
+    expect(parseAuthInfo(enc.encode("aV=2")).ok).toBe(false);
   });
 });
