@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { SeededRng } from "../../../src/util/random.ts";
 import { transfer } from "./sim-transfer.ts";
 import type { Faults } from "./sim-link.ts";
 
@@ -74,5 +75,37 @@ describe("simulated transfers over a faulty IP link (hash compare)", () => {
       renoMs += n.simMs;
     }
     expect(cubicMs).toBeLessThanOrEqual(renoMs * 1.05);
+  });
+});
+
+describe("randomized configurations (faults x options x buffers x MTU x ISS)", () => {
+  test("60 random scenarios all deliver intact data both ways", () => {
+    const rng = new SeededRng(2026);
+    for (let i = 0; i < 60; i++) {
+      const faults: Faults = {
+        loss: rng.float() < 0.6 ? rng.float() * 0.2 : 0,
+        duplicate: rng.float() < 0.4 ? rng.float() * 0.2 : 0,
+        reorder: rng.float() < 0.4 ? rng.float() * 0.3 : 0,
+        reorderDelayMs: rng.float() * 40,
+        delayMs: rng.float() * 60,
+        mtu: [576, 1280, 1500, 2800, 9000][rng.u32() % 5]!,
+        rateBytesPerMs: rng.float() < 0.3 ? 500 + rng.float() * 20000 : 0,
+        queueBytes: 20000 + rng.float() * 500000,
+      };
+      const sizes = [2048, 8192, 65536, 262144, 1 << 20];
+      const wrap = rng.float() < 0.3 ? 0xffffffff - (rng.u32() % 100000) : -1;
+      const cfg = {
+        congestion: rng.float() < 0.5 ? "cubic" : "newreno",
+        sack: rng.float() < 0.8,
+        timestamps: rng.float() < 0.8,
+        windowScaling: rng.float() < 0.8,
+        recvBufferSize: sizes[rng.u32() % 5]!,
+        sendBufferSize: sizes[rng.u32() % 5]!,
+        ...(wrap >= 0 ? { issFn: () => wrap } : {}),
+      };
+      const r = transfer(rng.u32(), faults, rng.u32() % 200_000, rng.u32() % 50_000, cfg);
+      const ok = r.ok && r.receivedHash === r.sentHash && r.backHash === r.backSentHash;
+      expect({ i, ok }).toEqual({ i, ok: true });
+    }
   });
 });
