@@ -6,13 +6,10 @@
  */
 
 import type { Identity } from "../vl1/identity.ts";
-import { signCom, makeCom } from "../vl2/com.ts";
 import { makeConfigChunks } from "../vl2/config-chunks.ts";
-import { issueCapability } from "../vl2/credentials/capability.ts";
-import { ownedThing, signCoo, ThingType } from "../vl2/credentials/certificate-of-ownership.ts";
+import { attachCredentials } from "../vl2/config-issue.ts";
 import { CredentialType } from "../vl2/credentials/credential.ts";
 import { REVOCATION_FLAG_FAST_PROPAGATE, type Revocation, signRevocation } from "../vl2/credentials/revocation.ts";
-import { signTag } from "../vl2/credentials/tag.ts";
 import { SPECIALIST_ACTIVE_BRIDGE } from "../vl2/network-config-binary.ts";
 import { encodeNetworkConfig, makeNetworkConfig, type NetworkConfig, NetworkType } from "../vl2/network-config.ts";
 import type { NetworkId } from "../vl2/network-id.ts";
@@ -21,51 +18,38 @@ import { decodeRules, type Rule } from "../vl2/rules.ts";
 import type { ConfigGrant } from "./config-grant.ts";
 import { encodeRules, type ParsedRule } from "./rule-json.ts";
 
-/** The reference issues the member's single certificate of ownership with this ID. */
-const COO_ID = 1;
-const COO_MAX_THINGS = 16;
-
 /** The member's NetworkConfig, every credential signed by `controller` (which must hold its secret). */
 export function networkConfigFromGrant(g: ConfigGrant, controller: Identity): Decoded<NetworkConfig> {
   if (controller.addressString !== g.nwid.slice(0, 10)) return fail(`controller ${controller.addressString} does not own network ${g.nwid}`);
   const rules = toRules(g.rules);
   if (!rules.ok) return rules;
-  const nwid = g.networkId;
-  const issuedTo = g.identity.address;
-  const capabilities = [];
+  const capabilities: { id: number; rules: Rule[] }[] = [];
   for (const c of g.capabilities) {
     const r = toRules(c.rules);
     if (!r.ok) return r;
-    capabilities.push(issueCapability({ networkId: nwid, timestamp: g.timestamp, id: c.id, rules: r.value }, issuedTo, controller));
+    capabilities.push({ id: c.id, rules: r.value });
   }
-  const tags = g.tags.map((t) => signTag({ networkId: nwid, timestamp: g.timestamp, id: t.id, value: t.value, issuedTo }, controller));
-  const things = g.staticIps.slice(0, COO_MAX_THINGS).map((ip) => ownedThing(ip.family === 4 ? ThingType.IPV4 : ThingType.IPV6, ip.ip));
-  const coos = things.length === 0 ? [] : [signCoo({ networkId: nwid, timestamp: g.timestamp, flags: 0n, id: COO_ID, things, issuedTo }, controller)];
-  return ok(
-    makeNetworkConfig({
-      networkId: nwid,
-      issuedTo,
-      timestamp: g.timestamp,
-      credentialTimeMaxDelta: g.credentialTimeMaxDelta,
-      revision: g.revision,
-      remoteTraceTarget: g.remoteTraceTarget === null ? 0 : parseInt(g.remoteTraceTarget, 16),
-      remoteTraceLevel: g.remoteTraceLevel,
-      flags: g.flags,
-      multicastLimit: g.multicastLimit,
-      type: g.private ? NetworkType.PRIVATE : NetworkType.PUBLIC,
-      name: g.name,
-      mtu: g.mtu,
-      com: signCom(makeCom(g.timestamp, g.credentialTimeMaxDelta, nwid, g.identity), controller),
-      capabilities,
-      tags,
-      certificatesOfOwnership: coos,
-      specialists: g.activeBridges.map((a) => BigInt(`0x${a}`) | SPECIALIST_ACTIVE_BRIDGE),
-      routes: g.routes.map((r) => ({ target: r.target, via: r.via, flags: r.flags, metric: r.metric })),
-      staticIps: g.staticIps,
-      rules: rules.value,
-      dns: g.dns === null ? { domain: "", servers: [] } : { domain: g.dns.domain, servers: g.dns.servers.map((s) => ({ ...s, port: 0 })) },
-    }),
-  );
+  const base = makeNetworkConfig({
+    networkId: g.networkId,
+    issuedTo: g.identity.address,
+    timestamp: g.timestamp,
+    credentialTimeMaxDelta: g.credentialTimeMaxDelta,
+    revision: g.revision,
+    remoteTraceTarget: g.remoteTraceTarget === null ? 0 : parseInt(g.remoteTraceTarget, 16),
+    remoteTraceLevel: g.remoteTraceLevel,
+    flags: g.flags,
+    multicastLimit: g.multicastLimit,
+    type: g.private ? NetworkType.PRIVATE : NetworkType.PUBLIC,
+    name: g.name,
+    mtu: g.mtu,
+    specialists: g.activeBridges.map((a) => BigInt(`0x${a}`) | SPECIALIST_ACTIVE_BRIDGE),
+    routes: g.routes.map((r) => ({ target: r.target, via: r.via, flags: r.flags, metric: r.metric })),
+    staticIps: g.staticIps,
+    rules: rules.value,
+    dns: g.dns === null ? { domain: "", servers: [] } : { domain: g.dns.domain, servers: g.dns.servers.map((s) => ({ ...s, port: 0 })) },
+  });
+  // COM, the static-IP certificate of ownership, tags and capabilities, as the reference issues them.
+  return ok(attachCredentials(base, g.identity, controller, { tags: g.tags.map((t) => [t.id, t.value] as const), capabilities }));
 }
 
 /**
