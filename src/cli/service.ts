@@ -25,7 +25,18 @@ const main = defineCommand({
         process.exit(1);
       }
     }
-    let svc: Service;
+    // Handlers go in before start-up, so a signal that arrives while starting still shuts down cleanly.
+    let svc: Service | null = null;
+    let stopping = false;
+    const shutdown = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      consola.info(`${sig}: shutting down`);
+      await svc?.stop();
+      process.exit(0);
+    };
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
     try {
       svc = await Service.start({ home: args.home, port });
     } catch (e) {
@@ -35,13 +46,7 @@ const main = defineCommand({
       }
       throw e;
     }
-    const shutdown = async (sig: string) => {
-      consola.info(`${sig}: shutting down`);
-      await svc.stop();
-      process.exit(0);
-    };
-    process.on("SIGINT", () => void shutdown("SIGINT"));
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    if (stopping) await svc.stop();
   },
 });
 

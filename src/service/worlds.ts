@@ -11,7 +11,13 @@ import { type HomeDir, HomeDirError } from "./home.ts";
  */
 export function loadPlanet(home: HomeDir): { planet: World; fromFile: boolean } {
   const bytes = home.read("planet");
-  if (bytes === null) return { planet: defaultPlanet(), fromFile: false };
+  if (bytes === null) {
+    // Test harnesses set this so nothing they start can reach the public roots by accident.
+    if (process.env.ZT_NC_FORBID_DEFAULT_PLANET === "1") {
+      throw new HomeDirError(`no planet file in ${home.root} and ZT_NC_FORBID_DEFAULT_PLANET=1: tests must write a loopback planet (test/support/loopback-planet.ts)`);
+    }
+    return { planet: defaultPlanet(), fromFile: false };
+  }
   const parsed = World.fromBytes(bytes);
   if (!parsed.ok) throw new HomeDirError(`${home.path("planet")} is not a valid planet: ${parsed.error}`);
   if (parsed.world.type !== WORLD_TYPE_PLANET) throw new HomeDirError(`${home.path("planet")} is a moon, not a planet`);

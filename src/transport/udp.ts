@@ -33,13 +33,24 @@ export class UdpTransport {
   private batch6: (Uint8Array | number | string)[] = [];
   private flushScheduled = false;
   sendErrors = 0;
+  /** Asynchronous socket errors (ICMP unreachable and the like). */
+  socketErrors = 0;
 
   private constructor(readonly port: number) {}
 
   static async open(opts: UdpTransportOptions): Promise<UdpTransport> {
+    let t: UdpTransport | null = null;
     const handler = {
       data(_s: Sock, data: Uint8Array, port: number, address: string, flags: udp.ReceiveFlags) {
         opts.onDatagram(data, address, port, flags.ipv6);
+      },
+      // ICMP errors for earlier sends (port unreachable, no route) arrive here; an unreachable
+      // peer is normal and must not become an uncaught exception.
+      // Bun passes (socket, error) or just (error) depending on the socket kind.
+      error(a: unknown, b?: unknown) {
+        if (t) t.socketErrors++;
+        const err = b instanceof Error ? b : a instanceof Error ? a : null;
+        consola.debug(`UDP: ${err?.message ?? "socket error"}`);
       },
     };
     let v4: Sock;
@@ -52,7 +63,7 @@ export class UdpTransport {
       }
       throw e;
     }
-    const t = new UdpTransport(v4.port);
+    t = new UdpTransport(v4.port);
     t.v4 = v4;
     if (opts.bindV6 !== null) {
       try {
@@ -62,7 +73,8 @@ export class UdpTransport {
       }
     }
     const bytes = opts.bufferBytes ?? 4 << 20;
-    for (const s of [t.v4, t.v6]) {
+    const created = t;
+    for (const s of [created.v4, created.v6]) {
       const fd = s ? socketFd(s) : null;
       if (fd !== null) {
         try {
@@ -72,7 +84,7 @@ export class UdpTransport {
         }
       }
     }
-    return t;
+    return created;
   }
 
   /**

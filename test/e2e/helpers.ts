@@ -23,7 +23,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function run(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([bun, ...args], { stdout: "pipe", stderr: "pipe", cwd: opts.cwd });
+  const p = Bun.spawn([bun, ...args], { stdout: "pipe", stderr: "pipe", cwd: opts.cwd, env: process.env });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
@@ -37,7 +37,7 @@ export function writeLocalConf(home: string, settings: Record<string, unknown>):
 }
 
 export function startService(home: string, port: number): Subprocess<"ignore", "pipe", "pipe"> {
-  return Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", String(port)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", String(port)], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: process.env });
 }
 
 /** Poll `check` until it returns a value or the deadline passes. */

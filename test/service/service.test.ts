@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Service, StartupError } from "../../src/service/service.ts";
+import { writeLoopbackPlanet } from "../support/loopback-planet.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-svc-"));
@@ -11,12 +12,12 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const bun = process.execPath;
 /** Async, so an in-process service keeps answering while the CLI runs. */
 async function runCli(args: string[]) {
-  const p = Bun.spawn([bun, join(ROOT, "src/cli/cli.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([bun, join(ROOT, "src/cli/cli.ts"), ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
 function runService(args: string[], timeoutMs = 8000) {
-  const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], { stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, env: process.env });
   return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
 }
 
@@ -27,6 +28,7 @@ describe("service with a fresh home directory", () => {
   let token: string;
 
   beforeAll(async () => {
+    writeLoopbackPlanet(home);
     svc = await Service.start({ home, port: 0 });
     base = `http://127.0.0.1:${svc.port}`;
     token = readFileSync(join(home, "authtoken.secret"), "utf8");
@@ -117,6 +119,7 @@ describe("service with a fresh home directory", () => {
   test("starting a second service on the same port fails clearly", async () => {
     let err: unknown;
     try {
+      writeLoopbackPlanet(join(tmp, "home-b"));
       await Service.start({ home: join(tmp, "home-b"), port: svc.port });
     } catch (e) {
       err = e;
@@ -129,6 +132,7 @@ describe("service with a fresh home directory", () => {
 describe("service start-up failures and restarts (separate processes)", () => {
   test("restart keeps the identity", async () => {
     const home = join(tmp, "home-r");
+    writeLoopbackPlanet(home);
     const a = await Service.start({ home, port: 0 });
     const id1 = a.identity.toString(true);
     await a.stop();
@@ -139,7 +143,7 @@ describe("service start-up failures and restarts (separate processes)", () => {
 
   test("a corrupt identity.secret stops start-up with exit 1 and a message", () => {
     const home = join(tmp, "home-c");
-    mkdirSync(home);
+    writeLoopbackPlanet(home);
     writeFileSync(join(home, "identity.secret"), "0123456789:0:zz");
     const r = runService(["-d", home, "-p", "0"]);
     expect(r.code).toBe(1);
@@ -148,6 +152,7 @@ describe("service start-up failures and restarts (separate processes)", () => {
 
   test("an identity whose address does not match its key is refused", async () => {
     const home = join(tmp, "home-v");
+    writeLoopbackPlanet(home);
     const s = await Service.start({ home, port: 0 });
     const secret = s.identity.toString(true);
     await s.stop();
@@ -172,7 +177,7 @@ describe("service start-up failures and restarts (separate processes)", () => {
 
   test("invalid local.conf is refused with the key named", () => {
     const home = join(tmp, "home-l");
-    mkdirSync(home);
+    writeLoopbackPlanet(home);
     writeFileSync(join(home, "local.conf"), JSON.stringify({ settings: { primaryPort: "9993" } }));
     const r = runService(["-d", home, "-p", "0"]);
     expect(r.code).toBe(1);
@@ -181,7 +186,8 @@ describe("service start-up failures and restarts (separate processes)", () => {
 
   test("SIGTERM shuts down cleanly with exit 0", async () => {
     const home = join(tmp, "home-s");
-    const proc = Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"], { stdout: "pipe", stderr: "pipe" });
+    writeLoopbackPlanet(home);
+    const proc = Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"], { stdout: "pipe", stderr: "pipe", env: process.env });
     const deadline = Date.now() + 8000;
     while (Date.now() < deadline) {
       try {
@@ -193,6 +199,21 @@ describe("service start-up failures and restarts (separate processes)", () => {
     }
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+  });
+
+  test("without a planet file, tests refuse to fall back to the public default planet", () => {
+    const r = runService(["-d", join(tmp, "home-noplanet"), "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("ZT_NC_FORBID_DEFAULT_PLANET");
+  });
+
+  test("a corrupt planet file stops start-up", () => {
+    const home = join(tmp, "home-badplanet");
+    mkdirSync(home);
+    writeFileSync(join(home, "planet"), new Uint8Array([1, 2, 3]));
+    const r = runService(["-d", home, "-p", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("is not a valid planet");
   });
 
   test("zerotier-cli reports a service that is not running", async () => {
