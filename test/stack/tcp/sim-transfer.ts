@@ -33,7 +33,18 @@ interface TransferResult {
 }
 
 /** A sends `size` bytes to B, B sends `back` bytes to A; both half-close; checks ordering + integrity. */
-export function transfer(seed: number, faults: Faults, size: number, back = 0, cfg: Record<string, unknown> = {}): TransferResult {
+/**
+ * `eagerClose`: the server shuts its write side as soon as its data is queued instead of waiting
+ * for the client's FIN, so both FINs cross (simultaneous close, CLOSING, FIN_WAIT_2 with data).
+ */
+export function transfer(
+  seed: number,
+  faults: Faults,
+  size: number,
+  back = 0,
+  cfg: Record<string, unknown> = {},
+  eagerClose = false,
+): TransferResult {
   const net = new SimNet(seed, faults);
   const a = net.addNode(A, cfg);
   const b = net.addNode(B, cfg);
@@ -52,7 +63,8 @@ export function transfer(seed: number, faults: Faults, size: number, back = 0, c
   const pumpB = () => {
     if (server === null) return;
     while (sentB < back && server.writableLength > 0) sentB += server.send(backData, sentB, back);
-    if (sentB === back && server.connected && server.stateName === "CLOSE_WAIT") server.shutdown("write");
+    const st = server.stateName;
+    if (sentB === back && server.connected && (st === "CLOSE_WAIT" || (eagerClose && st === "ESTABLISHED"))) server.shutdown("write");
   };
   b.listen(80, {
     handler: {
@@ -74,7 +86,7 @@ export function transfer(seed: number, faults: Faults, size: number, back = 0, c
   });
   const pumpA = (s: TcpSocket) => {
     while (sentA < size && s.writableLength > 0) sentA += s.send(data, sentA, size);
-    if (sentA === size && s.stateName === "ESTABLISHED") s.shutdown("write");
+    if (sentA === size && (s.stateName === "ESTABLISHED" || s.stateName === "CLOSE_WAIT")) s.shutdown("write");
   };
   const client = a.connect(B, 80, {
     handler: {
@@ -83,6 +95,7 @@ export function transfer(seed: number, faults: Faults, size: number, back = 0, c
       onReadable: (s) => {
         recvdBack += s.recv(gotBack, recvdBack, back);
         if (s.peerClosed && s.readableLength === 0) clientEof = true;
+        pumpA(s);
       },
     },
   });

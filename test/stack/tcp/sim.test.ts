@@ -79,7 +79,7 @@ describe("simulated transfers over a faulty IP link (hash compare)", () => {
 });
 
 describe("randomized configurations (faults x options x buffers x MTU x ISS)", () => {
-  test("60 random scenarios all deliver intact data both ways", () => {
+  test("60 random scenarios (half with crossing FINs) all deliver intact data both ways", () => {
     const rng = new SeededRng(2026);
     for (let i = 0; i < 60; i++) {
       const faults: Faults = {
@@ -103,7 +103,7 @@ describe("randomized configurations (faults x options x buffers x MTU x ISS)", (
         sendBufferSize: sizes[rng.u32() % 5]!,
         ...(wrap >= 0 ? { issFn: () => wrap } : {}),
       };
-      const r = transfer(rng.u32(), faults, rng.u32() % 200_000, rng.u32() % 50_000, cfg);
+      const r = transfer(rng.u32(), faults, rng.u32() % 200_000, rng.u32() % 50_000, cfg, rng.float() < 0.5);
       const ok = r.ok && r.receivedHash === r.sentHash && r.backHash === r.backSentHash;
       expect({ i, ok }).toEqual({ i, ok: true });
     }
