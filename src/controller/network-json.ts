@@ -19,6 +19,7 @@ import {
   readString,
   UINT32_MAX,
 } from "./json-fields.ts";
+import { credentialTimeMaxDelta } from "../vl2/config-issue.ts";
 import { type ParsedRule, parseRules } from "./rule-json.ts";
 
 export const DEFAULT_MTU = 2800;
@@ -34,10 +35,6 @@ export const MAX_DNS_SERVERS = 4;
 /** The NetworkConfig name field holds 127 characters plus a NUL. */
 export const MAX_NAME = 127;
 export const MAX_DNS_DOMAIN = 127;
-/** Credential time max delta (ctmd): reference default 30 min, clamped to [5 min, 2 h]. */
-export const CTMD_DEFAULT = 30 * 60_000;
-export const CTMD_MIN = 5 * 60_000;
-export const CTMD_MAX = 2 * 3_600_000;
 
 /** Keys the API computes or the store owns; a POST never sets them. */
 const COMPUTED = ["clock", "authorizedMemberCount", "activeMemberCount", "totalMemberCount", "lastModified"];
@@ -262,7 +259,6 @@ export interface NetworkSettings {
 export function networkSettings(r: JsonObject): NetworkSettings {
   const v4 = isJsonObject(r.v4AssignMode) ? r.v4AssignMode : {};
   const v6 = isJsonObject(r.v6AssignMode) ? r.v6AssignMode : {};
-  const ctmd = typeof r.certificateTimeoutWindowSize === "number" ? r.certificateTimeoutWindowSize : CTMD_DEFAULT;
   const tokens = new Map<string, number>();
   if (isJsonObject(r.authTokens)) for (const [k, x] of Object.entries(r.authTokens)) if (typeof x === "number" && x >= 0) tokens.set(k, x);
   return {
@@ -286,7 +282,7 @@ export function networkSettings(r: JsonObject): NetworkSettings {
     tags: lenient(() => parseTags(Array.isArray(r.tags) ? r.tags.filter(isJsonObject) : []), []),
     authTokens: tokens,
     dns: lenient(() => parseDns(r.dns ?? null), null),
-    credentialTimeMaxDelta: Math.max(CTMD_MIN, Math.min(CTMD_MAX, ctmd)),
+    credentialTimeMaxDelta: credentialTimeMaxDelta(typeof r.certificateTimeoutWindowSize === "number" ? r.certificateTimeoutWindowSize : undefined),
   };
 }
 
