@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../src/util/random.ts";
+import { inetAddressToString } from "../../src/vl1/inet-address.ts";
+import { addressInManagedIpv6, rfc4193Address, sixPlaneAddress } from "../../src/vl2/managed-ipv6.ts";
 import { addressFromMac, isBroadcastMac, isMulticastMac, macFirstOctet, macFromAddress, macFromString, macToString, readMac, writeMac } from "../../src/vl2/mac.ts";
 import {
   BROADCAST_GROUP,
@@ -120,5 +122,16 @@ describe("multicast groups", () => {
     writeMulticastGroup(b, 0, { mac: 0xffffffffffff, adi: 0xac1c007c });
     expect(Buffer.from(b).toString("hex")).toBe("ffffffffffffac1c007c");
     expect(readMulticastGroup(b, 0)).toEqual({ mac: 0xffffffffffff, adi: 0xac1c007c });
+  });
+});
+
+describe("managed IPv6 (spec 6.14)", () => {
+  test("worked example: rfc4193 and 6plane for nwid 8056c2e21c000001, address 89e92ceee5", () => {
+    const r = rfc4193Address(0x8056c2e21c000001n, 0x89e92ceee5);
+    const s = sixPlaneAddress(0x8056c2e21c000001n, 0x89e92ceee5);
+    expect(inetAddressToString(r)).toBe("fd80:56c2:e21c:0:199:9389:e92c:eee5/88");
+    expect(inetAddressToString(s)).toBe("fc9c:56c2:e389:e92c:eee5::1/40");
+    expect(addressInManagedIpv6(r.ip, 0, 11)).toBe(0x89e92ceee5);
+    expect(addressInManagedIpv6(s.ip, 0, 5)).toBe(0x89e92ceee5);
   });
 });
