@@ -49,6 +49,11 @@ export function run(cmd: string[], opts: { allowFail?: boolean; timeoutMs?: numb
   })();
 }
 
+/** Write a sysctl inside the namespace through /proc/sys (no procps needed). */
+export async function setSysctl(ns: string, key: string, value: string): Promise<void> {
+  await run(["ip", "netns", "exec", ns, "sh", "-c", `echo ${value} > /proc/sys/${key}`]);
+}
+
 /** True when this process may create namespaces and taps (root with /dev/net/tun). */
 export function kernelTestsPossible(): boolean {
   return process.getuid?.() === 0 && Bun.spawnSync(["ip", "netns", "list"]).exitCode === 0;
@@ -70,7 +75,8 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
     const nsx = (args: string[]) => run(["ip", "-n", ns, ...args]);
     await nsx(["link", "set", "lo", "up"]);
     // A server meant for 1,000 simultaneous connects gets a SYN queue that holds them (namespace-local settings).
-    await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_max_syn_backlog=4096", "net.core.somaxconn=4096"]);
+    await setSysctl(ns, "net/ipv4/tcp_max_syn_backlog", "4096");
+    await setSysctl(ns, "net/core/somaxconn", "4096");
     await nsx(["link", "set", ifname, "mtu", String(mtu)]);
     await nsx(["addr", "add", `${ipv4ToString(kernelIp)}/24`, "dev", ifname]);
     await nsx(["link", "set", ifname, "up"]);

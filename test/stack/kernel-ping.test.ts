@@ -8,7 +8,7 @@ import { Iface } from "../../src/stack/iface.ts";
 import { ipv4ToString } from "../../src/stack/link.ts";
 import { macToString } from "../../src/stack/wire/ethernet.ts";
 import { systemClock } from "../../src/util/clock.ts";
-import { createKernelNet, type KernelNet } from "./kernel-harness.ts";
+import { createKernelNet, setSysctl, type KernelNet } from "./kernel-harness.ts";
 
 const STACK_MAC = 0x02aabbcc0001;
 
@@ -19,7 +19,7 @@ let tick: ReturnType<typeof setInterval>;
 beforeAll(async () => {
   net = await createKernelNet({ mtu: 1500 });
   // Let the kernel create neighbour entries from gratuitous ARP, so we can observe ours arrive.
-  await net.exec(["sysctl", "-qw", `net.ipv4.conf.${net.ifname}.arp_accept=1`]);
+  await setSysctl(net.ns, `net/ipv4/conf/${net.ifname}/arp_accept`, "1");
   iface = new Iface({ mac: STACK_MAC, sink: net.tap, clock: systemClock, mtu: net.mtu });
   iface.addAddress(net.stackIp, net.prefixLen);
   net.tap.start(iface);
