@@ -31,6 +31,11 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
 
   const newWnd = seg.window << c.sndWscale;
   const dsack = c.sackOk && seg.sackCount > 0 && takeSack(c, seg, ack);
+  if (dsack && c.dsackUndoArmed) {
+    // RFC 3708 style: each D-SACK proves one of our retransmissions was unnecessary.
+    c.undoRetrans -= Math.max(1, Math.ceil(seqDiff(seg.sackRight[0]!, seg.sackLeft[0]!) / c.sendMss));
+    if (c.undoRetrans <= 0 && !c.inRecovery) undoRecovery(c);
+  }
 
   if (seqGt(ack, c.sndUna)) {
     onNewAck(c, ack, seg, now);
@@ -142,6 +147,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
       c.cc.ssthresh = c.undoSsthresh;
       c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
       c.recoverySeq = c.sndUna;
+      c.dsackUndoArmed = false;
     }
   }
 
@@ -150,6 +156,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
       c.inRecovery = false;
       if (!c.afterRto) c.cc.onExitRecovery(c.sendMss, now);
       c.afterRto = false;
+      if (c.dsackUndoArmed && c.undoRetrans <= 0) undoRecovery(c);
     } else {
       // Partial ACK: the segment now at the head was sent before recovery began and is still
       // missing although our later retransmission arrived -- it is lost too (RFC 6582 spirit).
@@ -257,6 +264,15 @@ function dupThreshNow(c: Connection): number {
   return segs - 1;
 }
 
+/** Every retransmission of the last fast recovery was D-SACKed: it was reordering, not loss. */
+function undoRecovery(c: Connection): void {
+  c.dsackUndoArmed = false;
+  c.host.stats.spuriousRecoveries++;
+  c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
+  c.cc.ssthresh = c.undoSsthresh;
+  c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
+}
+
 /** Fast retransmit + fast recovery (RFC 5681 3.2, RFC 6582, RFC 6675 5). */
 function enterRecovery(c: Connection, now: number): void {
   c.host.stats.fastRetransmits++;
@@ -267,6 +283,8 @@ function enterRecovery(c: Connection, now: number): void {
   c.undoCwnd = c.cc.cwnd;
   c.undoSsthresh = c.cc.ssthresh;
   c.undoArmed = c.tsOk;
+  c.dsackUndoArmed = c.sackOk;
+  c.undoRetrans = 0;
   c.undoSeq = c.sndUna;
   c.undoTsVal = c.tsNow();
   c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
@@ -288,6 +306,7 @@ export function retransmitAt(c: Connection, seq: number, _now: number, maxLen = 
   const n = sendRange(c, seq, Math.min(maxLen, c.sendMss, seqDiff(c.sndMax, seq)));
   if (n > 0) {
     c.host.stats.retransmits++;
+    if (c.dsackUndoArmed) c.undoRetrans++;
     const end = seqAdd(seq, n);
     if (seqGt(end, c.highRxt)) c.highRxt = end;
     c.rxtMark = c.sndMax;

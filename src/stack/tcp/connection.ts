@@ -137,6 +137,9 @@ export class Connection implements TcpSocket {
   undoTsVal = 0;
   undoCwnd = 0;
   undoSsthresh = 0;
+  /** D-SACK undo: retransmissions of the last fast recovery not yet proven unnecessary. */
+  dsackUndoArmed = false;
+  undoRetrans = 0;
   /** Consecutive retransmission timeouts of the same data. */
   retransmits = 0;
 

@@ -124,6 +124,7 @@ export function onRetransmitTimeout(c: Connection, now: number): void {
   c.rttTiming = false;
   c.dupAcks = 0;
   c.undoArmed = false;
+  c.dsackUndoArmed = false;
   c.tlpAt = Infinity;
   c.recoverySeq = c.sndMax; // RFC 6582: no new fast retransmit for data sent before the timeout
   c.highRxt = c.sndUna;

@@ -396,3 +396,32 @@ describe("retransmissions stay inside what was sent", () => {
     expect(rtx.map((x) => [x.seq, x.payload.length])).toEqual([[1001, 100]]);
   });
 });
+
+describe("D-SACK undo (RFC 3708 style)", () => {
+  test("when the only retransmission of a recovery is D-SACKed, the window cut is undone", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true });
+    s.send(bytes(10 * 1460), 0, 10 * 1460);
+    r.ip.take();
+    ackOf(r, seg(0), { sack: [[seg(1), seg(5)]] }); // recovery, seg 0 retransmitted
+    expect(r.ip.take()[0]!.seq).toBe(seg(0));
+    ackOf(r, seg(10)); // everything arrived (the original seg 0 was only late)
+    ackOf(r, seg(10), { sack: [[seg(0), seg(1)]] }); // D-SACK for the retransmission
+    expect(r.tcp.stats.spuriousRecoveries).toBe(1);
+    s.send(bytes(30 * 1460), 0, 30 * 1460);
+    expect(r.ip.take().length).toBeGreaterThanOrEqual(10); // not cut to ssthresh (5)
+  });
+
+  test("without the D-SACK the cut stays", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true });
+    s.send(bytes(10 * 1460), 0, 10 * 1460);
+    r.ip.take();
+    ackOf(r, seg(0), { sack: [[seg(1), seg(5)]] });
+    r.ip.take();
+    ackOf(r, seg(10));
+    s.send(bytes(30 * 1460), 0, 30 * 1460);
+    expect(r.ip.take()).toHaveLength(5);
+    expect(r.tcp.stats.spuriousRecoveries).toBe(0);
+  });
+});
