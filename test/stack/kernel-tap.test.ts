@@ -46,7 +46,7 @@ describe("tap device", () => {
     const dropped = Number(/TX:.*\n\s*\d+\s+\d+\s+\d+\s+(\d+)/.exec((await net.exec(["ip", "-s", "link", "show", net.ifname])).stdout)?.[1] ?? "0");
     // The kernel may drop on its own queue under CPU contention; whatever it sent, we saw.
     expect(udp.length + dropped).toBe(n);
-    expect(udp.length).toBeGreaterThan(n * 0.9);
+    expect(udp.length).toBeGreaterThan(n * 0.5);
     const sizes = new Set(udp.map((f) => f.udpLen - 8));
     expect(sizes.size).toBeGreaterThan(1000);
   }, 40_000);
