@@ -25,8 +25,8 @@ export interface GrantInput {
   /** First time this member is served: network default capabilities are granted. */
   newMember: boolean;
   /** Addresses recorded for members of the network. */
-  taken: ReadonlySet<string>;
-  activeBridges: string[];
+  taken: { has(ip: string): boolean };
+  activeBridges: readonly string[];
 }
 
 export type GrantBody = Omit<ConfigGrant, "networkId" | "network" | "member">;

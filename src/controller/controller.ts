@@ -17,7 +17,8 @@ import { controllerOf, networkIdFromBigInt, networkIdToBigInt, parseMemberAddres
 import { FieldError } from "./json-fields.ts";
 import { jsonEqual, sortedJson } from "./json-order.ts";
 import { applyMemberPost, initMember } from "./member-json.ts";
-import { applyNetworkPost, networkSettings } from "./network-json.ts";
+import { MemberIndex } from "./member-index.ts";
+import { applyNetworkPost, type NetworkSettings, networkSettings } from "./network-json.ts";
 import type { RequestMetadata } from "./request-metadata.ts";
 import type { ControllerStore } from "./store.ts";
 
@@ -71,7 +72,14 @@ export interface ControllerOptions {
 
 interface NetworkEntry {
   record: JsonObject;
+  /** Typed view of `record`, parsed on first use after each change. */
+  settings: NetworkSettings | null;
   members: Map<string, JsonObject>;
+  index: MemberIndex;
+}
+
+function newEntry(record: JsonObject): NetworkEntry {
+  return { record, settings: null, members: new Map(), index: new MemberIndex() };
 }
 
 export class Controller {
@@ -99,12 +107,16 @@ export class Controller {
     const { networks, members } = await c.store.load();
     for (const n of networks) {
       const nwid = typeof n.id === "string" ? parseNetworkId(n.id) : null;
-      if (nwid !== null) c.networks.set(nwid, { record: n, members: new Map() });
+      if (nwid !== null) c.networks.set(nwid, newEntry(n));
     }
     for (const m of members) {
       const nwid = typeof m.nwid === "string" ? parseNetworkId(m.nwid) : null;
       const addr = typeof m.id === "string" ? parseMemberAddress(m.id) : null;
-      if (nwid !== null && addr !== null) c.networks.get(nwid)?.members.set(addr, m);
+      const entry = nwid === null ? undefined : c.networks.get(nwid);
+      if (entry !== undefined && addr !== null) {
+        entry.members.set(addr, m);
+        entry.index.add(m);
+      }
     }
     return c;
   }
@@ -254,6 +266,7 @@ export class Controller {
       if (n === undefined || m === undefined) return null;
       await this.store.deleteMember(nwid, address);
       n.members.delete(address);
+      n.index.remove(m);
       this.online.delete(`${nwid}/${address}`);
       if (m.authorized === true) this.emit({ kind: "member-deauthorized", nwid, address });
       this.emit({ kind: "member-deleted", nwid, address });
@@ -301,7 +314,7 @@ export class Controller {
     member.address = address;
     member.nwid = nwid;
 
-    const net = networkSettings(n.record);
+    const net = (n.settings ??= networkSettings(n.record));
     let authorized = member.authorized === true;
     if (!authorized) {
       let how: string | null = null;
@@ -334,13 +347,7 @@ export class Controller {
       this.online.set(key, { nwid, address, identity: req.identity, metadata: req.metadata, lastRequest: now });
     }
 
-    const taken = new Set<string>();
-    const bridges: string[] = [];
-    for (const [a, m] of n.members) {
-      if (Array.isArray(m.ipAssignments)) for (const ip of m.ipAssignments) if (typeof ip === "string") taken.add(ip);
-      if (m.activeBridge === true && m.authorized === true) bridges.push(a);
-    }
-    if (member.activeBridge === true && !bridges.includes(address)) bridges.push(address);
+    const bridges = n.index.activeBridges();
     const built = buildGrant({
       nwid,
       identity: req.identity,
@@ -349,8 +356,8 @@ export class Controller {
       net,
       member,
       newMember: existing === null || typeof existing.identity !== "string",
-      taken,
-      activeBridges: bridges.sort(),
+      taken: n.index,
+      activeBridges: member.activeBridge === true && !bridges.includes(address) ? [...bridges, address].sort() : bridges,
     });
     for (const ip of built.assignment.added) {
       const list = Array.isArray(member.ipAssignments) ? member.ipAssignments : [];
@@ -368,8 +375,11 @@ export class Controller {
     const rec = sortedJson<JsonObject>({ ...next, revision: revisionOf(old ?? next) + 1 });
     await this.store.putNetwork(rec);
     const entry = this.networks.get(nwid);
-    if (entry === undefined) this.networks.set(nwid, { record: rec, members: new Map() });
-    else entry.record = rec;
+    if (entry === undefined) this.networks.set(nwid, newEntry(rec));
+    else {
+      entry.record = rec;
+      entry.settings = null;
+    }
     this.emit({ kind: "network-changed", nwid, source });
     return rec;
   }
@@ -380,7 +390,9 @@ export class Controller {
     await this.store.putMember(rec);
     const address = String(rec.id);
     const nwid = String(rec.nwid);
+    if (old !== null) n.index.remove(old);
     n.members.set(address, rec);
+    n.index.add(rec);
     this.emit({ kind: "member-changed", nwid, address, source });
     if (old !== null && old.authorized === true && rec.authorized !== true) this.emit({ kind: "member-deauthorized", nwid, address });
     return rec;

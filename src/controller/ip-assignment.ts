@@ -29,9 +29,9 @@ export interface Assignment {
 }
 
 /**
- * @param taken ipToString() of every address recorded for other members of the network.
+ * @param taken answers whether an address (ipToString form) is recorded for any member of the network.
  */
-export function assignIps(nwid: string, address: string, net: NetworkSettings, member: MemberSettings, taken: ReadonlySet<string>): Assignment {
+export function assignIps(nwid: string, address: string, net: NetworkSettings, member: MemberSettings, taken: { has(ip: string): boolean }): Assignment {
   const staticIps: InetAddress[] = [];
   const added: InetAddress[] = [];
   let ndpEmulation = false;
@@ -92,7 +92,7 @@ function prefixContains(net: Uint8Array, bits: number, ip: Uint8Array): boolean 
   return true;
 }
 
-function pickV4(startIp: Uint8Array, endIp: Uint8Array, address: string, routes: readonly Route[], taken: ReadonlySet<string>): InetAddress | null {
+function pickV4(startIp: Uint8Array, endIp: Uint8Array, address: string, routes: readonly Route[], taken: { has(ip: string): boolean }): InetAddress | null {
   const start = u32(startIp);
   const end = u32(endIp);
   if (start === 0 || end < start) return null;
@@ -113,7 +113,7 @@ function pickV4(startIp: Uint8Array, endIp: Uint8Array, address: string, routes:
   return null;
 }
 
-function pickV6(startIp: Uint8Array, endIp: Uint8Array, address: string, routes: readonly Route[], taken: ReadonlySet<string>): InetAddress | null {
+function pickV6(startIp: Uint8Array, endIp: Uint8Array, address: string, routes: readonly Route[], taken: { has(ip: string): boolean }): InetAddress | null {
   const start = big(startIp);
   const end = big(endIp);
   if (compareIp(startIp, endIp) > 0) return null;

@@ -181,6 +181,36 @@ describe("IP assignment", () => {
     expect(ips(await controller.handleConfigRequest({ networkId: NWID, identity: d!, metadata: METADATA_1_14 }))).toHaveLength(1);
   });
 
+  test("freed addresses are reused: member deleted, manual IP changed; bridges follow their records", async () => {
+    const { controller, clock } = await openTestController();
+    await controller.postNetwork(NWID, {
+      private: false,
+      ipAssignmentPools: [{ ipRangeStart: "10.40.0.1", ipRangeEnd: "10.40.0.2" }],
+      routes: [{ target: "10.40.0.0/24", via: null }],
+      v4AssignMode: { zt: true },
+    });
+    const [a, b, c] = fakeIdentities(3, 55);
+    const ask = (id: Identity) => controller.handleConfigRequest({ networkId: NWID, identity: id, metadata: METADATA_1_14 });
+    const ipA = ips(await ask(a!));
+    const ipB = ips(await ask(b!));
+    expect(new Set([...ipA, ...ipB]).size).toBe(2);
+    expect(ips(await ask(c!))).toEqual([]); // pool of two is full
+    await controller.deleteMember(NWID, a!.addressString);
+    clock.advance(2000);
+    expect(ips(await ask(c!))).toEqual(ipA); // a's address went back to the pool
+    await controller.postMember(NWID, b!.addressString, { ipAssignments: ["10.40.0.50"], activeBridge: true });
+    const [d] = fakeIdentities(1, 56);
+    const gd = await ask(d!);
+    expect(ips(gd)).toEqual(ipB); // b's old pool address is free again
+    if (gd.kind !== "ok") throw new Error();
+    expect(gd.activeBridges).toEqual([b!.addressString]);
+    await controller.postMember(NWID, b!.addressString, { activeBridge: false });
+    clock.advance(2000);
+    const gd2 = await ask(d!);
+    if (gd2.kind !== "ok") throw new Error();
+    expect(gd2.activeBridges).toEqual([]);
+  });
+
   test("rfc4193 and 6plane addresses match the spec's worked example and set NDP emulation", async () => {
     const { controller } = await openTestController({ address: "8056c2e21c" });
     await controller.postNetwork("8056c2e21c000001", { private: false, v6AssignMode: { rfc4193: true, "6plane": true } });
