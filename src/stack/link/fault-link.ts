@@ -120,10 +120,13 @@ export class FaultLink implements FrameSink, Pollable {
   poll(): void {
     const now = this.clock.now();
     while (this.queue.length > 0 && this.queue[0]!.at <= now) {
-      const f = this.queue.shift()!;
+      const f = this.popMin();
       this.stats.delivered++;
-      this.receiver?.receiveFrame(f.buf, FRAME_HEADROOM, FRAME_HEADROOM + f.len);
-      this.pool.push(f.buf);
+      try {
+        this.receiver?.receiveFrame(f.buf, FRAME_HEADROOM, FRAME_HEADROOM + f.len);
+      } finally {
+        this.pool.push(f.buf);
+      }
     }
   }
 
@@ -139,14 +142,44 @@ export class FaultLink implements FrameSink, Pollable {
     return this.pool.pop() ?? new Uint8Array(FRAME_HEADROOM + this.config.maxFrame);
   }
 
-  /** Keep the queue ordered by delivery time (then send order); most inserts are appends. */
+  /** Binary min-heap on (delivery time, send order): thousands of frames in flight stay cheap. */
   private insert(f: InFlight): void {
     const q = this.queue;
     let i = q.length;
-    while (i > 0 && q[i - 1]!.at > f.at) i--;
-    if (i === q.length) q.push(f);
-    else q.splice(i, 0, f);
+    q.push(f);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(f, q[p]!)) break;
+      q[i] = q[p]!;
+      i = p;
+    }
+    q[i] = f;
   }
+
+  private popMin(): InFlight {
+    const q = this.queue;
+    const top = q[0]!;
+    const last = q.pop()!;
+    const n = q.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && before(q[r]!, q[l]!) ? r : l;
+        if (!before(q[c]!, last)) break;
+        q[i] = q[c]!;
+        i = c;
+      }
+      q[i] = last;
+    }
+    return top;
+  }
+}
+
+function before(a: InFlight, b: InFlight): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 function withDefaults(c: FaultConfig): Required<FaultConfig> {
