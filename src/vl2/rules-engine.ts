@@ -90,8 +90,10 @@ function halves(r: Rule & { characteristics: bigint }): [number, number] {
   return h;
 }
 
-/** Walks IPv6 extension headers the way 1.14 does; returns the payload offset (relative) and protocol, or -1. */
+/** Protocol found by the last ipv6PayloadOffset call (a second return value without allocating). */
 let v6Proto = 0;
+
+/** Walks IPv6 extension headers the way 1.14 does; returns the payload offset relative to s, or -1. */
 function ipv6PayloadOffset(b: Uint8Array, s: number, len: number): number {
   if (len < 40) return -1;
   let pos = 40;
@@ -162,11 +164,13 @@ export function evaluateRules(rules: readonly Rule[], f: FrameInfo, ctx: RuleCon
           case 3:
           case 4: {
             const fwd = r.address;
-            if (fwd === f.ztSource || fwd === out.ztDest) continue;
+            // order matters: "to us" wins over "to the destination" for inbound frames
+            if (fwd === f.ztSource) continue;
             if (fwd === ctx.self) {
               if (f.inbound) return (out.result = FilterResult.SUPER_ACCEPT);
               continue;
             }
+            if (fwd === out.ztDest) continue;
             if (r.type === 4) {
               out.ztDest = fwd;
               return (out.result = FilterResult.REDIRECT);

@@ -56,6 +56,8 @@ describe("actions", () => {
   test("watch sets the watch flag; tee/watch/redirect targeting us inbound super-accepts", () => {
     expect(run([{ type: 3, ...F, address: C, flags: 0, length: 0 }, accept], tcpSyn, ETHERTYPE_IPV4).out.ccWatch).toBe(true);
     expect(run([{ type: 3, ...F, address: SELF, flags: 0, length: 0 }, drop], tcpSyn, ETHERTYPE_IPV4, { inbound: true }).r).toBe(FilterResult.SUPER_ACCEPT);
+    // a tee to us on a frame addressed to us still super-accepts (checked before "target is the destination")
+    expect(run([{ type: 2, ...F, address: SELF, flags: 0, length: 0 }, drop], tcpSyn, ETHERTYPE_IPV4, { inbound: true, ztDest: SELF }).r).toBe(FilterResult.SUPER_ACCEPT);
     // outbound, a target equal to us is a no-op
     expect(run([{ type: 3, ...F, address: SELF, flags: 0, length: 0 }, drop], tcpSyn, ETHERTYPE_IPV4).r).toBe(FilterResult.DROP);
     // a skipped redirect-to-us still marks the later accept as a super-accept (inbound)
