@@ -129,8 +129,11 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   if (c.rttTiming && seqGt(ack, c.rttSeq)) {
     c.rttTiming = false;
     c.rto.sample(now - c.rttTime);
-  } else if (!c.rto.measured && c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
-    c.rto.sample(c.tsNow() - seg.tsEcr);
+    c.cc.onRttSample(now - c.rttTime);
+  } else if (c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
+    const rtt = c.tsNow() - seg.tsEcr;
+    if (!c.rto.measured) c.rto.sample(rtt);
+    c.cc.onRttSample(rtt); // per-ACK samples feed HyStart++
   }
   c.retransmits = 0;
   c.tlpBackoff = 0;
@@ -180,6 +183,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   }
   if (seqGe(ack, c.flightPeakSeq)) {
     // A window's worth was acknowledged: start measuring the next window's peak.
+    c.cc.onRoundEnd();
     c.flightPeakPrev = c.flightPeak;
     c.flightPeak = seqDiff(c.sndMax, c.sndUna);
     c.flightPeakSeq = c.sndMax;

@@ -153,3 +153,29 @@ describe("ICMP code to errno", () => {
   const cases: [number, string][] = [[0, "ENETUNREACH"], [1, "EHOSTUNREACH"], [3, "ECONNREFUSED"], [10, "EHOSTUNREACH"], [13, "EHOSTUNREACH"]];
   for (const [code, want] of cases) test(`code ${code} -> ${want}`, () => expect(icmpUnreachToErrno(code)).toBe(want as ReturnType<typeof icmpUnreachToErrno>));
 });
+
+describe("HyStart++ delay increase (RFC 9406)", () => {
+  test("slow start ends when this round's min RTT exceeds last round's by eta", () => {
+    const c = new Cubic(10_000);
+    for (let i = 0; i < 8; i++) c.onRttSample(50);
+    c.onRoundEnd();
+    for (let i = 0; i < 7; i++) c.onRttSample(57);
+    expect(c.ssthresh).toBe(Number.MAX_SAFE_INTEGER); // needs 8 samples
+    c.onRttSample(57); // 57 >= 50 + 6.25
+    expect(c.ssthresh).toBe(c.cwnd);
+  });
+  test("a small RTT rise (below eta) keeps slow start", () => {
+    const c = new NewReno(10_000);
+    for (let i = 0; i < 8; i++) c.onRttSample(50);
+    c.onRoundEnd();
+    for (let i = 0; i < 8; i++) c.onRttSample(55);
+    expect(c.ssthresh).toBe(Number.MAX_SAFE_INTEGER);
+  });
+  test("eta is at least 4 ms (LAN jitter is not a queue)", () => {
+    const c = new Cubic(10_000);
+    for (let i = 0; i < 8; i++) c.onRttSample(0.2);
+    c.onRoundEnd();
+    for (let i = 0; i < 8; i++) c.onRttSample(3);
+    expect(c.ssthresh).toBe(Number.MAX_SAFE_INTEGER);
+  });
+});

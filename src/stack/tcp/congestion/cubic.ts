@@ -1,3 +1,4 @@
+import { HyStart } from "./hystart.ts";
 import type { CongestionControl } from "./types.ts";
 
 const C = 0.4;
@@ -73,5 +74,15 @@ export class Cubic implements CongestionControl {
   onRto(_flight: number, mss: number): void {
     this.reduce(mss);
     this.cwnd = mss;
+  }
+
+  private readonly hystart = new HyStart();
+
+  onRttSample(rttMs: number): void {
+    if (this.cwnd < this.ssthresh && this.hystart.sample(rttMs)) this.ssthresh = this.cwnd;
+  }
+
+  onRoundEnd(): void {
+    this.hystart.roundEnd();
   }
 }

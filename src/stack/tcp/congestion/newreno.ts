@@ -1,3 +1,4 @@
+import { HyStart } from "./hystart.ts";
 import type { CongestionControl } from "./types.ts";
 
 /** RFC 5681 slow start / congestion avoidance with the RFC 6582 recovery response. */
@@ -39,5 +40,15 @@ export class NewReno implements CongestionControl {
     this.ssthresh = Math.max(flight >>> 1, 2 * mss);
     this.cwnd = mss;
     this.caAcked = 0;
+  }
+
+  private readonly hystart = new HyStart();
+
+  onRttSample(rttMs: number): void {
+    if (this.cwnd < this.ssthresh && this.hystart.sample(rttMs)) this.ssthresh = this.cwnd;
+  }
+
+  onRoundEnd(): void {
+    this.hystart.roundEnd();
   }
 }

@@ -15,4 +15,8 @@ export interface CongestionControl {
   onExitRecovery(mss: number, now: number): void;
   /** Retransmission timeout. */
   onRto(flight: number, mss: number, now: number): void;
+  /** An RTT measurement (ms) from an ACK, for slow-start exit (HyStart++). */
+  onRttSample(rttMs: number): void;
+  /** A window's worth of data was acknowledged (a "round"). */
+  onRoundEnd(): void;
 }
