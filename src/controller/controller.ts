@@ -7,6 +7,7 @@
  * half-applied change even with an asynchronous store.
  */
 
+import { consola } from "consola";
 import type { JsonObject, JsonValue } from "../service/local-conf.ts";
 import { Identity } from "../vl1/identity.ts";
 import { ipToString } from "../vl1/inet-address.ts";
@@ -130,7 +131,14 @@ export class Controller {
   }
 
   private emit(e: ControllerEvent): void {
-    for (const l of this.listeners) l(e);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        // The change is already stored; a failing listener must not turn it into an API error.
+        consola.error(`controller: event listener failed on ${e.kind}: ${(err as Error).stack ?? err}`);
+      }
+    }
   }
 
   /** Members of a network (or one member) that requested within ONLINE_WINDOW_MS. */

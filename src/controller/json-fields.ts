@@ -24,11 +24,14 @@ export function readInt(v: JsonValue | undefined, field: string, min: number, ma
   return v;
 }
 
-export function readString(v: JsonValue | undefined, field: string, maxLength: number): string {
+/** A string of at most `maxBytes` UTF-8 bytes (the wire fields it ends up in are byte-sized). */
+export function readString(v: JsonValue | undefined, field: string, maxBytes: number): string {
   if (typeof v !== "string") throw new FieldError(`${field} must be a string`);
-  if (v.length > maxLength) throw new FieldError(`${field} must be at most ${maxLength} characters`);
+  if (v.length > maxBytes || utf8.encode(v).length > maxBytes) throw new FieldError(`${field} must be at most ${maxBytes} bytes (UTF-8)`);
   return v;
 }
+
+const utf8 = new TextEncoder();
 
 export function readArray(v: JsonValue | undefined, field: string, maxLength: number): JsonValue[] {
   if (!Array.isArray(v)) throw new FieldError(`${field} must be an array`);

@@ -187,6 +187,7 @@ describe("controller API behaviour", () => {
       ["text", /body must be a JSON object/],
       [{ name: 5 }, /name must be a string/],
       [{ name: "x".repeat(128) }, /name must be at most 127/],
+      [{ name: "é".repeat(64) }, /name must be at most 127 bytes/],
       [{ private: "false" }, /private must be true or false/],
       [{ mtu: 100 }, /mtu must be between 1280 and 10000/],
       [{ mtu: 2800.5 }, /mtu must be an integer/],
