@@ -83,7 +83,17 @@ export class Service {
     const authToken = loadOrCreateToken(this.home, "authtoken.secret", this.rng);
     const metricsToken = loadOrCreateToken(this.home, "metricstoken.secret", this.rng);
     try {
-      this.udp = await UdpTransport.open({ port, onDatagram: (d, a, p, v6) => this.host?.onDatagram(d, a, p, v6) });
+      // local.conf settings.bind: the first IPv4 and first IPv6 address listed (zerotier-one binds
+      // each listed address; one per family covers hosts that must not answer on every interface).
+      const bind = this.conf.settings.bind;
+      const v4 = bind.find((a) => !a.includes(":"));
+      const v6 = bind.find((a) => a.includes(":"));
+      this.udp = await UdpTransport.open({
+        port,
+        bindV4: v4 ?? (bind.length > 0 ? "127.0.0.1" : undefined),
+        bindV6: v6 ?? (bind.length > 0 ? null : undefined),
+        onDatagram: (d, a, p, isV6) => this.host?.onDatagram(d, a, p, isV6),
+      });
     } catch (e) {
       if (e instanceof PortInUseError) throw new StartupError(e.message);
       throw new StartupError(`cannot open UDP port ${port}: ${(e as Error).message}`);
@@ -118,7 +128,7 @@ export class Service {
       online: () => this.host?.node.online ?? false,
       homeDir: () => this.home.root,
       primaryPort: () => this.port,
-      listeningOn: () => [`0.0.0.0/${this.port}`, `::/${this.port}`],
+      listeningOn: () => this.udp?.listeningOn() ?? [],
       surfaceAddresses: () => this.host?.node.statusInfo().surfaceAddresses ?? [],
       planet: () => {
         const st = this.host?.node.statusInfo();

@@ -127,6 +127,13 @@ export class UdpTransport {
     }
   }
 
+  /** "ip/port" of each bound socket, for /status. */
+  listeningOn(): string[] {
+    const out: string[] = [];
+    for (const s of [this.v4, this.v6]) if (s) out.push(`${s.address.address}/${s.port}`);
+    return out;
+  }
+
   flush(): void {
     this.flushScheduled = false;
     for (const [s, b] of [

@@ -184,6 +184,22 @@ describe("service start-up failures and restarts (separate processes)", () => {
     expect(r.out).toContain("primaryPort");
   });
 
+  test("local.conf settings.bind limits the UDP sockets to the listed addresses", async () => {
+    const home = join(tmp, "home-bind");
+    writeLoopbackPlanet(home);
+    writeFileSync(join(home, "local.conf"), JSON.stringify({ settings: { bind: ["127.0.0.1"] } }));
+    const s = await Service.start({ home, port: 0 });
+    try {
+      const token = readFileSync(join(home, "authtoken.secret"), "utf8");
+      const st = (await (await fetch(`http://127.0.0.1:${s.port}/status`, { headers: { "X-ZT1-Auth": token } })).json()) as {
+        config: { settings: { listeningOn: string[] } };
+      };
+      expect(st.config.settings.listeningOn).toEqual([`127.0.0.1/${s.port}`]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("SIGTERM shuts down cleanly with exit 0", async () => {
     const home = join(tmp, "home-s");
     writeLoopbackPlanet(home);
