@@ -260,6 +260,24 @@ describe("controller API behaviour", () => {
     expect((await call("GET", "/controller/network")).json).toEqual([VECTOR_NWID]);
   });
 
+  test("GET-modify-POST round trips; unknown fields are ignored as the reference does", async () => {
+    const { call } = await setup();
+    const n = `/controller/network/${VECTOR_NWID}`;
+    const created = (await call("POST", n, vectorNetworkBody)).json as JsonObject;
+    const again = await call("POST", n, { ...created, somethingNew: { x: 1 }, revision: 99, creationTime: 5 });
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(created); // nothing changed: same revision, unknown field not stored
+    const m = (await call("POST", `${n}/member/ddb1763ec1`, { authorized: true, futureField: [1] })).json as JsonObject;
+    expect("futureField" in m).toBe(false);
+    expect(((await call("POST", `${n}/member/ddb1763ec1`, m)).json as JsonObject).revision).toBe(m.revision);
+  });
+
+  test("PUT works like POST", async () => {
+    const { call } = await setup();
+    expect((await call("PUT", `/controller/network/${VECTOR_NWID}`, { name: "put" })).status).toBe(200);
+    expect(((await call("PUT", `/controller/network/${VECTOR_NWID}/member/ddb1763ec1`, { authorized: true })).json as JsonObject).authorized).toBe(true);
+  });
+
   test("404s: unknown network or member; member POST on a missing network", async () => {
     const { call } = await setup();
     expect((await call("GET", `/controller/network/${VECTOR_NWID}`)).status).toBe(404);

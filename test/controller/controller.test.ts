@@ -326,6 +326,16 @@ describe("change events and pushes", () => {
   });
 });
 
+test("a throwing event listener does not fail the change (it is stored and acknowledged)", async () => {
+  const { controller } = await openTestController();
+  controller.onEvent(() => {
+    throw new Error("listener bug");
+  });
+  const r = await controller.postNetwork(NWID, { name: "still" });
+  expect(r.ok).toBe(true);
+  expect(controller.getNetwork(NWID)!.name).toBe("still");
+});
+
 test("metadataFromDictionary reads the 1.14 request keys", () => {
   // 1.14 writes 16-digit zero-padded hex
   const d: Record<string, string> = { v: "0000000000000007", vend: "1", pv: "c", majv: "1", minv: "000000000000000e", revv: "1", mr: "400", revr: "1", o: "linux/x86_64" };
