@@ -161,6 +161,17 @@ describe("configs we build and sign", () => {
     expect(reasonOf(feed(new ConfigAssembler(NWID, member.address, controllerIdentity), chunks)[0]!)).toContain("another network");
   });
 
+  test("a correctly signed chunk of dictionary garbage is rejected with the dictionary's reason", () => {
+    for (const [garbage, reason] of [
+      ["this is not a dictionary", "no '='"],
+      ["v=7\nnwid=3bc65e2b50b151d2\nid=zz", "non-hex"],
+      ["v=7\nid=0102030405", "missing nwid"],
+    ] as const) {
+      const chunks = makeConfigChunks(NWID, new TextEncoder().encode(garbage), controller, 5n);
+      expect(reasonOf(feed(new ConfigAssembler(NWID, member.address, controllerIdentity), chunks)[0]!)).toContain(reason);
+    }
+  });
+
   test("chunk index out of range, oversized total, total changing mid-update", () => {
     const a = new ConfigAssembler(NWID, member.address, controllerIdentity);
     const c = makeConfigChunks(NWID, dict, controller, 1n)[0]!;
