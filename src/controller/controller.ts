@@ -32,7 +32,8 @@ export type ChangeSource = "api" | "request";
 
 export type ControllerEvent =
   | { readonly kind: "network-changed"; readonly nwid: string; readonly source: ChangeSource }
-  | { readonly kind: "network-deleted"; readonly nwid: string; readonly members: readonly string[] }
+  /** `online`: members that were online (they get revocations of every member's COM, as in the reference). */
+  | { readonly kind: "network-deleted"; readonly nwid: string; readonly members: readonly string[]; readonly online: readonly OnlineMember[] }
   | { readonly kind: "member-changed"; readonly nwid: string; readonly address: string; readonly source: ChangeSource }
   | { readonly kind: "member-deauthorized"; readonly nwid: string; readonly address: string }
   | { readonly kind: "member-deleted"; readonly nwid: string; readonly address: string };
@@ -242,9 +243,10 @@ export class Controller {
       const n = this.networks.get(nwid);
       if (n === undefined) return null;
       await this.store.deleteNetwork(nwid);
+      const online = this.onlineMembers(nwid);
       this.networks.delete(nwid);
       for (const [k, m] of this.online) if (m.nwid === nwid) this.online.delete(k);
-      this.emit({ kind: "network-deleted", nwid, members: [...n.members.keys()].sort() });
+      this.emit({ kind: "network-deleted", nwid, members: [...n.members.keys()].sort(), online });
       return sortedJson(n.record);
     });
   }

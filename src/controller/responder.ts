@@ -3,7 +3,8 @@
  * OK(NETWORK_CONFIG_REQUEST) or with ERROR OBJ_NOT_FOUND / NETWORK_ACCESS_DENIED (spec 4.11, 4.12,
  * 6.10), pushes NETWORK_CONFIG to online members when the API changes a network or member, and
  * sends a COM revocation (NETWORK_CREDENTIALS) to a network's online members when one is
- * deauthorized — what zerotier-one's Node/EmbeddedNetworkController do.
+ * deauthorized (or, for every member, when the network is deleted) — what zerotier-one's
+ * Node/EmbeddedNetworkController do.
  *
  * The transport is whatever sends a VL1 packet (Node.send); the VL2 layer hands NETWORK_CONFIG_REQUEST
  * packets here. Requests from the controller's own node for its own networks are not packets:
@@ -154,7 +155,8 @@ export class ControllerResponder {
 
   private onEvent(e: ControllerEvent): void {
     for (const t of this.controller.pushTargets(e)) void this.push(t);
-    if (e.kind === "member-deauthorized") this.revoke(e.nwid, e.address);
+    if (e.kind === "member-deauthorized") this.revoke(e.nwid, e.address, this.controller.onlineMembers(e.nwid));
+    if (e.kind === "network-deleted") for (const a of e.members) this.revoke(e.nwid, a, e.online);
   }
 
   /** Re-run a member's last request and send the result as NETWORK_CONFIG (nothing if refused). */
@@ -170,10 +172,11 @@ export class ControllerResponder {
     }
   }
 
-  private revoke(nwid: string, address: string): void {
+  private revoke(nwid: string, address: string, to: readonly OnlineMember[]): void {
+    if (to.length === 0) return;
     const rev = deauthorizationRevocation(networkIdToBigInt(nwid), parseInt(address, 16), this.now(), this.rng.u32(), this.identity);
     const payload = encodeNetworkCredentials({ ...NO_CREDENTIALS, revocations: [rev] });
-    for (const m of this.controller.onlineMembers(nwid)) {
+    for (const m of to) {
       if (m.identity.address === this.identity.address) continue;
       this.transport.send(m.identity.address, Verb.NETWORK_CREDENTIALS, payload);
       this.stats.revocations++;

@@ -133,6 +133,22 @@ describe("ControllerResponder", () => {
     expect(sent.map((s) => [s.verb, s.payload[9]])).toEqual([[Verb.ERROR, ERROR_NETWORK_ACCESS_DENIED]]);
   });
 
+  test("deleting a network revokes every member's COM at the members that were online", async () => {
+    const { sent, responder, controller } = await setup({ ...lab, private: false });
+    await responder.onConfigRequest(ztcap, 7n, realRequest, 0, realRequest.length);
+    await controller.postMember(VECTOR_NWID, "1234567890", { authorized: true }); // recorded, never online
+    sent.length = 0;
+    await controller.deleteNetwork(VECTOR_NWID);
+    const creds = sent.filter((s) => s.verb === Verb.NETWORK_CREDENTIALS);
+    expect(creds.map((s) => s.dest)).toEqual([ztcap.address, ztcap.address]);
+    const targets = creds.map((s) => {
+      const c = decodeNetworkCredentials(s.payload);
+      if (!c.ok) throw new Error(c.error);
+      return c.value.revocations[0]!.target;
+    });
+    expect(targets.sort()).toEqual([0x1234567890, ztcap.address].sort());
+  });
+
   test("malformed requests are counted and answered with nothing", async () => {
     const { sent, responder } = await setup({ ...lab, private: false });
     const bad = realRequest.slice(0, 12);
