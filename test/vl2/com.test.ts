@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { SeededRng } from "../../src/util/random.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import {
   type CertificateOfMembership,

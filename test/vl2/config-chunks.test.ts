@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../src/util/random.ts";
-import { Identity } from "../../src/vl1/identity.ts";
 import { inetAddressFromString } from "../../src/vl1/inet-address.ts";
 import { makeCom, signCom } from "../../src/vl2/com.ts";
 import {
