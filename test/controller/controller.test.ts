@@ -235,6 +235,21 @@ describe("IP assignment", () => {
   });
 });
 
+test("IPv6 zt pool smaller than 2^40: distinct addresses probed inside the pool", async () => {
+  const { controller } = await openTestController();
+  await controller.postNetwork(NWID, {
+    private: false,
+    ipAssignmentPools: [{ ipRangeStart: "fd00:2::10", ipRangeEnd: "fd00:2::1f" }],
+    routes: [{ target: "fd00:2::/64", via: null }],
+    v6AssignMode: { zt: true },
+  });
+  const got: string[] = [];
+  for (const id of fakeIdentities(17, 61)) got.push(...ips(await controller.handleConfigRequest({ networkId: NWID, identity: id, metadata: METADATA_1_14 })));
+  expect(got).toHaveLength(16); // 16 addresses in the pool, the 17th member gets none
+  expect(new Set(got).size).toBe(16);
+  for (const a of got) expect(a).toMatch(/^fd00:2::1[0-9a-f]\/64$/);
+});
+
 describe("the grant carries what a NetworkConfig needs", () => {
   test("settings, routes, rules, tags and capabilities", async () => {
     const { controller, clock } = await openTestController();
