@@ -165,7 +165,7 @@ export class Iperf3Server {
         const st = this.take(1);
         if (st === null) break;
         if (st[0] === IPERF_DONE || st[0] === CLIENT_TERMINATE) {
-          this.reset();
+          this.reset(false);
           return;
         }
       }
@@ -218,7 +218,9 @@ export class Iperf3Server {
   private endTest(): void {
     this.endedAt = performance.now();
     this.phase = "client-results";
-    for (const st of this.streams) st.sock.abort();
+    // Graceful close, like the reference server's close(): in reverse mode the client is still
+    // reading the stream, and an RST would surface there as "Connection reset by peer".
+    for (const st of this.streams) st.sock.close();
     this.results.push({
       reverse: this.params.reverse,
       streams: this.streams.length,
@@ -249,8 +251,9 @@ export class Iperf3Server {
     });
   }
 
-  private reset(): void {
-    for (const st of this.streams) if (st.sock.stateName !== "CLOSED") st.sock.abort();
+  /** Forget the test; streams not yet closed gracefully (an aborted test) are reset. */
+  private reset(abortStreams = true): void {
+    if (abortStreams) for (const st of this.streams) if (st.sock.stateName !== "CLOSED") st.sock.abort();
     this.streams = [];
     if (this.ctrl !== null) this.ctrl.close();
     this.ctrl = null;
