@@ -20,12 +20,19 @@ import type { RequestMetadata } from "./request-metadata.ts";
 import { ControllerResponder, type ResponderTransport } from "./responder.ts";
 
 /** Open the controller on <home>/controller.d (no API, no packets). */
-export function openEmbeddedController(opts: { home: string; identity: Identity; now?: () => number; rng?: Rng }): Promise<Controller> {
+export function openEmbeddedController(opts: {
+  home: string;
+  identity: Identity;
+  now?: () => number;
+  rng?: Rng;
+  validateIdentity?: (id: Identity) => boolean;
+}): Promise<Controller> {
   return Controller.open({
     address: opts.identity.addressString,
     store: new FileStore(join(opts.home, "controller.d")),
     now: opts.now,
     rng: opts.rng,
+    validateIdentity: opts.validateIdentity,
   });
 }
 
@@ -56,13 +63,18 @@ export interface EmbeddedControllerOptions {
   rng: Rng;
   /** Wall-clock ms (default Date.now). */
   now?: () => number;
+  /**
+   * Proof-of-work check for a member's first request (default: locallyValidate, ~30 ms). Pass
+   * `() => true` if VL1 only hands over identities it has validated itself.
+   */
+  validateIdentity?: (id: Identity) => boolean;
   /** A changed config (or a refusal) for this node on one of its own networks, pushed after an API change. */
   onLocalConfig?: (networkId: bigint, result: LocalConfigResult) => void;
 }
 
 export async function startEmbeddedController(opts: EmbeddedControllerOptions): Promise<EmbeddedController> {
   const now = opts.now ?? Date.now;
-  const controller = await openEmbeddedController({ home: opts.home, identity: opts.identity, now, rng: opts.rng });
+  const controller = await openEmbeddedController({ home: opts.home, identity: opts.identity, now, rng: opts.rng, validateIdentity: opts.validateIdentity });
   controllerRoutes(opts.router, controller, now);
   const toLocal = (d: ConfigDecision): LocalConfigResult => {
     if (d.kind !== "ok") return { kind: d.kind, reason: d.kind === "not-found" ? "no such network" : d.reason };
