@@ -5,6 +5,7 @@
  */
 import { TCP_FIN, TCP_SYN, type TcpSegmentView } from "../wire/tcp.ts";
 import { EV_WRITABLE } from "./events.ts";
+import { RingBuffer } from "./ring-buffer.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
 import { sendAck, sendRange } from "./snd.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
@@ -192,7 +193,26 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
 
   c.rtxAt = c.sndUna === c.sndMax ? Infinity : now + c.rto.current();
   armTlp(c, now);
+  if (c.sndBlocked && c.txSize < c.txMax && 2 * c.cc.cwnd > c.txSize) growSendRing(c);
   if (dataAcked > 0 && !c.orphan) c.raise(EV_WRITABLE);
+}
+
+/**
+ * Send autotuning (Linux keeps sndbuf ~ 2 * cwnd): the application was blocked on a full ring
+ * while the congestion window could use more than half of it. Double the ring.
+ */
+function growSendRing(c: Connection): void {
+  c.sndBlocked = false;
+  const old = c.sndq;
+  const cap = Math.min(c.txMax, c.txSize * 2);
+  if (cap <= c.txSize || !c.host.adjustBufferBytes(cap - c.txSize)) return;
+  if (old !== null) {
+    const ring = new RingBuffer(cap);
+    old.copyOut(0, ring.buf, 0, old.length);
+    ring.length = old.length;
+    c.sndq = ring;
+  }
+  c.txSize = cap;
 }
 
 /**

@@ -99,6 +99,15 @@ export class Connection implements TcpSocket {
   rcvq: RingBuffer | null = null;
   txSize: number;
   rxSize: number;
+  /** Autotuning limits (equal to the sizes when fixed by the application). */
+  rxMax: number;
+  txMax: number;
+  /** Receive autotuning: RTT seen from echoed timestamps, and the bytes-per-RTT measurement. */
+  rcvRtt = 0;
+  drsTime = 0;
+  drsSeq = 0;
+  /** The application found the send ring full since the last growth check. */
+  sndBlocked = false;
   ooo: SeqRangeSet | null = null;
   lastOooSeq = 0;
   /** A duplicate segment to report as D-SACK in the next ACK (RFC 2883). */
@@ -184,6 +193,8 @@ export class Connection implements TcpSocket {
     remotePort: number,
     rxSize: number,
     txSize: number,
+    /** Let the rings grow toward the layer's maxima (false when the size was set explicitly). */
+    autotune = host.opts.autotune,
   ) {
     this.localAddr = localAddr;
     this.localPort = localPort;
@@ -192,6 +203,8 @@ export class Connection implements TcpSocket {
     this.rxSize = rxSize;
     this.txSize = txSize;
     const o = host.opts;
+    this.rxMax = autotune ? Math.max(rxSize, o.recvBufferMax) : rxSize;
+    this.txMax = autotune ? Math.max(txSize, o.sendBufferMax) : txSize;
     this.rto = new RtoEstimator(o.minRto, o.maxRto, o.initialRto);
     this.cc = createCongestionControl(o.congestion, 536 * o.initialCwndSegments);
     this.keepIdle = o.keepaliveIdleMs;
@@ -200,7 +213,7 @@ export class Connection implements TcpSocket {
     // Our window scale: smallest shift that lets the advertised window cover the buffer.
     if (o.windowScaling) {
       let s = 0;
-      while (s < 14 && rxSize >>> s > 65535) s++;
+      while (s < 14 && this.rxMax >>> s > 65535) s++;
       this.rcvWscale = s;
     }
   }
@@ -263,12 +276,14 @@ export class Connection implements TcpSocket {
     const tx = this.sndq!;
     if (n > tx.free) throw new TcpError("EINVAL", "commit beyond free space");
     tx.commit(n);
+    if (tx.free === 0) this.sndBlocked = true;
     output(this);
   }
 
   send(src: Uint8Array, start: number, end: number): number {
     this.checkWritable();
     const n = this.sndq!.write(src, start, end);
+    if (this.sndq!.free === 0) this.sndBlocked = true;
     if (n > 0) output(this);
     return n;
   }
@@ -346,6 +361,8 @@ export class Connection implements TcpSocket {
     if (!this.host.adjustBufferBytes(newRx + newTx - this.rxSize - this.txSize)) throw new TcpError("ENOBUFS");
     this.rxSize = newRx;
     this.txSize = newTx;
+    if (recv !== undefined) this.rxMax = newRx; // an explicit size turns autotuning off (Linux: SOCK_RCVBUF_LOCK)
+    if (send !== undefined) this.txMax = newTx;
     // Window scale was fixed by the SYN: windows beyond 65535 << rcvWscale are simply not offered.
   }
 
@@ -528,7 +545,7 @@ export class Connection implements TcpSocket {
     this.lastRecvAt = now;
     if (f & TCP_ACK) {
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndWscale;
+      this.sndWnd = seg.window; // RFC 7323 2.2: the window in a SYN or SYN-ACK is never scaled
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
@@ -555,6 +572,8 @@ export class Connection implements TcpSocket {
   inputSynchronized(seg: TcpSegmentView, now: number): void {
     let f = seg.flags;
     let seq = seg.seq;
+    /** A simultaneous-open SYN-ACK: its window is unscaled (RFC 7323 2.2). */
+    let synAck = false;
     let dataLen = seg.payloadLength;
 
     // A retransmitted SYN (or simultaneous-open SYN-ACK) in SYN_RECEIVED.
@@ -565,6 +584,7 @@ export class Connection implements TcpSocket {
       }
       f &= ~TCP_SYN;
       seq = seqAdd(seq, 1);
+      synAck = true;
     }
 
     // TIME_WAIT: a new SYN with a higher sequence number (or newer timestamp) reopens (RFC 6191).
@@ -617,7 +637,7 @@ export class Connection implements TcpSocket {
         return;
       }
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndWscale;
+      this.sndWnd = synAck ? seg.window : seg.window << this.sndWscale;
       this.maxSndWnd = this.sndWnd;
       this.sndWl1 = seq;
       this.sndWl2 = seg.ack;

@@ -136,7 +136,8 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     let localPort = opts.localPort ?? 0;
     if (localPort === 0) localPort = this.allocEphemeral(remoteAddr, remotePort);
     else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) throw new TcpError("EADDRINUSE");
-    const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize);
+    const explicit = opts.recvBufferSize !== undefined || opts.sendBufferSize !== undefined;
+    const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize, this.opts.autotune && !explicit);
     c.handler = opts.handler ?? null;
     if (opts.nodelay) c.nodelay = true;
     c.tsOffset = this.rng.u32();
@@ -312,7 +313,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   }
 
   private newPassive(l: Listener, laddr: number, lport: number, raddr: number, rport: number): Connection {
-    const c = new Connection(this, laddr, lport, raddr, rport, l.recvBufferSize, l.sendBufferSize);
+    const c = new Connection(this, laddr, lport, raddr, rport, l.recvBufferSize, l.sendBufferSize, this.opts.autotune && !l.explicitSizes);
     c.listener = l;
     c.tsOffset = this.rng.u32();
     this.insert(c);

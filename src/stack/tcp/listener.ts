@@ -18,6 +18,8 @@ export class Listener implements TcpListener, ConnectionOwner {
   readonly acceptQueue: Connection[] = [];
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
+  /** Buffer sizes were given to listen(): accepted connections do not autotune. */
+  readonly explicitSizes: boolean;
   acceptableRaised = false;
   eventQueued = false;
   closed = false;
@@ -33,6 +35,7 @@ export class Listener implements TcpListener, ConnectionOwner {
     this.handler = opts.handler ?? null;
     this.recvBufferSize = opts.recvBufferSize ?? defaults.recvBufferSize;
     this.sendBufferSize = opts.sendBufferSize ?? defaults.sendBufferSize;
+    this.explicitSizes = opts.recvBufferSize !== undefined || opts.sendBufferSize !== undefined;
   }
 
   get pending(): number {

@@ -4,6 +4,14 @@ export interface TcpLayerOptions {
   recvBufferSize: number;
   /** Send buffer per connection in bytes. */
   sendBufferSize: number;
+  /**
+   * Grow rings while they limit throughput (receive: the peer filled our window while the
+   * application kept up; send: the application is blocked and cwnd exceeds half the ring), up to
+   * the maxima below. Sizes set explicitly on a socket are never changed.
+   */
+  autotune: boolean;
+  recvBufferMax: number;
+  sendBufferMax: number;
   /** Congestion control for new connections. */
   congestion: "cubic" | "newreno";
   /** Offer/accept window scaling, timestamps, SACK. */
@@ -47,6 +55,9 @@ export interface TcpLayerOptions {
 export const DEFAULT_TCP_OPTIONS: TcpLayerOptions = {
   recvBufferSize: 256 * 1024,
   sendBufferSize: 256 * 1024,
+  autotune: true,
+  recvBufferMax: 4 * 1024 * 1024,
+  sendBufferMax: 4 * 1024 * 1024,
   congestion: "cubic",
   windowScaling: true,
   timestamps: true,

@@ -85,6 +85,7 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
         c.ackNow = true; // a hole was (partly) filled: ACK immediately (RFC 5681 4.2)
       }
       if (!c.rdShut) c.raise(EV_READABLE);
+      if (c.rxSize < c.rxMax) receiveAutotune(c, seg, now, rx.length - len <= rx.capacity >>> 1);
       // ACK at least every second segment (RFC 5681 4.2); otherwise delay.
       if (++c.segsSinceAck >= 2) c.ackNow = true;
       if (!c.ackNow && c.delackAt === Infinity) c.delackAt = now + c.host.opts.delayedAckMs;
@@ -107,6 +108,44 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     if (fin) c.rcvFinSeq = seqAdd(seq, len);
     c.ackNow = true;
   }
+}
+
+/**
+ * Receive autotuning in the spirit of Linux's dynamic right-sizing: estimate the RTT from the
+ * timestamps the peer echoes (or our own srtt), count the bytes that arrive per RTT, and when the
+ * sender moves more than half the ring per RTT while the reader keeps up, the window is what
+ * limits throughput -- double the ring.
+ */
+function receiveAutotune(c: Connection, seg: TcpSegmentView, now: number, readerKeepsUp: boolean): void {
+  if (c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
+    const sample = c.tsNow() - seg.tsEcr;
+    if (sample >= 0) c.rcvRtt = c.rcvRtt === 0 ? Math.max(sample, 1) : 0.875 * c.rcvRtt + 0.125 * Math.max(sample, 1);
+  }
+  const rtt = c.rcvRtt !== 0 ? c.rcvRtt : c.rto.measured ? Math.max(c.rto.srtt, 1) : 0;
+  if (rtt === 0) return;
+  if (c.drsTime === 0) {
+    c.drsTime = now;
+    c.drsSeq = c.rcvNxt;
+    return;
+  }
+  if (now - c.drsTime < rtt) return;
+  const perRtt = seqDiff(c.rcvNxt, c.drsSeq);
+  c.drsTime = now;
+  c.drsSeq = c.rcvNxt;
+  if (readerKeepsUp && 2 * perRtt > c.rxSize) growReceiveRing(c);
+}
+
+/** Double the receive ring; the out-of-order region beyond the filled bytes moves with it. */
+function growReceiveRing(c: Connection): void {
+  const old = c.rcvq!;
+  const cap = Math.min(c.rxMax, old.capacity * 2);
+  if (cap <= old.capacity || !c.host.adjustBufferBytes(cap - old.capacity)) return;
+  const ring = new RingBuffer(cap);
+  old.copyOut(0, ring.buf, 0, old.capacity);
+  ring.length = old.length;
+  c.rcvq = ring;
+  c.rxSize = cap;
+  c.ackNow = true;
 }
 
 export function noteDsack(c: Connection, left: number, right: number): void {

@@ -548,3 +548,57 @@ describe("buffer sizes (SO_RCVBUF / SO_SNDBUF)", () => {
     expect(() => s.setBufferSizes(10)).toThrow("EINVAL");
   });
 });
+
+describe("buffer autotuning", () => {
+  test("receive ring doubles when the peer moves more than half of it per RTT and the reader keeps up", () => {
+    const r = rig({ autotune: true, recvBufferSize: 4096 });
+    const s = establishActive(r, { wscale: 7, ts: true });
+    // the peer echoes a TSval of ours that is 10 ms old -> receiver RTT ~10 ms
+    const ourTs = () => (s as unknown as { tsNow(): number }).tsNow();
+    const echo = () => [500, (ourTs() - 10) >>> 0] as [number, number];
+    let off = 0;
+    const seg = (n: number) => {
+      inject(r.tcp, { ...P, seq: pseq + off, ack: 1001, flags: ACK, payload: bytes(n), ts: echo() });
+      off += n;
+      s.consume(s.readableLength);
+    };
+    seg(1000); // starts the measurement
+    r.clock.advance(5);
+    seg(1460);
+    r.clock.advance(6); // > 1 RTT since the start: 2460 bytes in one RTT > half of 4096
+    seg(1000);
+    expect(s.rx!.capacity).toBe(8192);
+  });
+
+  test("a reader that falls behind does not grow the ring", () => {
+    const r = rig({ autotune: true, recvBufferSize: 4096 });
+    const s = establishActive(r, { wscale: 7 });
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(2048) });
+    inject(r.tcp, { ...P, seq: pseq + 2048, ack: 1001, flags: ACK, payload: bytes(2048) });
+    expect(s.rx!.capacity).toBe(4096);
+  });
+
+  test("an explicitly sized socket never autotunes", () => {
+    const r = rig({ autotune: true });
+    const s = r.tcp.connect(0x0a000002, 80, { localPort: 4000, recvBufferSize: 4096 });
+    const syn = r.ip.one();
+    expect(syn.wscale).toBe(0); // the shift only covers the fixed 4 KiB
+    inject(r.tcp, { ...P, seq: PEER_ISS, ack: syn.seq + 1, flags: 2 | ACK, mss: 1460, wscale: 7 });
+    r.ip.take();
+    for (let off = 0; off < 4096; off += 2048) {
+      inject(r.tcp, { ...P, seq: pseq + off, ack: 1001, flags: ACK, payload: bytes(2048) });
+      s.consume(s.readableLength);
+    }
+    expect(s.rx!.capacity).toBe(4096);
+  });
+
+  test("send ring doubles when the writer is blocked and cwnd could use more", () => {
+    const r = rig({ autotune: true, sendBufferSize: 4096 });
+    const s = establishActive(r, { window: 65535 });
+    expect(s.send(bytes(5000), 0, 5000)).toBe(4096);
+    expect(s.writableLength).toBe(0);
+    const out = r.ip.take();
+    inject(r.tcp, { ...P, seq: pseq, ack: out[0]!.seq + out[0]!.payload.length, flags: ACK });
+    expect(s.writableLength).toBe(8192 - (4096 - 1460));
+  });
+});

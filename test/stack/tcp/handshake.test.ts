@@ -475,3 +475,14 @@ describe("listen backlog and SYN-flood protection", () => {
     expect(r.tcp.connectionCount).toBe(1);
   });
 });
+
+describe("window scaling edge cases", () => {
+  test("the window in a SYN-ACK is not scaled even when window scaling is negotiated", () => {
+    const r = rig();
+    const s = establishActive(r, { wscale: 7, window: 2048 });
+    s.nodelay = true;
+    s.send(new Uint8Array(10_000), 0, 10_000);
+    // 2048 bytes of window: one full segment; the 588-byte rest waits (sender SWS avoidance)
+    expect(r.ip.take().map((x) => x.payload.length)).toEqual([1460]);
+  });
+});

@@ -166,7 +166,7 @@ export interface Rig {
 export function rig(cfg: Partial<TcpLayerConfig> = {}, iss = 1000): Rig {
   const clock = new ManualClock(10_000);
   const ip = new FakeIp();
-  const tcp = new TcpLayer({ ip, clock, rng: new SeededRng(1), issFn: () => iss, ...cfg });
+  const tcp = new TcpLayer({ ip, clock, rng: new SeededRng(1), issFn: () => iss, autotune: false, ...cfg });
   return {
     clock,
     ip,
