@@ -27,7 +27,7 @@ import { Ipv4Reassembler, type ReassemblyOptions } from "./ipv4-reassembly.ts";
 import { RouteTable } from "./routes.ts";
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, arpOp, arpSenderIp, arpSenderMac, arpTargetIp, checkArp, emitArp } from "./wire/arp.ts";
 import { readU16, readU32 } from "./wire/bytes.ts";
-import { emitEthernet, ETH_BROADCAST, ETH_HEADER_LEN, ethDst, ethType, isMulticastMac } from "./wire/ethernet.ts";
+import { emitEthernet, ETH_BROADCAST, ETH_HEADER_LEN, ethDst, ethSrc, ethType, isMulticastMac } from "./wire/ethernet.ts";
 import {
   checkIcmp,
   emitEchoHeader,
@@ -37,12 +37,14 @@ import {
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
   ICMP_HEADER_LEN,
+  ICMP_TIME_EXCEEDED,
   icmpCode,
   icmpEchoId,
   icmpEchoSeq,
   icmpNextHopMtu,
   icmpType,
   isIcmpError,
+  TIME_EXCEEDED_REASSEMBLY,
   UNREACH_FRAG_NEEDED,
   UNREACH_HOST,
   UNREACH_PORT,
@@ -64,6 +66,7 @@ export const DROP_REASONS = [
   "eth-truncated",
   "eth-not-for-us",
   "eth-multicast",
+  "eth-bad-source",
   "ethertype",
   "ipv6",
   "arp-truncated",
@@ -289,8 +292,13 @@ export class Iface implements FrameReceiver, Ipv4Output {
 
   poll(): void {
     this.arp.poll();
-    this.reasm.poll();
+    this.reasm.poll(this.onReassemblyTimeout);
   }
+
+  private readonly onReassemblyTimeout = (quote: Uint8Array): void => {
+    if (quote.length < IPV4_MIN_HEADER || this.isBroadcast(readU32(quote, 16))) return;
+    this.sendIcmpError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, 0, quote, 0, quote.length);
+  };
 
   nextDeadline(): number {
     return Math.min(this.arp.nextDeadline(), this.reasm.nextDeadline());
@@ -340,6 +348,12 @@ export class Iface implements FrameReceiver, Ipv4Output {
       return;
     }
     const dmac = ethDst(buf, start);
+    const smac = ethSrc(buf, start);
+    if (isMulticastMac(smac) || smac === this.mac) {
+      // A group address is never a valid source; our own is a loop or a spoof.
+      this.drops["eth-bad-source"]++;
+      return;
+    }
     if (dmac !== this.mac && dmac !== ETH_BROADCAST) {
       if (isMulticastMac(dmac)) this.drops["eth-multicast"]++;
       else this.drops["eth-not-for-us"]++;
@@ -398,7 +412,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
       this.deliver(h.proto, h.src, h.dst, buf, ps, pe, bcast, p);
       return;
     }
-    const r = this.reasm.add(h, buf, ps, pe);
+    const r = this.reasm.add(h, buf, ps, pe, p);
     if (r === "pending") return;
     if (r === "complete") {
       const o = this.reasm.output;

@@ -31,6 +31,8 @@ interface Slot {
   /** Payload length once the last fragment arrived, else -1. */
   total: number;
   deadline: number;
+  /** The first fragment's IPv4 header + 8 payload bytes, for ICMP time exceeded on timeout. */
+  first: Uint8Array | null;
 }
 
 const MAX_PAYLOAD = 65535 - 20;
@@ -72,8 +74,11 @@ export class Ipv4Reassembler {
     return this.bytes;
   }
 
-  /** Take the fragment whose header is h and payload buf[start, end). */
-  add(h: Ipv4Header, buf: Uint8Array, start: number, end: number): ReassemblyResult {
+  /**
+   * Take the fragment whose header is h and payload buf[start, end); ipStart is where its IPv4
+   * header begins in buf (kept for the first fragment, to quote in ICMP time exceeded).
+   */
+  add(h: Ipv4Header, buf: Uint8Array, start: number, end: number, ipStart = -1): ReassemblyResult {
     const len = end - start;
     const off = h.fragOffset;
     const last = !h.moreFragments;
@@ -94,6 +99,7 @@ export class Ipv4Reassembler {
         received: 0,
         total: -1,
         deadline: this.clock.now() + this.timeoutMs,
+        first: null,
       });
       idx = this.slots.length - 1;
     }
@@ -127,6 +133,7 @@ export class Ipv4Reassembler {
       return "no-memory";
     }
     s.buf.set(buf.subarray(start, end), off);
+    if (off === 0 && ipStart >= 0) s.first = buf.slice(ipStart, Math.min(end, start + 8));
     s.ranges.push(off, off + len);
     s.received += len;
     if (s.total < 0 || s.received !== s.total) return "pending";
@@ -141,13 +148,18 @@ export class Ipv4Reassembler {
     return "complete";
   }
 
-  /** Discard datagrams past their deadline. */
-  poll(): void {
+  /**
+   * Discard datagrams past their deadline. `onTimeout` gets the first fragment's header + 8 bytes
+   * when that fragment had arrived (RFC 1122 3.3.2: then a time-exceeded message SHOULD be sent).
+   */
+  poll(onTimeout?: (firstFragmentQuote: Uint8Array) => void): void {
     const now = this.clock.now();
     for (let i = this.slots.length - 1; i >= 0; i--) {
-      if (this.slots[i]!.deadline <= now) {
+      const s = this.slots[i]!;
+      if (s.deadline <= now) {
         this.drop(i);
         this.timeouts++;
+        if (s.first !== null) onTimeout?.(s.first);
       }
     }
   }

@@ -11,10 +11,12 @@ import {
   ICMP_DEST_UNREACHABLE,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
+  ICMP_TIME_EXCEEDED,
   icmpCode,
   icmpEchoId,
   icmpEchoSeq,
   icmpType,
+  TIME_EXCEEDED_REASSEMBLY,
   UNREACH_FRAG_NEEDED,
   UNREACH_HOST,
   UNREACH_PORT,
@@ -418,6 +420,12 @@ describe("iface dispatch and drops", () => {
     feed(ipv4Frame({ ethDst: MAC_A, ethSrc: MAC_B, src: IP_B, dst: IP_B, proto: IPPROTO_TCP, payload: new Uint8Array(4) }));
     feed(ipv4Frame({ ethDst: MAC_A, ethSrc: MAC_B, src: 0x7f000001, dst: IP_A, proto: IPPROTO_TCP, payload: new Uint8Array(4) }));
     feed(arpFrame(ARP_REQUEST, ETH_BROADCAST, MAC_B, IP_B, 0, IP_A).subarray(0, 30));
+    const looped = good.slice();
+    emitEthernet(looped, 0, MAC_A, MAC_A, ETHERTYPE_IPV4);
+    feed(looped);
+    const groupSrc = good.slice();
+    emitEthernet(groupSrc, 0, MAC_A, 0x01005e000001, ETHERTYPE_IPV4);
+    feed(groupSrc);
     const rarp = arpFrame(ARP_REQUEST, ETH_BROADCAST, MAC_B, IP_B, 0, IP_A);
     rarp[14 + 7] = 3;
     feed(rarp);
@@ -435,7 +443,8 @@ describe("iface dispatch and drops", () => {
     expect(d["ipv4-martian-source"]).toBe(1);
     expect(d["arp-truncated"]).toBe(1);
     expect(d["arp-unsupported"]).toBe(1);
-    expect(iface.stats.rxFrames).toBe(12);
+    expect(d["eth-bad-source"]).toBe(2);
+    expect(iface.stats.rxFrames).toBe(14);
   });
 
   test("random garbage never throws", () => {
@@ -499,6 +508,27 @@ describe("iface fragments", () => {
     iface.poll();
     expect(iface.fragmentTimeouts).toBe(1);
     expect(h.got.length).toBe(1);
+  });
+
+  test("reassembly timeout answers with ICMP time exceeded (code 1) only if the first fragment came", () => {
+    learnB();
+    const fr = fragments(data, 1000, 77);
+    feed(fr[0]!);
+    feed(fr[2]!);
+    const noFirst = fragments(data, 1000, 78);
+    feed(noFirst[1]!);
+    clock.advance(30_001);
+    iface.poll();
+    // (The ARP entry for B went stale meanwhile, so a refresh request goes out too.)
+    const out = sink.take().filter((f) => ethType(f, 0) === ETHERTYPE_IPV4);
+    expect(out.length).toBe(1);
+    const p = ipv4Of(out[0]!).payload;
+    expect(icmpType(p, 0)).toBe(ICMP_TIME_EXCEEDED);
+    expect(icmpCode(p, 0)).toBe(TIME_EXCEEDED_REASSEMBLY);
+    // The quote is the first fragment's header (id 77) and its first 8 payload bytes.
+    expect((p[8 + 4]! << 8) | p[8 + 5]!).toBe(77);
+    expect([...p.subarray(8 + 20, 8 + 28)]).toEqual([...data.subarray(0, 8)]);
+    expect(iface.fragmentTimeouts).toBe(2);
   });
 
   test("overlapping fragments discard the datagram", () => {
