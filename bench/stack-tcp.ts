@@ -73,7 +73,7 @@ const clock: Clock = { now: () => performance.now() };
 function pair(mtu: number, bufSize: number) {
   const wire = new Wire(4096, mtu);
   const nodes = new Map<number, TcpLayer>();
-  const cfg = { clock, recvBufferSize: bufSize, sendBufferSize: bufSize };
+  const cfg = { clock, recvBufferSize: bufSize, sendBufferSize: bufSize, autotune: false };
   const a = new TcpLayer({ ip: wire.output(mtu, A), rng: new SeededRng(1), ...cfg });
   const b = new TcpLayer({ ip: wire.output(mtu, B), rng: new SeededRng(2), ...cfg });
   nodes.set(A, a);
