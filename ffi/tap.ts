@@ -123,7 +123,11 @@ export class TapDevice implements FrameSink {
     this.lens = new Int32Array(sab, RING_HEADER_INTS * 4, this.slots);
     this.data = new Uint8Array(sab, RING_HEADER_INTS * 4 + this.slots * 4);
     const init: TapWorkerInit = { fd: this.fd, sab, slots: this.slots, slotSize: this.slotSize };
+    // In a `bun build --compile` binary, ffi/tap-reader-worker.ts must be an extra entrypoint.
     this.worker = new Worker(new URL("./tap-reader-worker.ts", import.meta.url).href);
+    this.worker.addEventListener("error", (e) => {
+      console.error(`tap ${this.name}: reader worker failed: ${e.message}`);
+    });
     this.worker.postMessage(init);
     // The worker must not keep the process alive on its own; the pending waitAsync does that while running.
     this.worker.unref();
