@@ -821,11 +821,11 @@ export class Connection implements TcpSocket {
   }
 
   now(): number {
-    return this.host.clock.now();
+    return this.host.now();
   }
 
   /** Timestamp clock: 1 ms ticks plus a per-connection random offset (RFC 7323 5.4). */
   tsNow(): number {
-    return (Math.floor(this.host.clock.now()) + this.tsOffset) >>> 0;
+    return (Math.floor(this.host.now()) + this.tsOffset) >>> 0;
   }
 }

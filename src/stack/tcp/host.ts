@@ -10,6 +10,8 @@ import type { TcpLayerOptions } from "./options.ts";
 
 export interface TcpHost {
   readonly clock: Clock;
+  /** clock.now(), read once per input segment / poll and reused while it is processed. */
+  now(): number;
   readonly opts: TcpLayerOptions;
   readonly ip: Ipv4Output;
   /** Shared transmit buffer: a segment is built at TRANSPORT_HEADROOM and sent before reuse. */

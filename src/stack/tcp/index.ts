@@ -102,6 +102,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   onTimerEarlier: ((deadline: number) => void) | null = null;
   private reportedDeadline = Infinity;
 
+  private cachedNow = -1;
   private challengeWindowStart = 0;
   private challengeCount = 0;
 
@@ -163,6 +164,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   /** Run every timer due at clock.now(). */
   poll(): void {
     const now = this.clock.now();
+    this.cachedNow = now;
     for (let guard = 0; guard < 1_000_000; guard++) {
       const top = this.timers.peek();
       if (top === undefined || top.deadline > now) break;
@@ -174,6 +176,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
         this.timers.update(top);
       }
     }
+    this.cachedNow = -1;
     this.reportedDeadline = this.nextDeadline();
     if (this.reportedDeadline !== Infinity) this.onTimerEarlier?.(this.reportedDeadline);
     this.flushEvents();
@@ -200,12 +203,19 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
       return;
     }
     this.flushing = true;
+    this.cachedNow = this.clock.now();
     try {
       this.dispatch(seg, src, dst);
     } finally {
       this.flushing = false;
+      this.cachedNow = -1;
     }
     this.flushEvents();
+  }
+
+  /** The time for the segment or timer being processed (one clock read per event). */
+  now(): number {
+    return this.cachedNow >= 0 ? this.cachedNow : this.clock.now();
   }
 
   onIcmpError(type: number, code: number, nextHopMtu: number, quoted: Uint8Array, start: number, end: number): void {

@@ -81,7 +81,7 @@ export class TcpSegmentView {
     const hl = (buf[start + 12]! >>> 4) * 4;
     if (hl < TCP_HEADER_LEN || hl > len) return TcpParseError.BadDataOffset;
     if (verify) {
-      const acc = sumBytes(buf, start, end, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, len));
+      const acc = sumBytesFast(buf, start, end, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, len));
       if (finishChecksum(acc) !== 0) return TcpParseError.BadChecksum;
     }
     this.buf = buf;
@@ -266,7 +266,7 @@ export function emitTcpSegment(
       p += 8;
     }
   }
-  const acc = sumBytes(buf, start, end, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, end - start));
+  const acc = sumBytesFast(buf, start, end, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, end - start));
   const c = finishChecksum(acc);
   buf[start + 16] = c >>> 8;
   buf[start + 17] = c & 255;
@@ -284,6 +284,52 @@ function writeTs(buf: Uint8Array, p: number, val: number, ecr: number): number {
   write32(buf, p + 2, val);
   write32(buf, p + 6, ecr);
   return p + 10;
+}
+
+// ---------------------------------------------------------------- fast one's-complement sum
+// The checksum dominates TCP's per-byte cost. Summing aligned 32-bit words is ~2x faster than
+// 16-bit big-endian words; the one's-complement sum is byte-order independent (RFC 1071 2(B)),
+// so the little-endian halves are summed and the folded result byte-swapped back. Word views are
+// cached per ArrayBuffer (a few hot buffers: the rx frame buffer, the tx segment buffer).
+const VIEW_CACHE = 4;
+const cachedBuffers: (ArrayBufferLike | null)[] = [null, null, null, null];
+const cachedViews: Uint32Array[] = [new Uint32Array(0), new Uint32Array(0), new Uint32Array(0), new Uint32Array(0)];
+let cacheNext = 0;
+
+function wordView(buf: Uint8Array): Uint32Array {
+  const ab = buf.buffer;
+  for (let i = 0; i < VIEW_CACHE; i++) if (cachedBuffers[i] === ab) return cachedViews[i]!;
+  const v = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+  cachedBuffers[cacheNext] = ab;
+  cachedViews[cacheNext] = v;
+  cacheNext = (cacheNext + 1) % VIEW_CACHE;
+  return v;
+}
+
+/** Same result as checksum.ts sumBytes (after folding), faster for segments of some size. */
+export function sumBytesFast(buf: Uint8Array, start: number, end: number, acc = 0): number {
+  if (end - start < 64) return sumBytes(buf, start, end, acc);
+  const base = buf.byteOffset;
+  let i = start;
+  if (((base + i) & 1) !== 0) return sumBytes(buf, start, end, acc); // odd alignment: plain path
+  if (((base + i) & 3) !== 0) {
+    acc += (buf[i]! << 8) | buf[i + 1]!;
+    i += 2;
+  }
+  const w = wordView(buf);
+  let wi = (base + i) >>> 2;
+  const wend = wi + ((end - i) >>> 2);
+  let lo = 0;
+  let hi = 0;
+  for (; wi < wend; wi++) {
+    const x = w[wi]!;
+    lo += x & 0xffff;
+    hi += x >>> 16;
+  }
+  let s = lo + hi;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  acc += ((s & 0xff) << 8) | (s >>> 8);
+  return sumBytes(buf, (wend << 2) - base, end, acc);
 }
 
 export function read32(buf: Uint8Array, p: number): number {
