@@ -103,7 +103,7 @@ export function encodeSpecialists(s: readonly bigint[]): Uint8Array {
 }
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function readDns(buf: Uint8Array): DnsConfig {
   const r = new ByteReader(buf);
@@ -111,13 +111,21 @@ export function readDns(buf: Uint8Array): DnsConfig {
   let n = 0;
   // the reference forces byte 127 to NUL, so at most 127 bytes count
   while (n < DNS_DOMAIN_LENGTH - 1 && domainBytes[n] !== 0) n++;
+  // 1.14 keeps (and writes back) bytes after the terminator; controllers never put any there
+  for (let i = n; i < DNS_DOMAIN_LENGTH - 1; i++) if (domainBytes[i] !== 0) throw new DecodeError("DNS: bytes after the domain's terminator");
+  let domain: string;
+  try {
+    domain = utf8Decoder.decode(domainBytes.subarray(0, n));
+  } catch {
+    throw new DecodeError("DNS: domain is not valid UTF-8");
+  }
   const servers: InetAddress[] = [];
   for (let i = 0; i < MAX_DNS_SERVERS; i++) {
     const a = readInet(r, `DNS server ${i}`);
     if (a !== null) servers.push(a);
   }
   if (r.remaining !== 0) throw new DecodeError(`DNS: ${r.remaining} trailing bytes`);
-  return { domain: utf8Decoder.decode(domainBytes.subarray(0, n)), servers };
+  return { domain, servers };
 }
 
 export function encodeDns(dns: DnsConfig): Uint8Array {

@@ -181,8 +181,7 @@ export function networkConfigToDictionary(nc: NetworkConfig): Dictionary {
   if (nc.rules.length > 0) d.add("R", blob((w) => writeRules(w, nc.rules)));
   d.add("DNS", encodeDns(nc.dns));
   const s = nc.sso;
-  // 1.14 writes nothing for SSO versions it does not know; we keep version and flag so that a
-  // config we accepted re-serializes to itself (1.14 controllers only send 0 and 1)
+  if (s.version !== 0 && s.version !== 1) throw new RangeError(`unsupported SSO version ${s.version}`);
   d.addUint("ssov", s.version).addBool("ssoe", s.enabled);
   if (s.version === 0 && s.enabled) {
     if (s.authenticationUrl.length > 0) d.add("aurl", s.authenticationUrl);
@@ -216,13 +215,18 @@ function readAll<T>(buf: Uint8Array, max: number, what: string, read: (r: ByteRe
   return out;
 }
 
-const utf8Decoder = new TextDecoder();
+/** Fatal: a name that is not UTF-8 could not be shown in the JSON API nor written back unchanged. */
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 function text(d: Dictionary, key: string, max = Infinity): string {
   const v = d.get(key);
   if (v === undefined) return "";
   if (v.length > max) throw new RangeError(`${key}: ${v.length} bytes, max ${max}`);
-  return utf8Decoder.decode(v);
+  try {
+    return utf8Decoder.decode(v);
+  } catch {
+    throw new RangeError(`${key}: not valid UTF-8`);
+  }
 }
 
 export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
@@ -233,7 +237,10 @@ export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
     if (networkId === 0n) return fail("network config: missing nwid");
     const issuedToBig = d.getUint("id", 0n);
     if (issuedToBig === 0n || issuedToBig > 0xffffffffffn) return fail("network config: missing or invalid id (issued-to)");
-    const rawMtu = d.getNumber("mtu", DEFAULT_MTU);
+    // 1.14 reads these into 32-bit fields before using them
+    const rawMtu = Number(d.getUint("mtu", BigInt(DEFAULT_MTU)) & 0xffffffffn);
+    const type = d.getNumber("t", NetworkType.PRIVATE);
+    if (type !== NetworkType.PRIVATE && type !== NetworkType.PUBLIC) return fail(`network config: unknown network type ${type}`);
     const bin = (key: string): Uint8Array | undefined => d.get(key);
     const C = bin("C");
     const CAP = bin("CAP");
@@ -259,10 +266,10 @@ export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
       revision: d.getNumber("r", 0),
       issuedTo: Number(issuedToBig),
       remoteTraceTarget: Number(remoteTrace & 0xffffffffffn),
-      remoteTraceLevel: d.getNumber("tl", 0),
+      remoteTraceLevel: Number(d.getUint("tl", 0n) & 0xffffffffn),
       flags: d.getNumber("f", 0),
-      multicastLimit: d.getNumber("ml", 0),
-      type: d.getNumber("t", NetworkType.PRIVATE),
+      multicastLimit: Number(d.getUint("ml", 0n) & 0xffffffffn),
+      type,
       name: text(d, "n", MAX_NAME_LENGTH),
       mtu: Math.min(MAX_MTU, Math.max(MIN_MTU, rawMtu)),
       com,
@@ -281,8 +288,10 @@ export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
 
 function parseSso(d: Dictionary): SsoConfig {
   const version = d.getNumber("ssov", 0);
+  // 1.14 accepts other versions but then writes no SSO keys at all; nothing sends them
+  if (version !== 0 && version !== 1) throw new RangeError(`unsupported SSO version ${version}`);
   const enabled = d.getBool("ssoe", false);
-  if (!enabled || (version !== 0 && version !== 1)) return { ...NO_SSO, version, enabled };
+  if (!enabled) return { ...NO_SSO, version, enabled };
   if (version === 0) {
     return { ...NO_SSO, version, enabled, authenticationUrl: text(d, "aurl"), authenticationExpiryTime: Number(d.getInt("aexpt", 0n)) };
   }

@@ -235,7 +235,10 @@ function readRule(r: ByteReader): Rule {
     case 6:
       return { ...f, type, qosBucket: 0 };
     case 2: case 3: case 4: {
-      const address = Number(fr.u64() & 0xffffffffffn);
+      const wide = fr.u64();
+      // 1.14 would keep and re-send the extra bits; its controller never sets them
+      if (wide > 0xffffffffffn) throw new DecodeError(`rule type ${type}: address wider than 40 bits`);
+      const address = Number(wide);
       return { ...f, type, address, flags: fr.u32(), length: fr.u16() };
     }
     case 24: case 25:
