@@ -56,6 +56,7 @@ export interface TcpStats {
   pawsDropped: number;
   outOfWindow: number;
   connectionsRefusedLimit: number;
+  handlerErrors: number;
 }
 
 export function newTcpStats(): TcpStats {
@@ -79,5 +80,6 @@ export function newTcpStats(): TcpStats {
     pawsDropped: 0,
     outOfWindow: 0,
     connectionsRefusedLimit: 0,
+    handlerErrors: 0,
   };
 }

@@ -8,6 +8,7 @@
  *   const s = tcp.connect(remoteAddr, 80, { handler: { onConnect, onReadable, onWritable, onError, onClose } });
  *   // drive timers: after any input, and when clock reaches tcp.nextDeadline(), call tcp.poll()
  */
+import { consola } from "consola";
 import type { Clock } from "../../util/clock.ts";
 import type { Rng } from "../../util/random.ts";
 import { IPPROTO_TCP, TRANSPORT_HEADROOM, type Ipv4Output, type Ipv4ProtocolHandler } from "../link.ts";
@@ -521,29 +522,40 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     const q = this.eventQueue;
     for (let i = 0; i < q.length; i++) {
       const item = q[i]!;
-      if (item instanceof Listener) {
-        item.eventQueued = false;
-        if (item.acceptableRaised) {
-          item.acceptableRaised = false;
-          if (item.pending > 0 && !item.closed) item.handler?.onAcceptable?.(item);
-        }
-        continue;
+      // A throwing handler is the application's bug: it must not unwind into iface or leave
+      // the queue half-delivered. Count it, log it, go on with the next socket.
+      try {
+        this.deliver(item);
+      } catch (e) {
+        this.stats.handlerErrors++;
+        consola.error("tcp: socket handler threw", e);
       }
-      item.eventQueued = false;
-      const ev = item.events;
-      item.events = 0;
-      const h = item.handler;
-      if (h === null) continue;
-      if (item.orphan) {
-        if (ev & EV_CLOSE) h.onClose?.(item);
-        continue;
-      }
-      if (ev & EV_CONNECT) h.onConnect?.(item);
-      if (ev & EV_ERROR && item.error !== null) h.onError?.(item, item.error);
-      if (ev & EV_READABLE) h.onReadable?.(item);
-      if (ev & EV_WRITABLE) h.onWritable?.(item);
-      if (ev & EV_CLOSE) h.onClose?.(item);
     }
     q.length = 0;
+  }
+
+  private deliver(item: Connection | Listener): void {
+    if (item instanceof Listener) {
+      item.eventQueued = false;
+      if (item.acceptableRaised) {
+        item.acceptableRaised = false;
+        if (item.pending > 0 && !item.closed) item.handler?.onAcceptable?.(item);
+      }
+      return;
+    }
+    item.eventQueued = false;
+    const ev = item.events;
+    item.events = 0;
+    const h = item.handler;
+    if (h === null) return;
+    if (item.orphan) {
+      if (ev & EV_CLOSE) h.onClose?.(item);
+      return;
+    }
+    if (ev & EV_CONNECT) h.onConnect?.(item);
+    if (ev & EV_ERROR && item.error !== null) h.onError?.(item, item.error);
+    if (ev & EV_READABLE) h.onReadable?.(item);
+    if (ev & EV_WRITABLE) h.onWritable?.(item);
+    if (ev & EV_CLOSE) h.onClose?.(item);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { consola } from "consola";
 import { ACK, bytes, establishActive, inject, PEER, PEER_ISS, recorder, rig, RST, SYN } from "./harness.ts";
 
 const P = { srcPort: 80, dstPort: 4000 };
@@ -189,5 +190,28 @@ describe("ICMP errors", () => {
     s.send(bytes(100), 0, 100);
     r.tcp.onIcmpError(3, 4, 20, quoted(1001), 0, 28);
     expect(s.mss).toBe(1460);
+  });
+});
+
+describe("handler errors", () => {
+  test("a throwing handler does not escape onIpv4 and other sockets still get their events", () => {
+    const r = rig();
+    const log: string[] = [];
+    const a = establishActive(r, { handler: { onReadable: () => { throw new Error("app bug"); } } });
+    void a;
+    const level = consola.level;
+    consola.level = -999; // the error is logged on purpose; keep the test output clean
+    try {
+      expect(() => inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(3) })).not.toThrow();
+    } finally {
+      consola.level = level;
+    }
+    expect(r.tcp.stats.handlerErrors).toBe(1);
+    // a second connection (different peer port) keeps working
+    const s2 = r.tcp.connect(PEER, 81, { localPort: 4001, handler: { onConnect: () => log.push("connect") } });
+    const syn = r.ip.take()[0]!;
+    inject(r.tcp, { srcPort: 81, dstPort: 4001, seq: 9000, ack: syn.seq + 1, flags: SYN | ACK, mss: 1460 });
+    expect(s2.stateName).toBe("ESTABLISHED");
+    expect(log).toEqual(["connect"]);
   });
 });
