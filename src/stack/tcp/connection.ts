@@ -164,6 +164,8 @@ export class Connection implements TcpSocket {
   deadline = Infinity;
   heapIndex = -1;
   persistBackoff = 0;
+  /** Zero-window probes sent since the peer last sent anything. */
+  persistProbes = 0;
 
   // --- keepalive ---
   keepalive = false;
@@ -506,6 +508,7 @@ export class Connection implements TcpSocket {
   input(seg: TcpSegmentView): void {
     const now = this.now();
     this.host.stats.segmentsIn++;
+    this.persistProbes = 0;
     switch (this.state) {
       case TcpState.Closed:
         return;

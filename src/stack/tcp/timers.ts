@@ -159,7 +159,13 @@ export function onPersist(c: Connection, now: number): void {
     if (c.rtxAt === Infinity) c.rtxAt = now + c.rto.current();
     return;
   }
-  // Zero window probe: an old sequence number makes the peer answer with its window.
+  // Zero window probe: an old sequence number makes the peer answer with its window. A peer that
+  // stopped answering altogether is given up on like an unacknowledged retransmission (Linux).
+  if (++c.persistProbes > c.host.opts.dataRetries) {
+    sendControl(c, c.sndMax, TCP_RST | TCP_ACK);
+    c.fail("ETIMEDOUT");
+    return;
+  }
   sendControl(c, seqAdd(c.sndUna, -1), TCP_ACK);
   if (c.persistBackoff < 16) c.persistBackoff++;
   c.persistAt = now + persistInterval(c);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ACK, bytes, establishActive, FIN, inject, PEER_ISS, PSH, recorder, rig } from "./harness.ts";
+import { ACK, bytes, establishActive, FIN, inject, PEER_ISS, PSH, recorder, rig, RST } from "./harness.ts";
 
 // After establishActive: our next seq 1001, peer's next seq PEER_ISS+1; peer ports 80 -> us 4000.
 const P = { srcPort: 80, dstPort: 4000 };
@@ -600,5 +600,32 @@ describe("buffer autotuning", () => {
     const out = r.ip.take();
     inject(r.tcp, { ...P, seq: pseq, ack: out[0]!.seq + out[0]!.payload.length, flags: ACK });
     expect(s.writableLength).toBe(8192 - (4096 - 1460));
+  });
+});
+
+describe("persist timeout", () => {
+  test("a zero-window peer that stops answering is given up on (ETIMEDOUT, RST)", () => {
+    const r = rig({ dataRetries: 3 });
+    const s = establishActive(r, { window: 0 });
+    s.send(bytes(10), 0, 10);
+    for (let i = 0; i < 3; i++) {
+      r.advance(r.tcp.nextDeadline() - r.clock.now());
+      expect(r.ip.one().seq).toBe(1000);
+    }
+    r.advance(r.tcp.nextDeadline() - r.clock.now());
+    expect(r.ip.one().flags & RST).toBe(RST);
+    expect(s.error).toBe("ETIMEDOUT");
+  });
+
+  test("answered probes keep the connection alive indefinitely (RFC 1122 4.2.2.17)", () => {
+    const r = rig({ dataRetries: 2 });
+    const s = establishActive(r, { window: 0 });
+    s.send(bytes(10), 0, 10);
+    for (let i = 0; i < 6; i++) {
+      r.advance(r.tcp.nextDeadline() - r.clock.now());
+      r.ip.take();
+      inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, window: 0 });
+    }
+    expect(s.stateName).toBe("ESTABLISHED");
   });
 });
