@@ -59,8 +59,26 @@ export function kernelTestsPossible(): boolean {
   return process.getuid?.() === 0 && Bun.spawnSync(["ip", "netns", "list"]).exitCode === 0;
 }
 
+/** Remove namespaces left by earlier runs of this harness whose process is gone (killed mid-test). */
+async function sweepStale(): Promise<void> {
+  const list = await run(["ip", "netns", "list"], { allowFail: true });
+  for (const line of list.stdout.split("\n")) {
+    const m = /^t1s(\d+)x[0-9a-z]+\b/.exec(line.trim());
+    if (m === null || Number(m[1]) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await run(["ip", "netns", "del", m[0]], { allowFail: true });
+  }
+}
+
 export async function createKernelNet(opts: { mtu?: number; subnet?: number } = {}): Promise<KernelNet> {
-  const id = `${process.pid % 100000}${(counter++).toString(36)}`;
+  if (counter === 0) await sweepStale();
+  // pid + counter: unique per run, and tells sweepStale() whose namespace it is (ifname <= 15 bytes).
+  const id = `${process.pid}x${(counter++).toString(36)}`;
   const ns = `t1s${id}`;
   const ifname = `t1t${id}`;
   const third = opts.subnet ?? 1 + ((process.pid + counter * 37) % 250);
