@@ -103,6 +103,7 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
     const addr = Array.isArray(parsed) && typeof parsed[0]?.address === "string" ? (parsed[0].address as string) : "";
     const kernelMac = parseInt(addr.replaceAll(":", ""), 16);
     const t = tap;
+    const spawned: Bun.Subprocess[] = [];
     return {
       ns,
       tap: t,
@@ -113,9 +114,14 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
       mtu,
       kernelMac,
       exec: (cmd, o) => run(["ip", "netns", "exec", ns, ...cmd], o),
-      spawn: (cmd, o) =>
-        Bun.spawn(["ip", "netns", "exec", ns, ...cmd], { stdin: o?.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" }),
+      spawn: (cmd, o) => {
+        const p = Bun.spawn(["ip", "netns", "exec", ns, ...cmd], { stdin: o?.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+        spawned.push(p);
+        return p;
+      },
       close: async () => {
+        // Kernel-side peers we started and that are still running (a failed test) go first.
+        for (const p of spawned) if (p.exitCode === null) p.kill();
         t.close();
         await run(["ip", "netns", "del", ns], { allowFail: true });
       },
