@@ -7,7 +7,7 @@ import { TCP_FIN, TCP_SYN, type TcpSegmentView } from "../wire/tcp.ts";
 import { EV_WRITABLE } from "./events.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
-import { sendAck, sendRange } from "./snd.ts";
+import { pipe, sendAck, sendRange } from "./snd.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 import type { Connection } from "./connection.ts";
 import { TcpState } from "./state.ts";
@@ -31,6 +31,8 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
   }
 
   const newWnd = seg.window << c.sndWscale;
+  const unaBefore = c.sndUna;
+  const sackedBefore = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
   const dsack = c.sackOk && seg.sackCount > 0 && takeSack(c, seg, ack);
   if (dsack && c.dsackUndoArmed) {
     // RFC 3708 style: each D-SACK proves one of our retransmissions was unnecessary.
@@ -47,12 +49,15 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
     !(seg.flags & (TCP_SYN | TCP_FIN)) &&
     newWnd === c.sndWnd &&
     !dsack && // a D-SACK reports a duplicate we caused, not a new hole
-
     c.sndMax !== c.sndUna
   ) {
     onDupAck(c, now);
   } else if (c.sackOk && seg.sackCount > 0) {
     sackLossCheck(c, now);
+  }
+  if (c.inRecovery && !c.afterRto && c.sackOk) {
+    const sackedAfter = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
+    proportionalRateReduction(c, seqDiff(c.sndUna, unaBefore) + sackedAfter - sackedBefore);
   }
 
   // Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule).
@@ -259,7 +264,8 @@ function sackLossCheck(c: Connection, now: number): void {
     return;
   }
   const hs = sb.highest(c.sndUna);
-  if (seqGt(hs, c.lostEnd)) c.lostEnd = hs;
+  const le = lossBoundary(c);
+  if (seqGt(le, c.lostEnd)) c.lostEnd = le;
   if (seqGt(c.highRxt, c.sndUna) && seqGt(hs, seqAdd(c.rxtMark, c.dupThresh * mss))) {
     c.host.stats.lostRetransmits++;
     c.highRxt = c.sndUna;
@@ -288,6 +294,25 @@ function dupThreshNow(c: Connection): number {
   return segs - 1;
 }
 
+/**
+ * PRR (RFC 6937): during fast recovery, pace what may be sent by what the ACKs report delivered,
+ * reducing smoothly toward ssthresh (proportional part) and, once pipe is below ssthresh,
+ * growing back by at most what was delivered plus one segment (slow-start reduction bound).
+ * Sets cwnd = pipe + sndcnt for the sending code, which compares pipe against cwnd.
+ */
+function proportionalRateReduction(c: Connection, delivered: number): void {
+  if (delivered > 0) c.prrDelivered += delivered;
+  const inFlight = pipe(c);
+  const ssthresh = c.cc.ssthresh;
+  let sndcnt: number;
+  if (inFlight > ssthresh) {
+    sndcnt = Math.ceil((c.prrDelivered * ssthresh) / c.recoverFs) - c.prrOut;
+  } else {
+    sndcnt = Math.min(ssthresh - inFlight, Math.max(c.prrDelivered - c.prrOut, delivered) + c.sendMss);
+  }
+  c.cc.cwnd = inFlight + Math.max(sndcnt, 0);
+}
+
 /** Every retransmission of the last fast recovery was D-SACKed: it was reordering, not loss. */
 function undoRecovery(c: Connection): void {
   c.dsackUndoArmed = false;
@@ -295,6 +320,23 @@ function undoRecovery(c: Connection): void {
   c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
   c.cc.ssthresh = c.undoSsthresh;
   c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
+}
+
+/**
+ * RFC 6675 IsLost as a boundary: un-SACKed data below the point with more than
+ * (DupThresh - 1) * MSS SACKed bytes above it is lost; data above it may merely be reordered.
+ */
+function lossBoundary(c: Connection): number {
+  const sb = c.scoreboard;
+  if (sb === null || sb.count === 0) return c.sndUna;
+  const need = (c.dupThresh - 1) * c.sendMss + 1;
+  let acc = 0;
+  for (let i = sb.count - 1; i >= 0; i--) {
+    const len = seqDiff(sb.ends[i]!, sb.starts[i]!);
+    if (acc + len >= need) return seqAdd(sb.ends[i]!, -(need - acc));
+    acc += len;
+  }
+  return c.sndUna;
 }
 
 /** Fast retransmit + fast recovery (RFC 5681 3.2, RFC 6582, RFC 6675 5). */
@@ -312,11 +354,14 @@ function enterRecovery(c: Connection, now: number): void {
   c.undoSeq = c.sndUna;
   c.undoTsVal = c.tsNow();
   c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
+  c.prrDelivered = 0;
+  c.prrOut = 0;
+  c.recoverFs = Math.max(seqDiff(c.sndMax, c.sndUna), 1);
   c.highRxt = c.sndUna;
   const sb = c.scoreboard;
-  const hs = sb === null ? c.sndUna : sb.highest(c.sndUna);
+  const le = lossBoundary(c);
   const first = seqAdd(c.sndUna, c.sendMss);
-  c.lostEnd = seqGt(hs, first) ? hs : seqGt(first, c.sndMax) ? c.sndMax : first;
+  c.lostEnd = seqGt(le, first) ? le : seqGt(first, c.sndMax) ? c.sndMax : first;
   let len = c.sendMss;
   if (sb !== null && sb.count > 0 && sb.nextHole(c.sndUna, c.sndMax) !== -1) len = seqDiff(sb.holeEnd, c.sndUna);
   retransmitAt(c, c.sndUna, now, len);
@@ -331,6 +376,7 @@ export function retransmitAt(c: Connection, seq: number, _now: number, maxLen = 
   if (n > 0) {
     c.host.stats.retransmits++;
     if (c.dsackUndoArmed) c.undoRetrans++;
+    if (c.inRecovery) c.prrOut += n;
     const end = seqAdd(seq, n);
     if (seqGt(end, c.highRxt)) c.highRxt = end;
     c.rxtMark = c.sndMax;

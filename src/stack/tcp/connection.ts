@@ -146,6 +146,10 @@ export class Connection implements TcpSocket {
   undoTsVal = 0;
   undoCwnd = 0;
   undoSsthresh = 0;
+  /** PRR (RFC 6937) accounting for the current fast recovery. */
+  prrDelivered = 0;
+  prrOut = 0;
+  recoverFs = 1;
   /** D-SACK undo: retransmissions of the last fast recovery not yet proven unnecessary. */
   dsackUndoArmed = false;
   undoRetrans = 0;

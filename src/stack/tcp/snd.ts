@@ -135,6 +135,7 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     if (len <= 0 && !finNow) break;
     const n = sendRange(c, c.sndNxt, Math.max(len, 0) + (finNow ? 1 : 0));
     if (n === 0) break;
+    c.prrOut += n;
     c.sndNxt = seqAdd(c.sndNxt, n);
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
   }
