@@ -72,8 +72,8 @@ export class TcpSegmentView {
   }
 
   /**
-   * Parse buf[start, end) as a TCP segment. When `verifyFrom`/`verifyTo` addresses are given
-   * (non-zero src), the checksum is verified with the IPv4 pseudo-header.
+   * Parse buf[start, end) as a TCP segment. With `verify` the checksum is checked against the
+   * IPv4 pseudo-header built from src/dst (iface already validated the IP header).
    */
   parse(buf: Uint8Array, start: number, end: number, src = 0, dst = 0, verify = true): TcpParseError {
     const len = end - start;
