@@ -1,24 +1,24 @@
 /**
  * One TCP connection: the RFC 9293 state machine with RFC 5961 protections, RFC 7323 window
  * scaling and timestamps, RFC 2018/6675 SACK loss recovery, RFC 6298 RTO, delayed ACKs, Nagle,
- * persist and keepalive timers. This file holds the connection's state, the socket API, opening,
- * and the input state machine; the halves live beside it (gVisor-style):
- *   ack.ts (ACK/SACK processing, loss detection), rcv.ts (receive path, reassembly, window),
- *   snd.ts (segment output), timers.ts (RTO, persist, keepalive, TIME_WAIT).
+ * persist and keepalive timers. This file holds the connection's state, the socket API, opening
+ * and end of life; the rest lives beside it (gVisor-style): input.ts (per-state segment input),
+ * ack.ts (ACK/SACK processing, loss detection, PRR), rcv.ts (receive path, reassembly, window),
+ * snd.ts (segment output), timers.ts (RTO, probes, persist, keepalive, TIME_WAIT).
  */
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegmentView } from "../wire/tcp.ts";
+import { TCP_ACK, TCP_RST, type TcpSegmentView } from "../wire/tcp.ts";
 import { createCongestionControl, type CongestionControl } from "./congestion/index.ts";
 import type { TcpErrno } from "./errors.ts";
 import { icmpUnreachToErrno, TcpError } from "./errors.ts";
-import { processAck } from "./ack.ts";
 import { EV_CLOSE, EV_CONNECT, EV_ERROR } from "./events.ts";
-import { acceptable, noteDsack, processData, updateThreshold, windowEdgeGain } from "./rcv.ts";
+import { updateThreshold, windowEdgeGain } from "./rcv.ts";
 import { output, queueFin, sendAck, sendControl, sendSyn } from "./snd.ts";
 import { onTimer } from "./timers.ts";
+import { inputSynchronized, inputSynSent } from "./input.ts";
 import type { TcpHost } from "./host.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 import { RtoEstimator } from "./rto.ts";
-import { seqAdd, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
+import { seqAdd } from "./seq.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
 import type { ShutdownHow, TcpSocket, TcpSocketHandler } from "./socket.ts";
 import { TCP_STATE_NAMES, TcpState, type TcpStateName } from "./state.ts";
@@ -517,206 +517,16 @@ export class Connection implements TcpSocket {
       case TcpState.Closed:
         return;
       case TcpState.SynSent:
-        this.inputSynSent(seg, now);
+        inputSynSent(this, seg, now);
         break;
       default:
-        this.inputSynchronized(seg, now);
+        inputSynchronized(this, seg, now);
         break;
     }
     if ((this.state as TcpState) !== TcpState.Closed) {
       output(this);
       this.rearm();
     }
-  }
-
-  inputSynSent(seg: TcpSegmentView, now: number): void {
-    const f = seg.flags;
-    if (f & TCP_ACK) {
-      if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax)) {
-        if (!(f & TCP_RST)) this.host.sendResetFor(seg, this.localAddr, this.remoteAddr);
-        return;
-      }
-    }
-    if (f & TCP_RST) {
-      // Only an RST that acknowledges our SYN is believed (RFC 9293 3.10.7.3, RFC 5961 3).
-      if (f & TCP_ACK) {
-        this.host.stats.resetsReceived++;
-        this.fail("ECONNREFUSED");
-      }
-      return;
-    }
-    if (!(f & TCP_SYN)) return;
-    this.irs = seg.seq;
-    this.rcvNxt = seqAdd(seg.seq, 1);
-    this.takeSynOptions(seg);
-    this.lastRecvAt = now;
-    if (f & TCP_ACK) {
-      this.sndUna = seg.ack;
-      this.sndWnd = seg.window; // RFC 7323 2.2: the window in a SYN or SYN-ACK is never scaled
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = seg.ack;
-      if (this.tsOk && seg.tsEcr !== 0 && this.retransmits === 0) this.rto.sample(this.tsNow() - seg.tsEcr);
-      this.retransmits = 0;
-      this.rtxAt = Infinity;
-      this.rcvAdvRight = this.rcvNxt;
-      this.becomeEstablished();
-      // Data or FIN may ride on the SYN-ACK.
-      if (seg.payloadLength > 0 || f & TCP_FIN) processData(this, seg, seqAdd(seg.seq, 1), now);
-      this.ackNow = true;
-    } else {
-      // Simultaneous open (RFC 9293 figure 8).
-      this.state = TcpState.SynReceived;
-      this.sndWnd = seg.window;
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = this.iss;
-      sendSyn(this, true);
-      this.rtxAt = now + this.rto.current();
-    }
-  }
-
-  inputSynchronized(seg: TcpSegmentView, now: number): void {
-    let f = seg.flags;
-    let seq = seg.seq;
-    /** A simultaneous-open SYN-ACK: its window is unscaled (RFC 7323 2.2). */
-    let synAck = false;
-    let dataLen = seg.payloadLength;
-
-    // A retransmitted SYN (or simultaneous-open SYN-ACK) in SYN_RECEIVED.
-    if (this.state === TcpState.SynReceived && f & TCP_SYN && seq === this.irs) {
-      if (!(f & TCP_ACK) || f & TCP_RST) {
-        if (!(f & TCP_RST)) sendSyn(this, true);
-        return;
-      }
-      f &= ~TCP_SYN;
-      seq = seqAdd(seq, 1);
-      synAck = true;
-    }
-
-    // TIME_WAIT: a new SYN with a higher sequence number (or newer timestamp) reopens (RFC 6191).
-    if (this.state === TcpState.TimeWait && f & TCP_SYN && !(f & (TCP_ACK | TCP_RST))) {
-      return; // the layer handles reuse before delivering here; anything else is ignored
-    }
-
-    // PAWS (RFC 7323 5).
-    if (this.tsOk && seg.hasTimestamp && !(f & TCP_RST) && seqLt(seg.tsVal, this.tsRecent)) {
-      this.host.stats.pawsDropped++;
-      sendAck(this);
-      return;
-    }
-
-    const rx = this.rcvq;
-    const wnd = rx === null ? this.rxSize : rx.capacity - rx.length;
-    const segLen = dataLen + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
-
-    if (f & TCP_RST) {
-      this.inputReset(seq, wnd);
-      return;
-    }
-
-    if (!acceptable(this, seq, segLen, wnd)) {
-      // TIME_WAIT: the peer's FIN again means our last ACK was lost: re-ACK and restart 2*MSL.
-      if (this.state === TcpState.TimeWait && f & TCP_FIN) this.waitAt = now + this.host.opts.timeWaitMs;
-      // An old retransmission: report it as a D-SACK so the sender can detect spurious retransmits.
-      if (dataLen > 0 && this.sackOk && seqLt(seq, this.rcvNxt)) {
-        const end = seqAdd(seq, dataLen);
-        noteDsack(this, seq, seqLt(end, this.rcvNxt) ? end : this.rcvNxt);
-      }
-      this.host.stats.outOfWindow++;
-      sendAck(this);
-      return;
-    }
-
-    if (f & TCP_SYN) {
-      // RFC 5961 4: any SYN in a synchronized state gets a challenge ACK.
-      this.challengeAck();
-      return;
-    }
-    if (!(f & TCP_ACK)) return;
-
-    this.lastRecvAt = now;
-    this.keepProbes = 0;
-
-    if (this.state === TcpState.SynReceived) {
-      if (seqLe(seg.ack, this.sndUna) || seqGt(seg.ack, this.sndMax)) {
-        this.host.sendResetFor(seg, this.localAddr, this.remoteAddr);
-        return;
-      }
-      this.sndUna = seg.ack;
-      this.sndWnd = synAck ? seg.window : seg.window << this.sndWscale;
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seq;
-      this.sndWl2 = seg.ack;
-      if (this.tsOk && seg.tsEcr !== 0 && this.retransmits === 0) this.rto.sample(this.tsNow() - seg.tsEcr);
-      this.retransmits = 0;
-      this.rtxAt = Infinity;
-      this.becomeEstablished();
-      if ((this.state as TcpState) !== TcpState.Established) return; // accept queue full
-    }
-
-    if (!processAck(this, seg, seq, now)) return;
-
-    // Timestamp to echo (RFC 7323 4.3): only from segments at or before our last ACK.
-    if (this.tsOk && seg.hasTimestamp && seqLe(seq, this.lastAckSent) && seqGe(seg.tsVal, this.tsRecent)) {
-      this.tsRecent = seg.tsVal;
-    }
-
-    if (dataLen > 0 || f & TCP_FIN) {
-      switch (this.state) {
-        case TcpState.Established:
-        case TcpState.FinWait1:
-        case TcpState.FinWait2:
-          processData(this, seg, seq, now);
-          break;
-        case TcpState.TimeWait:
-          // Retransmitted FIN: ACK it and restart 2MSL.
-          if (f & TCP_FIN) {
-            this.ackNow = true;
-            this.waitAt = now + this.host.opts.timeWaitMs;
-          }
-          break;
-        default:
-          // CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent FIN; ignore and re-ACK.
-          this.ackNow = true;
-          break;
-      }
-    }
-  }
-
-  /** RFC 5961 3.2: exact match resets, in-window gets a challenge ACK, the rest is dropped. */
-  inputReset(seq: number, wnd: number): void {
-    if (seq === this.rcvNxt) {
-      this.host.stats.resetsReceived++;
-      switch (this.state) {
-        case TcpState.SynReceived:
-          if (this.listener !== null) {
-            // Passive open: the embryo just disappears (back to LISTEN).
-            this.finish(null);
-            return;
-          }
-          this.fail("ECONNREFUSED");
-          return;
-        case TcpState.TimeWait:
-          return; // RFC 1337: ignore RST in TIME_WAIT
-        case TcpState.Closing:
-        case TcpState.LastAck:
-          this.finish(null);
-          return;
-        default:
-          this.fail("ECONNRESET");
-          return;
-      }
-    }
-    if (seqGt(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(wnd, 1)))) {
-      this.challengeAck();
-    }
-  }
-
-  challengeAck(): void {
-    if (!this.host.challengeAckAllowed()) return;
-    this.host.stats.challengeAcks++;
-    sendAck(this);
   }
 
   enterTimeWait(now: number): void {
