@@ -95,6 +95,7 @@ export const DROP_REASONS = [
   "tx-arp-queue-full",
   "tx-arp-failed",
   "handler-threw",
+  "loopback-overflow",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -127,11 +128,22 @@ export interface IfaceStats {
   fragmentsReassembled: number;
   datagramsFragmented: number;
   gratuitousArpSent: number;
+  /** Datagrams sent to one of our own addresses (delivered internally, never on the link). */
+  loopbackDatagrams: number;
 }
 
 export type EchoReplyListener = (src: number, id: number, seq: number, buf: Uint8Array, start: number, end: number) => void;
 
 const MAX_DATAGRAM = 65535;
+/** Datagrams to ourselves waiting for delivery; beyond it they are dropped (like a full backlog). */
+const LOOPBACK_QUEUE_MAX = 4096;
+/** Loopback datagrams delivered per turn before yielding to the event loop. */
+const LOOPBACK_BATCH = 512;
+
+interface LoopSlot {
+  buf: Uint8Array;
+  len: number;
+}
 const BROADCAST_ALL = 0xffffffff;
 
 export class Iface implements FrameReceiver, Ipv4Output {
@@ -150,6 +162,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
     fragmentsReassembled: 0,
     datagramsFragmented: 0,
     gratuitousArpSent: 0,
+    loopbackDatagrams: 0,
   };
   /** The last exception a protocol handler threw (counted as "handler-threw"; the frame is lost). */
   lastHandlerError: unknown = undefined;
@@ -177,6 +190,11 @@ export class Iface implements FrameReceiver, Ipv4Output {
   private curBuf: Uint8Array | undefined;
   private curIpStart = -1;
   private curIpEnd = -1;
+  /** Datagrams to our own addresses, delivered from a microtask (never re-entering the sender). */
+  private readonly loopQueue: LoopSlot[] = [];
+  private readonly loopPool: LoopSlot[] = [];
+  private loopScheduled = false;
+  private readonly drainLoopBound = () => this.drainLoopback();
 
   constructor(opts: IfaceOptions) {
     this.mac = opts.mac;
@@ -258,6 +276,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
 
   sendIpv4(proto: number, src: number, dst: number, buf: Uint8Array, start: number, end: number): boolean {
     dst >>>= 0;
+    if (this.isLocal(dst)) return this.loopback(proto, src, dst, buf, start, end);
     const r = this.routes.lookup(dst);
     if (r === undefined) {
       this.drops["tx-no-route"]++;
@@ -288,11 +307,55 @@ export class Iface implements FrameReceiver, Ipv4Output {
     return true;
   }
 
+  // ---- loopback (datagrams to our own addresses) ----
+
+  private loopback(proto: number, src: number, dst: number, buf: Uint8Array, start: number, end: number): boolean {
+    const total = end - start + IPV4_MIN_HEADER;
+    if (total > MAX_DATAGRAM) {
+      this.drops["tx-too-big"]++;
+      return true;
+    }
+    if (this.loopQueue.length >= LOOPBACK_QUEUE_MAX) {
+      this.drops["loopback-overflow"]++;
+      return true;
+    }
+    let slot = this.loopPool.pop();
+    if (slot === undefined || slot.buf.length < total) slot = { buf: new Uint8Array(Math.max(total, this.mtu)), len: 0 };
+    emitIpv4(slot.buf, 0, total, this.nextId(), 0, this.ttl, proto, src, dst);
+    slot.buf.set(buf.subarray(start, end), IPV4_MIN_HEADER);
+    slot.len = total;
+    this.loopQueue.push(slot);
+    this.stats.loopbackDatagrams++;
+    if (!this.loopScheduled) {
+      this.loopScheduled = true;
+      queueMicrotask(this.drainLoopBound);
+    }
+    return true;
+  }
+
+  private drainLoopback(): void {
+    this.loopScheduled = false;
+    const q = this.loopQueue;
+    // Replies queued while delivering are taken in the same turn, up to a batch; then yield.
+    let i = 0;
+    for (; i < q.length && i < LOOPBACK_BATCH; i++) {
+      const slot = q[i]!;
+      this.receiveIpv4(slot.buf, 0, slot.len, true);
+      this.loopPool.push(slot);
+    }
+    q.splice(0, i);
+    if (q.length > 0 && !this.loopScheduled) {
+      this.loopScheduled = true;
+      setImmediate(this.drainLoopBound);
+    }
+  }
+
   // ---- timers ----
 
   poll(): void {
     this.arp.poll();
     this.reasm.poll(this.onReassemblyTimeout);
+    if (this.loopQueue.length > 0) this.drainLoopback();
   }
 
   private readonly onReassemblyTimeout = (quote: Uint8Array): void => {
@@ -301,6 +364,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
   };
 
   nextDeadline(): number {
+    if (this.loopQueue.length > 0) return this.clock.now();
     return Math.min(this.arp.nextDeadline(), this.reasm.nextDeadline());
   }
 
@@ -390,7 +454,8 @@ export class Iface implements FrameReceiver, Ipv4Output {
     }
   }
 
-  private receiveIpv4(buf: Uint8Array, p: number, end: number): void {
+  /** `local`: the datagram came from our own loopback, so a local source address is expected. */
+  private receiveIpv4(buf: Uint8Array, p: number, end: number, local = false): void {
     const h = this.hdr;
     const c = parseIpv4(buf, p, end, h);
     if (c !== "ok") {
@@ -402,7 +467,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
       this.drops["ipv4-not-for-us"]++;
       return;
     }
-    if (isMartianSource(h.src) || this.isLocal(h.src)) {
+    if (isMartianSource(h.src) || (!local && this.isLocal(h.src))) {
       this.drops["ipv4-martian-source"]++;
       return;
     }

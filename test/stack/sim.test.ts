@@ -114,3 +114,30 @@ describe("two stacks over a faulty link (simulated time)", () => {
     expect(b.iface.stats.fragmentsReassembled).toBeGreaterThan(5);
   }, 60_000);
 });
+
+describe("a stack talking to itself", () => {
+  test("TCP to our own address (simulated time): 1 MiB echoed intact, nothing on the link", async () => {
+    const { a, sim, aToB } = pair(11, {});
+    echoServer(a, 7, 64 * 1024);
+    const d = data(3, 1 << 20);
+    const r = await settle(sim, clientExchange(a, IP_A, 7, d), 60_000);
+    expect(r).not.toBe("timeout");
+    expect((r as Received).sha256).toBe(sha256(d));
+    expect(aToB.stats.sent).toBe(1); // only the gratuitous ARP from start()
+    expect(a.iface.stats.loopbackDatagrams).toBeGreaterThan(100);
+  }, 30_000);
+
+  test("TCP to our own address in real time", async () => {
+    const sent: number[] = [];
+    const s = new NetStack({ sendFrame: (_b, st, e) => void sent.push(e - st) }, { mac: MAC_A, mtu: 1500 });
+    s.addAddress(IP_A, 24);
+    s.start();
+    echoServer(s, 7, 64 * 1024);
+    const d = data(4, 1 << 20);
+    const r = await clientExchange(s, IP_A, 7, d);
+    s.stop();
+    expect(r.error).toBeNull();
+    expect(r.sha256).toBe(sha256(d));
+    expect(sent.length).toBe(1);
+  }, 30_000);
+});
