@@ -137,6 +137,9 @@ function ipv6Contains(net: Uint8Array, bits: number, b: Uint8Array, off: number)
  */
 export function evaluateRules(rules: readonly Rule[], f: FrameInfo, ctx: RuleContext, out: RulesOutcome): FilterResult {
   out.ztDest = f.ztDest;
+  out.ccTo = 0;
+  out.ccLength = 0;
+  out.ccWatch = false;
   let superAccept = false;
   let set = true;
   let skipDrop = false;
@@ -404,9 +407,11 @@ function tcpFlags(et: number, b: Uint8Array, s: number, len: number): number {
     const p = ipv6PayloadOffset(b, s, len);
     if (p >= 0 && v6Proto === 6 && len > p + 14) at = p;
   }
-  // 1.14 does not check the IPv4 segment length here; we read only bytes that exist
-  if (at < 0 || at + 14 > len) return 0;
-  return b[s + at + 13]! | ((b[s + at + 12]! & 0x0f) << 8);
+  if (at < 0) return 0;
+  // 1.14 does not check the IPv4 segment length here; bytes beyond the frame read as 0
+  const lo = at + 13 < len ? b[s + at + 13]! : 0;
+  const hi = at + 12 < len ? b[s + at + 12]! & 0x0f : 0;
+  return lo | (hi << 8);
 }
 
 function matchIntegerRange(start: bigint, end: bigint, index: number, format: number, b: Uint8Array, s: number, len: number): boolean {

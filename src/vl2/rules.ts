@@ -250,9 +250,14 @@ function readRule(r: ByteReader): Rule {
     case 29: case 30:
       return { ...f, type, mac: readMac(fr.bytes(6), 0) };
     case 31: case 32:
-      return { ...f, type, ip: fr.bytes(4), prefixBits: fr.u8() };
-    case 33: case 34:
-      return { ...f, type, ip: fr.bytes(16), prefixBits: fr.u8() };
+    case 33: case 34: {
+      const ip = fr.bytes(type <= 32 ? 4 : 16);
+      const prefixBits = fr.u8();
+      // 1.14's matcher shifts by (width − bits): larger prefixes are undefined behaviour there,
+      // and its controller clamps them, so no valid table has one
+      if (prefixBits > ip.length * 8) throw new DecodeError(`rule type ${type}: prefix /${prefixBits} too long`);
+      return { ...f, type, ip, prefixBits };
+    }
     case 35:
       return { ...f, type, mask: fr.u8(), low: fr.u8(), high: fr.u8() };
     case 36:

@@ -1,16 +1,20 @@
 #!/usr/bin/env bun
 /**
- * Regenerates fixtures/vl2/reference-netconf-corpus.json: builds harness.cpp against a ZeroTierOne
- * 1.14.1 source tree and feeds it every input of netconf-corpus.ts.
+ * Regenerates fixtures/vl2/reference-netconf-corpus.json and reference-rules-corpus.json: builds
+ * harness.cpp and rules-harness.cpp against a ZeroTierOne 1.14.1 source tree (with its ext/nlohmann,
+ * ext/prometheus-cpp-lite-1.0 and osdep directories) and feeds them every input of netconf-corpus.ts
+ * and rules-corpus.ts.
  *
  *   bun test/vl2/reference/generate.ts /path/to/ZeroTierOne-1.14.1
  *
- * Needs g++. Only the results (hashes) are committed, never the ZeroTierOne sources.
+ * Needs g++. Only the results are committed, never the ZeroTierOne sources or the binaries.
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ByteWriter } from "../../../src/util/bytes.ts";
 import { CORPUS_PLAN, corpusInput } from "../netconf-corpus.ts";
+import { CASES, encodeRuleCase, ruleCase } from "../rules-corpus.ts";
 
 const zt = process.argv[2];
 if (zt === undefined) throw new Error("usage: generate.ts <ZeroTierOne-1.14.1 source dir>");
@@ -53,3 +57,33 @@ writeFileSync(
   })}\n`,
 );
 console.log(Object.entries(results).map(([k, v]) => `${k}: ${v.length} (${v.filter((x) => x === "fail").length} rejected by 1.14)`).join("\n"));
+
+// ---- rules engine: 1.14's _doZtFilter on every rules-corpus case ----
+const rulesExe = join(import.meta.dir, "rules-harness.out");
+const prom = join(zt, "ext", "prometheus-cpp-lite-1.0");
+const rcc = Bun.spawnSync(
+  [
+    "g++", "-O1", "-std=c++17", "-w", "-no-pie", `-I${zt}`, `-I${join(zt, "node")}`, `-I${join(zt, "ext")}`,
+    `-I${join(prom, "core", "include")}`, `-I${join(prom, "simpleapi", "include")}`, `-I${join(prom, "3rdpatry", "http-client-lite", "include")}`,
+    "-o", rulesExe, join(import.meta.dir, "rules-harness.cpp"), ...sources, join(zt, "node", "Membership.cpp"),
+    // the rest of Network.cpp (switch, topology, metrics…) is never called by _doZtFilter
+    "-Wl,--unresolved-symbols=ignore-all",
+  ],
+  { stderr: "inherit" },
+);
+if (rcc.exitCode !== 0) throw new Error("rules harness build failed");
+const w = new ByteWriter(1 << 20);
+for (let s = 0; s < CASES; s++) encodeRuleCase(ruleCase(s), w);
+const ro = Bun.spawnSync([rulesExe], { stdin: w.finish() }).stdout;
+if (ro.length !== CASES * 15) throw new Error(`rules harness wrote ${ro.length} bytes for ${CASES} cases`);
+const outcomes: string[] = [];
+for (let i = 0; i < CASES; i++) outcomes.push(Buffer.from(ro.subarray(i * 15, i * 15 + 15)).toString("hex"));
+writeFileSync(
+  join(import.meta.dir, "..", "..", "fixtures", "vl2", "reference-rules-corpus.json"),
+  `${JSON.stringify({
+    description:
+      "Outcomes of zerotier-one 1.14.1's _doZtFilter (test/vl2/reference/rules-harness.cpp compiled against the 1.14.1 sources, not part of this repository) for rules-corpus.ts cases 0..N-1, each as hex: result(1) ztDest(5) teeTarget(5) teeLength(2) watch(1) qosBucket(1).",
+    outcomes,
+  })}\n`,
+);
+console.log(`rules: ${CASES} outcomes`);
