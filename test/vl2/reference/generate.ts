@@ -41,18 +41,20 @@ const out = Bun.spawnSync([exe], { stdin: batch }).stdout;
 const results: Record<string, string[]> = {};
 let q = 0;
 for (const kind of index) {
-  const ok = out[q] === 1;
+  const flags = out[q]!;
+  const ok = flags !== 0;
   const len = new DataView(out.buffer, out.byteOffset).getUint32(q + 1);
   const bytes = out.subarray(q + 5, q + 5 + len);
   q += 5 + len;
-  (results[kind] ??= []).push(ok ? createHash("sha256").update(bytes).digest("hex").slice(0, 16) : "fail");
+  const sigs = (flags & 2 ? "" : " tag-signature-invalid") + (flags & 4 ? "" : " capability-signature-invalid");
+  (results[kind] ??= []).push(ok ? createHash("sha256").update(bytes).digest("hex").slice(0, 16) + sigs : "fail");
 }
 if (q !== out.length) throw new Error("harness output out of step with inputs");
 writeFileSync(
   join(import.meta.dir, "..", "..", "fixtures", "vl2", "reference-netconf-corpus.json"),
   `${JSON.stringify({
     description:
-      "Results of zerotier-one 1.14.1's NetworkConfig::fromDictionary followed by toDictionary (test/vl2/reference/harness.cpp compiled against the 1.14.1 sources, which are not part of this repository) for every input of test/vl2/netconf-corpus.ts, in CORPUS_PLAN order: 'fail' if 1.14 rejects the input, else the first 16 hex digits of SHA-256 of the dictionary 1.14 writes back.",
+      "Results of zerotier-one 1.14.1's NetworkConfig::fromDictionary followed by toDictionary (test/vl2/reference/harness.cpp compiled against the 1.14.1 sources, which are not part of this repository) for every input of test/vl2/netconf-corpus.ts, in CORPUS_PLAN order: 'fail' if 1.14 rejects the input, else the first 16 hex digits of SHA-256 of the dictionary 1.14 writes back, followed by ' tag-signature-invalid' / ' capability-signature-invalid' if 1.14 did not verify every tag / capability signature with the controller's key.",
     results,
   })}\n`,
 );
