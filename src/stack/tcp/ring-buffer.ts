@@ -1,3 +1,5 @@
+import { copyBytes } from "./copy.ts";
+
 /**
  * Fixed-capacity byte ring. TCP keeps its send and receive buffers here so the layers above can
  * move data straight between a kernel fd and the ring (read(fd) into `writeRegion`, write(fd) from
@@ -77,8 +79,8 @@ export class RingBuffer {
     let p = this.head + offset;
     if (p >= this.capacity) p -= this.capacity;
     const first = Math.min(n, this.capacity - p);
-    this.buf.set(first === src.length && start === 0 ? src : src.subarray(start, start + first), p);
-    if (first < n) this.buf.set(src.subarray(start + first, end), 0);
+    copyBytes(src, start, start + first, this.buf, p);
+    if (first < n) copyBytes(src, start + first, end, this.buf, 0);
   }
 
   /** Copy n bytes starting `offset` bytes after the head into dst at `dstStart`. */
@@ -87,7 +89,7 @@ export class RingBuffer {
     let p = this.head + offset;
     if (p >= this.capacity) p -= this.capacity;
     const first = Math.min(n, this.capacity - p);
-    dst.set(this.buf.subarray(p, p + first), dstStart);
-    if (first < n) dst.set(this.buf.subarray(0, n - first), dstStart + first);
+    copyBytes(this.buf, p, p + first, dst, dstStart);
+    if (first < n) copyBytes(this.buf, 0, n - first, dst, dstStart + first);
   }
 }

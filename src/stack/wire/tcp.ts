@@ -289,20 +289,23 @@ function writeTs(buf: Uint8Array, p: number, val: number, ecr: number): number {
 // ---------------------------------------------------------------- fast one's-complement sum
 // The checksum dominates TCP's per-byte cost. Summing aligned 32-bit words is ~2x faster than
 // 16-bit big-endian words; the one's-complement sum is byte-order independent (RFC 1071 2(B)),
-// so the little-endian halves are summed and the folded result byte-swapped back. Word views are
-// cached per ArrayBuffer (a few hot buffers: the rx frame buffer, the tx segment buffer).
-const VIEW_CACHE = 4;
-const cachedBuffers: (ArrayBufferLike | null)[] = [null, null, null, null];
-const cachedViews: Uint32Array[] = [new Uint32Array(0), new Uint32Array(0), new Uint32Array(0), new Uint32Array(0)];
-let cacheNext = 0;
+// so the little-endian halves are summed and the folded result byte-swapped back.
+// A view is made once per ArrayBuffer ever seen (packet pools are long-lived), remembered in a
+// WeakMap, with the last hit checked first.
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+let lastBuffer: ArrayBufferLike | null = null;
+let lastView: Uint32Array = new Uint32Array(0);
 
 function wordView(buf: Uint8Array): Uint32Array {
   const ab = buf.buffer;
-  for (let i = 0; i < VIEW_CACHE; i++) if (cachedBuffers[i] === ab) return cachedViews[i]!;
-  const v = new Uint32Array(ab, 0, ab.byteLength >>> 2);
-  cachedBuffers[cacheNext] = ab;
-  cachedViews[cacheNext] = v;
-  cacheNext = (cacheNext + 1) % VIEW_CACHE;
+  if (ab === lastBuffer) return lastView;
+  let v = wordViews.get(ab);
+  if (v === undefined) {
+    v = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+    wordViews.set(ab, v);
+  }
+  lastBuffer = ab;
+  lastView = v;
   return v;
 }
 
