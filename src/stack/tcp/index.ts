@@ -3,10 +3,13 @@
  * owns the shared transmit buffer, the timer heap and event delivery.
  *
  *   const tcp = new TcpLayer({ ip, clock, rng });
- *   iface.register(IPPROTO_TCP, tcp);          // tcp implements Ipv4ProtocolHandler
- *   const l = tcp.listen(80, { handler: { onAcceptable: (l) => { const s = l.accept(); ... } } });
+ *   iface.registerProtocol(IPPROTO_TCP, tcp);  // tcp implements Ipv4ProtocolHandler
+ *   const l = tcp.listen(80, { handler: { onAcceptable: (l) => { for (let s; (s = l.accept()); ) serve(s); } } });
  *   const s = tcp.connect(remoteAddr, 80, { handler: { onConnect, onReadable, onWritable, onError, onClose } });
- *   // drive timers: after any input, and when clock reaches tcp.nextDeadline(), call tcp.poll()
+ *
+ * Timers: call poll() when clock.now() >= nextDeadline(). A real-time driver can set
+ * `onTimerEarlier` (called whenever a timer became due earlier than last reported, e.g. after a
+ * socket call) and keep a single host timer; driveTcpTimers() does exactly that. See README.md.
  */
 import { consola } from "consola";
 import type { Clock } from "../../util/clock.ts";
