@@ -8,6 +8,8 @@ import { signRevocation } from "../../src/vl2/credentials/revocation.ts";
 import { signTag } from "../../src/vl2/credentials/tag.ts";
 import { rfc4193Address, sixPlaneAddress } from "../../src/vl2/managed-ipv6.ts";
 import { Membership } from "../../src/vl2/membership.ts";
+import { NetworkRuleContext } from "../../src/vl2/rule-context.ts";
+import { SeededRng } from "../../src/util/random.ts";
 import { type NetworkConfig, networkConfigFromBytes } from "../../src/vl2/network-config.ts";
 import { controllerIdentity, controllerSecret, fixtureBytes, fixtureIdentity, quickIdentity, wirePackets } from "./fixtures.ts";
 
@@ -117,5 +119,26 @@ describe("tags, capabilities, certificates of ownership", () => {
     expect(m.ownsIp(ndp, theirs6.ip, 0, 16)).toBe(true);
     expect(m.ownsIp(publicConfig, theirs6.ip, 0, 16)).toBe(false);
     expect(m.ownsIp(ndp, rfc4193Address(NWID, peer.address).ip, 0, 16)).toBe(false);
+  });
+});
+
+describe("NetworkRuleContext", () => {
+  test("our tags from the config, the peer's from its membership, ownership by direction", () => {
+    const ts = publicConfig.timestamp;
+    const ours = { ...publicConfig, tags: [signTag({ networkId: NWID, timestamp: ts, id: 5, value: 50, issuedTo: publicConfig.issuedTo }, controller)] };
+    const m = new Membership();
+    m.addTag(ours, signTag({ networkId: NWID, timestamp: ts, id: 5, value: 9, issuedTo: peer.address }, controller), controllerIdentity());
+    m.addCoo(ours, pushedByPeer().certificatesOfOwnership[0]!, controllerIdentity());
+    const ctx = new NetworkRuleContext(publicConfig.issuedTo, ours, new SeededRng(1));
+    ctx.use(ours, m, true);
+    expect([ctx.localTag(5), ctx.remoteTag(5), ctx.localTag(6)]).toEqual([50, 9, undefined]);
+    const peerIp = pushedByPeer().certificatesOfOwnership[0]!.things[0]!.value.subarray(0, 4);
+    const myIp = ours.staticIps[0]!.ip;
+    expect([ctx.senderOwnsIp(peerIp, 0, 4), ctx.senderOwnsIp(myIp, 0, 4)]).toEqual([true, false]);
+    ctx.use(ours, m, false);
+    expect([ctx.senderOwnsIp(peerIp, 0, 4), ctx.senderOwnsIp(myIp, 0, 4)]).toEqual([false, true]);
+    ctx.use(ours, null, false);
+    expect(ctx.remoteTag(5)).toBeUndefined();
+    expect(ctx.networkFlags).toBe(ours.flags);
   });
 });
