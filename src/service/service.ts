@@ -10,6 +10,7 @@ import { emptyLocalConf, isObject, type JsonObject, type LocalConf, LocalConfErr
 import { MetricsRegistry } from "./metrics.ts";
 import { NodeHost } from "./node-host.ts";
 import { moonRoutes } from "./api/moon-routes.ts";
+import { type EmbeddedController, startEmbeddedController } from "../controller/embedded.ts";
 import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { Router } from "./api/router.ts";
 import { ApiServer } from "./api/server.ts";
@@ -35,6 +36,7 @@ export class Service {
   readonly metrics = new MetricsRegistry();
   private api: ApiServer | null = null;
   private host: NodeHost | null = null;
+  private controller: EmbeddedController | null = null;
   private udp: UdpTransport | null = null;
   private stopped = false;
   readonly router = new Router();
@@ -99,7 +101,10 @@ export class Service {
       throw new StartupError(`cannot open UDP port ${port}: ${(e as Error).message}`);
     }
     nodeRoutes(this.router, this.view());
-    if (this.host) moonRoutes(this.router, this.host);
+    if (this.host) {
+      moonRoutes(this.router, this.host);
+      await this.startController(this.host);
+    }
     this.api = new ApiServer({ port: this.udp.port, authToken, metricsToken, router: this.router });
     try {
       this.api.start();
@@ -114,6 +119,34 @@ export class Service {
 
   get port(): number {
     return this.udp?.port ?? 0;
+  }
+
+  /**
+   * Every service can host networks whose ID starts with its address (as zerotier-one can): the
+   * /controller API, records in controller.d, and NETWORK_CONFIG_REQUESTs answered over VL1.
+   */
+  private async startController(host: NodeHost): Promise<void> {
+    const node = host.node;
+    const ctl = await startEmbeddedController({
+      home: this.home.root,
+      identity: this.identity,
+      router: this.router,
+      rng: this.rng,
+      transport: { send: (dest, verb, payload) => void node.send(dest, verb, payload, 0, payload.length, { compress: true }) },
+    });
+    this.controller = ctl;
+    node.setVl2Handler({
+      onPacket: (peer, verb, pkt, start, end) => {
+        ctl.onPacket(peer, verb, pkt, start, end);
+        return false;
+      },
+    });
+  }
+
+  /** The embedded network controller (every service has one). */
+  get embeddedController(): EmbeddedController {
+    if (this.controller === null) throw new Error("service has no controller");
+    return this.controller;
   }
 
   get node(): NodeHost {
@@ -159,6 +192,7 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     this.api?.stop();
+    this.controller?.stop();
     this.host?.stop();
     this.udp?.close();
     consola.info("stopped");

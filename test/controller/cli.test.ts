@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { controllerRoutes } from "../../src/controller/api.ts";
 import type { Controller } from "../../src/controller/controller.ts";
-import { openEmbeddedController } from "../../src/controller/embedded.ts";
 import { createBody } from "../../src/cli/controller/network-body.ts";
 import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";
 import { Service } from "../../src/service/service.ts";
@@ -26,8 +24,8 @@ afterAll(async () => {
 beforeAll(async () => {
   closeSink = await writeSinkPlanet(home);
   svc = await Service.start({ home, port: 0 });
-  controller = await openEmbeddedController({ home, identity: svc.identity });
-  controllerRoutes(svc.router, controller);
+  // The service runs its own embedded controller with the /controller routes already in place.
+  controller = svc.embeddedController.controller;
 });
 
 /** Async spawn: the in-process service must keep answering while the CLI runs. */
