@@ -210,8 +210,10 @@ function growSendRing(c: Connection): void {
   c.sndBlocked = false;
   const old = c.sndq;
   const cap = Math.min(c.txMax, c.txSize * 2);
-  if (cap <= c.txSize || !c.host.adjustBufferBytes(cap - c.txSize)) return;
+  if (cap <= c.txSize) return;
   if (old !== null) {
+    if (!c.host.adjustBufferBytes(cap - old.capacity)) return;
+    c.ringBytes += cap - old.capacity;
     const ring = new RingBuffer(cap);
     old.copyOut(0, ring.buf, 0, old.length);
     ring.length = old.length;

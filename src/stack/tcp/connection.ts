@@ -106,6 +106,8 @@ export class Connection implements TcpSocket {
   rcvRtt = 0;
   drsTime = 0;
   drsSeq = 0;
+  /** Ring bytes charged to the layer's memory budget. */
+  ringBytes = 0;
   /** The application found the send ring full since the last growth check. */
   sndBlocked = false;
   ooo: SeqRangeSet | null = null;
@@ -240,10 +242,42 @@ export class Connection implements TcpSocket {
     if (this.state !== TcpState.Established && this.state !== TcpState.CloseWait) return 0;
     return this.sndq === null ? this.txSize : this.sndq.free;
   }
-  /** The send ring, allocated on first access while sending is possible. */
+  /** The send ring, allocated on first access while sending is possible (null if out of memory). */
   get tx(): RingBuffer | null {
-    if (this.sndq === null && this.writableLength > 0) this.sndq = new RingBuffer(this.txSize);
+    if (this.sndq === null && this.writableLength > 0) this.allocTx();
     return this.sndq;
+  }
+
+  /** Allocate the send ring within the layer's memory limit. */
+  allocTx(): RingBuffer | null {
+    if (this.sndq === null && this.host.adjustBufferBytes(this.txSize)) {
+      this.sndq = new RingBuffer(this.txSize);
+      this.ringBytes += this.txSize;
+    }
+    return this.sndq;
+  }
+
+  /** Allocate the receive ring within the layer's memory limit. */
+  allocRx(): RingBuffer | null {
+    if (this.rcvq === null && this.host.adjustBufferBytes(this.rxSize)) {
+      this.rcvq = new RingBuffer(this.rxSize);
+      this.ringBytes += this.rxSize;
+    }
+    return this.rcvq;
+  }
+
+  /** Drop rings no longer needed and return their bytes to the layer's budget. */
+  freeRings(rx: boolean): void {
+    if (this.sndq !== null) {
+      this.host.adjustBufferBytes(-this.sndq.capacity);
+      this.ringBytes -= this.sndq.capacity;
+      this.sndq = null;
+    }
+    if (rx && this.rcvq !== null) {
+      this.host.adjustBufferBytes(-this.rcvq.capacity);
+      this.ringBytes -= this.rcvq.capacity;
+      this.rcvq = null;
+    }
   }
   /** The receive ring (null until the first byte arrived). */
   get rx(): RingBuffer | null {
@@ -305,7 +339,7 @@ export class Connection implements TcpSocket {
     ) {
       throw new TcpError("EPIPE");
     }
-    if (this.sndq === null) this.sndq = new RingBuffer(this.txSize);
+    if (this.allocTx() === null) throw new TcpError("ENOBUFS");
   }
 
   shutdown(how: ShutdownHow): void {
@@ -364,7 +398,9 @@ export class Connection implements TcpSocket {
     // A ring already holding data keeps its size (like Linux, shrinking is not retroactive).
     const newRx = this.rcvq === null ? rx : this.rxSize;
     const newTx = this.sndq === null ? tx : this.txSize;
-    if (!this.host.adjustBufferBytes(newRx + newTx - this.rxSize - this.txSize)) throw new TcpError("ENOBUFS");
+    // Rings are charged when allocated; refuse sizes that could never be allocated now.
+    if (!this.host.adjustBufferBytes(newRx + newTx)) throw new TcpError("ENOBUFS");
+    this.host.adjustBufferBytes(-(newRx + newTx));
     this.rxSize = newRx;
     this.txSize = newTx;
     if (recv !== undefined) this.rxMax = newRx; // an explicit size turns autotuning off (Linux: SOCK_RCVBUF_LOCK)
@@ -537,14 +573,11 @@ export class Connection implements TcpSocket {
     this.delackAt = Infinity;
     this.waitAt = now + this.host.opts.timeWaitMs;
     // TIME_WAIT keeps only what is needed to answer retransmitted FINs.
-    this.sndq = null;
+    this.freeRings(this.orphan);
     this.scoreboard = null;
     this.ooo = null;
-    if (this.orphan) this.rcvq = null;
     if (this.ackNow) sendAck(this);
   }
-
-  // ================================================================ output
 
   // ================================================================ timers
 
@@ -625,6 +658,7 @@ export class Connection implements TcpSocket {
       this.listener.removeEmbryo(this);
       this.listener = null;
     }
+    // The receive ring stays readable for the application; its bytes leave the budget with release().
     this.sndq = null;
     this.scoreboard = null;
     this.ooo = null;

@@ -137,7 +137,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     if (this.connCount >= this.opts.maxConnections) throw new TcpError("EMFILE", "connection limit");
     const rxSize = opts.recvBufferSize ?? this.opts.recvBufferSize;
     const txSize = opts.sendBufferSize ?? this.opts.sendBufferSize;
-    if (this.bufferBytes + rxSize + txSize > this.opts.maxBufferBytes) throw new TcpError("ENOBUFS");
+    if (this.bufferBytes >= this.opts.maxBufferBytes) throw new TcpError("ENOBUFS");
     let localPort = opts.localPort ?? 0;
     if (localPort === 0) localPort = this.allocEphemeral(remoteAddr, remotePort);
     else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) throw new TcpError("EADDRINUSE");
@@ -335,7 +335,9 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   }
 
   private admit(bufBytes: number): boolean {
-    return this.connCount < this.opts.maxConnections && this.bufferBytes + bufBytes <= this.opts.maxBufferBytes;
+    // Rings are charged when allocated (on first data); admit while the budget is not exhausted.
+    void bufBytes;
+    return this.connCount < this.opts.maxConnections && this.bufferBytes < this.opts.maxBufferBytes;
   }
 
   private sendCookieSynAck(seg: TcpSegmentView, src: number, dst: number): void {
@@ -369,7 +371,6 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     c.nextInBucket = this.conns.get(key) ?? null;
     this.conns.set(key, c);
     this.connCount++;
-    this.bufferBytes += c.rxSize + c.txSize;
     this.usePort(c.localPort, 1);
   }
 
@@ -387,7 +388,8 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     }
     c.nextInBucket = null;
     this.connCount--;
-    this.bufferBytes -= c.rxSize + c.txSize;
+    this.bufferBytes -= c.ringBytes;
+    c.ringBytes = 0;
     this.usePort(c.localPort, -1);
     this.timers.remove(c);
   }

@@ -48,7 +48,11 @@ export interface TcpLayerOptions {
   initialCwndSegments: number;
   /** Challenge ACKs allowed per second (RFC 5961 10). */
   challengeAckLimit: number;
-  /** Per-connection buffer bytes allowed in total (memory limit); new connections refused beyond it. */
+  /**
+   * Ring bytes allowed across all connections (memory limit). Rings are charged when allocated
+   * (first data) and when autotuning grows them; beyond the budget a new send ring fails with
+   * ENOBUFS, incoming data without a ring is dropped unacknowledged, and new connections are refused.
+   */
   maxBufferBytes: number;
 }
 

@@ -63,8 +63,13 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     c.abort();
     return;
   }
-  // The receive ring is allocated when the first byte arrives.
-  const rx = len > 0 && c.rcvq === null ? (c.rcvq = new RingBuffer(c.rxSize)) : c.rcvq!;
+  // The receive ring is allocated when the first byte arrives; without memory the data is
+  // dropped unacknowledged (the sender retransmits later), like a full receive queue.
+  if (len > 0 && c.rcvq === null && c.allocRx() === null) {
+    len = 0;
+    fin = false;
+  }
+  const rx = c.rcvq!;
 
   if (seq === c.rcvNxt) {
     if (len > 0) {
@@ -140,6 +145,7 @@ function growReceiveRing(c: Connection): void {
   const old = c.rcvq!;
   const cap = Math.min(c.rxMax, old.capacity * 2);
   if (cap <= old.capacity || !c.host.adjustBufferBytes(cap - old.capacity)) return;
+  c.ringBytes += cap - old.capacity;
   const ring = new RingBuffer(cap);
   old.copyOut(0, ring.buf, 0, old.capacity);
   ring.length = old.length;

@@ -463,10 +463,22 @@ describe("listen backlog and SYN-flood protection", () => {
     expect(() => r.tcp.connect(PEER, 99)).toThrow("EMFILE");
   });
 
-  test("memory limit refuses connections whose buffers do not fit", () => {
+  test("memory limit: rings are charged when allocated; beyond the budget send fails (ENOBUFS) and data is not taken", () => {
     const r = rig({ maxBufferBytes: 100_000, recvBufferSize: 40_000, sendBufferSize: 40_000 });
-    r.tcp.connect(PEER, 80);
-    expect(() => r.tcp.connect(PEER, 81)).toThrow("ENOBUFS");
+    const s1 = establishActive(r);
+    expect(s1.send(new Uint8Array(10), 0, 10)).toBe(10); // tx ring: 40 000
+    inject(r.tcp, { srcPort: 80, dstPort: 4000, seq: PEER_ISS + 1, ack: 1011, flags: ACK, payload: new Uint8Array(5) }); // rx: 40 000
+    r.ip.take();
+    const s2 = r.tcp.connect(PEER, 81, { localPort: 4001 });
+    const syn = r.ip.one();
+    inject(r.tcp, { srcPort: 81, dstPort: 4001, seq: 7000, ack: syn.seq + 1, flags: SYN | ACK, mss: 1460 });
+    r.ip.take();
+    expect(s2.stateName).toBe("ESTABLISHED");
+    expect(() => s2.send(new Uint8Array(10), 0, 10)).toThrow("ENOBUFS");
+    inject(r.tcp, { srcPort: 81, dstPort: 4001, seq: 7001, ack: syn.seq + 1, flags: ACK, payload: new Uint8Array(5) });
+    expect(s2.readableLength).toBe(0);
+    s1.abort(); // returns 80 000 bytes to the budget
+    expect(s2.send(new Uint8Array(10), 0, 10)).toBe(10);
   });
 
   test("established passive connections count against the limit until released", () => {
