@@ -18,9 +18,9 @@ import { inputSynchronized, inputSynSent } from "./input.ts";
 import type { TcpHost } from "./host.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 import { RtoEstimator } from "./rto.ts";
-import { seqAdd } from "./seq.ts";
+import { seqAdd, seqDiff } from "./seq.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
-import type { ShutdownHow, TcpSocket, TcpSocketHandler } from "./socket.ts";
+import type { ShutdownHow, TcpInfo, TcpSocket, TcpSocketHandler } from "./socket.ts";
 import { TCP_STATE_NAMES, TcpState, type TcpStateName } from "./state.ts";
 
 export { EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./events.ts";
@@ -406,6 +406,30 @@ export class Connection implements TcpSocket {
     if (recv !== undefined) this.rxMax = newRx; // an explicit size turns autotuning off (Linux: SOCK_RCVBUF_LOCK)
     if (send !== undefined) this.txMax = newTx;
     // Window scale was fixed by the SYN: windows beyond 65535 << rcvWscale are simply not offered.
+  }
+
+  info(): TcpInfo {
+    const ss = this.cc.ssthresh;
+    return {
+      state: this.stateName,
+      srtt: this.rto.srtt,
+      rttvar: this.rto.rttvar,
+      rto: this.rto.current(),
+      mss: this.sendMss,
+      cwnd: Math.round(this.cc.cwnd),
+      ssthresh: ss >= Number.MAX_SAFE_INTEGER ? Infinity : ss,
+      sndWnd: this.sndWnd,
+      inFlight: seqDiff(this.sndMax, this.sndUna),
+      inRecovery: this.inRecovery,
+      sendBuffer: this.sndq === null ? this.txSize : this.sndq.capacity,
+      sendQueued: this.sndq === null ? 0 : this.sndq.length,
+      recvBuffer: this.rcvq === null ? this.rxSize : this.rcvq.capacity,
+      recvQueued: this.rcvq === null ? 0 : this.rcvq.length,
+      windowScaling: this.wsOk,
+      sack: this.sackOk,
+      timestamps: this.tsOk,
+      congestion: this.cc.name,
+    };
   }
 
   setKeepalive(enable: boolean, idleMs?: number, intervalMs?: number, count?: number): void {

@@ -45,6 +45,7 @@ export type {
   ConnectOptions,
   ListenOptions,
   ShutdownHow,
+  TcpInfo,
   TcpListener,
   TcpListenerHandler,
   TcpSocket,

@@ -87,6 +87,35 @@ export interface TcpSocket {
   linger: number | null;
   /** Current effective send MSS. */
   readonly mss: number;
+  /** Snapshot of the connection's internals (allocates; not for hot paths). */
+  info(): TcpInfo;
+}
+
+/** A snapshot of connection internals (like Linux's TCP_INFO), for diagnostics and metrics. */
+export interface TcpInfo {
+  state: TcpStateName;
+  /** Smoothed RTT and RTT variance in ms (0 before the first sample); current RTO in ms. */
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  /** Effective send MSS, congestion window and slow-start threshold in bytes. */
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  /** Peer's receive window (scaled) and bytes in flight. */
+  sndWnd: number;
+  inFlight: number;
+  inRecovery: boolean;
+  /** Ring sizes (current) and fill. */
+  sendBuffer: number;
+  sendQueued: number;
+  recvBuffer: number;
+  recvQueued: number;
+  /** Negotiated options. */
+  windowScaling: boolean;
+  sack: boolean;
+  timestamps: boolean;
+  congestion: "cubic" | "newreno";
 }
 
 export interface TcpListener {

@@ -215,3 +215,17 @@ describe("handler errors", () => {
     expect(log).toEqual(["connect"]);
   });
 });
+
+describe("info()", () => {
+  test("reports negotiated options, windows and queues", () => {
+    const r = rig();
+    const s = establishActive(r, { sack: true, ts: true, wscale: 2, window: 1000 });
+    s.nodelay = true;
+    s.send(bytes(300), 0, 300);
+    const i = s.info();
+    expect([i.state, i.sack, i.timestamps, i.windowScaling, i.congestion]).toEqual(["ESTABLISHED", true, true, true, "cubic"]);
+    expect([i.mss, i.inFlight, i.sendQueued, i.sndWnd, i.recvQueued]).toEqual([1448, 300, 300, 1000, 0]);
+    expect(i.cwnd).toBe(10 * 1448);
+    expect(i.ssthresh).toBe(Infinity);
+  });
+});
