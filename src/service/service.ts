@@ -11,6 +11,8 @@ import { MetricsRegistry } from "./metrics.ts";
 import { NodeHost } from "./node-host.ts";
 import { moonRoutes } from "./api/moon-routes.ts";
 import { type EmbeddedController, startEmbeddedController } from "../controller/embedded.ts";
+import { MulticastDirectory } from "../vl2/multicast-directory.ts";
+import { MulticastDirectoryResponder } from "../vl2/multicast-directory-responder.ts";
 import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { Router } from "./api/router.ts";
 import { ApiServer } from "./api/server.ts";
@@ -37,6 +39,7 @@ export class Service {
   private api: ApiServer | null = null;
   private host: NodeHost | null = null;
   private controller: EmbeddedController | null = null;
+  private housekeeping: ReturnType<typeof setInterval> | null = null;
   private udp: UdpTransport | null = null;
   private stopped = false;
   readonly router = new Router();
@@ -135,9 +138,21 @@ export class Service {
       transport: { send: (dest, verb, payload) => void node.send(dest, verb, payload, 0, payload.length, { compress: true }) },
     });
     this.controller = ctl;
+    // Roots are everyone's multicast directory; a controller is one for its own networks' members.
+    const directory = new MulticastDirectory(this.rng);
+    const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
+    const multicast = new MulticastDirectoryResponder(directory, node, Date.now, (hi, lo, requester) => {
+      if (node.topology.amUpstream) return true;
+      if (hi * 256 + (lo >>> 24) !== node.address) return false;
+      const member = ctl.controller.getMember(hex(hi, 8) + hex(lo, 8), hex(requester, 10));
+      return member !== null && member.authorized === true;
+    });
+    this.housekeeping = setInterval(() => directory.expire(Date.now()), 60_000);
+    this.housekeeping.unref();
     node.setVl2Handler({
       onPacket: (peer, verb, pkt, start, end) => {
-        ctl.onPacket(peer, verb, pkt, start, end);
+        if (ctl.onPacket(peer, verb, pkt, start, end)) return false;
+        multicast.onPacket(peer.address, verb, pkt, start, end);
         return false;
       },
     });
@@ -193,6 +208,7 @@ export class Service {
     this.stopped = true;
     this.api?.stop();
     this.controller?.stop();
+    if (this.housekeeping !== null) clearInterval(this.housekeeping);
     this.host?.stop();
     this.udp?.close();
     consola.info("stopped");
