@@ -6,6 +6,7 @@
  */
 import { ByteWriter } from "../../src/util/bytes.ts";
 import { SeededRng } from "../../src/util/random.ts";
+import { rfc4193Address, sixPlaneAddress } from "../../src/vl2/managed-ipv6.ts";
 import { encodeRules, type Rule } from "../../src/vl2/rules.ts";
 
 export const CASES = 4000;
@@ -22,11 +23,49 @@ export interface RuleCase {
   etherType: number;
   vlanId: number;
   flags: number;
+  nwid: bigint;
   localTags: [number, number][];
   remoteTags: [number, number][];
+  /** Things (type, 16 bytes) of our certificate of ownership and of the peer's. */
+  localThings: [number, Uint8Array][];
+  remoteThings: [number, Uint8Array][];
+  /** Our static IPs (family, 16 bytes left-aligned, prefix bits). */
+  staticIps: [4 | 6, Uint8Array, number][];
   random: number;
   rules: Uint8Array;
   frame: Uint8Array;
+}
+
+export const CORPUS_NWID = 0x3bc65e2b50b151d2n;
+
+/** Things a CoO might list for this frame: its source IPs (IPv4, IPv6, ARP sender, NA target), MACs, junk. */
+function things(rng: SeededRng, frame: Uint8Array, macSource: number, atLeast: number): [number, Uint8Array][] {
+  const out: [number, Uint8Array][] = [];
+  const n = atLeast + (rng.u32() % 3);
+  for (let i = 0; i < n; i++) {
+    const v = new Uint8Array(16);
+    const kind = rng.u32() % 6;
+    if (kind === 0) {
+      v.set(frame.subarray(12, 16));
+      out.push([2, v]);
+    } else if (kind === 1) {
+      v.set(frame.subarray(14, 18));
+      out.push([2, v]);
+    } else if (kind === 2) {
+      v.set(frame.subarray(8, 24));
+      out.push([3, v]);
+    } else if (kind === 3) {
+      v.set(frame.subarray(48, 64));
+      out.push([3, v]);
+    } else if (kind === 4) {
+      for (let k = 5, m = macSource; k >= 0; k--, m = Math.floor(m / 256)) v[k] = m % 256;
+      out.push([1, v]);
+    } else {
+      rng.fill(v);
+      out.push([rng.u32() % 4, v]);
+    }
+  }
+  return out;
 }
 
 function pick<T>(rng: SeededRng, xs: readonly T[]): T {
@@ -165,22 +204,44 @@ export function ruleCase(seed: number): RuleCase {
   const c = { etherType, frame, macSource, macDest };
   const rules: Rule[] = [];
   const n = 1 + (rng.u32() % 12);
-  for (let i = 0; i < n; i++) rules.push(randomRule(rng, c));
-  // half the tables end in a decision, as real ones do
-  if (rng.u32() % 2 === 0) rules.push({ type: rng.u32() % 2 === 0 ? 0 : 1, not: false, or: false });
+  // every fourth case is about sender authentication: one characteristics match on the
+  // ownership bits decides, and certificates of ownership are likely to cover the source
+  const ownership = seed % 4 === 0;
+  if (ownership) {
+    const mask = pick(rng, [0x1000000000000000n, 0x0800000000000000n, 0x1800000000000000n]);
+    rules.push({ type: 41, not: rng.u32() % 3 === 0, or: false, characteristics: mask }, { type: 1, not: false, or: false }, { type: 0, not: false, or: false });
+  } else {
+    for (let i = 0; i < n; i++) rules.push(randomRule(rng, c));
+    // half the tables end in a decision, as real ones do
+    if (rng.u32() % 2 === 0) rules.push({ type: rng.u32() % 2 === 0 ? 0 : 1, not: false, or: false });
+  }
   const tags = (): [number, number][] => [1, 2, 3].filter(() => rng.u32() % 2 === 0).map((id) => [id, rng.u32() % 4]);
+  const self = pick(rng, PEERS);
+  const staticIps: [4 | 6, Uint8Array, number][] = [];
+  if (rng.u32() % 2 === 0) staticIps.push([6, sixPlaneAddress(CORPUS_NWID, self).ip, 40]);
+  if (rng.u32() % 2 === 0) staticIps.push([6, rfc4193Address(CORPUS_NWID, self).ip, 88]);
+  if (rng.u32() % 2 === 0) staticIps.push([4, Uint8Array.of(10, 0, 0, 1), 24]);
+  // IPv6 frames sometimes come from inside our managed prefixes (NDP emulation)
+  if (etherType === 0x86dd && frame.length >= 24 && rng.u32() % 3 === 0) {
+    const src = (rng.u32() % 2 === 0 ? sixPlaneAddress : rfc4193Address)(CORPUS_NWID, pick(rng, PEERS)).ip;
+    frame.set(src.subarray(0, 16), 8);
+  }
   return {
     inbound: rng.u32() % 2 === 0,
-    self: pick(rng, PEERS),
+    self,
     ztSource: pick(rng, PEERS),
     ztDest: pick(rng, [...PEERS, 0]),
     macSource,
     macDest,
     etherType,
     vlanId: rng.u32() % 3,
-    flags: rng.u32() % 3 === 0 ? 0x8 : 0,
+    flags: (rng.u32() % 3 === 0 ? 0x8 : 0) | (rng.u32() % 2 === 0 ? 0x4 : 0),
+    nwid: CORPUS_NWID,
     localTags: tags(),
     remoteTags: tags(),
+    localThings: things(rng, frame, macSource, ownership ? 1 : 0),
+    remoteThings: things(rng, frame, macSource, ownership ? 1 : 0),
+    staticIps,
     random: pick(rng, [0, 0x7fffffff, 0x80000000, 0xffffffff]),
     rules: encodeRules(rules),
     frame,
@@ -197,10 +258,20 @@ export function encodeRuleCase(c: RuleCase, w: ByteWriter): void {
   u40(c.ztDest);
   u48(c.macSource);
   u48(c.macDest);
-  w.u16(c.etherType).u16(c.vlanId).u64(BigInt(c.flags));
+  w.u16(c.etherType).u16(c.vlanId).u64(BigInt(c.flags)).u64(c.nwid);
   w.u8(c.localTags.length);
   for (const [id, v] of c.localTags) w.u32(id).u32(v);
   w.u8(c.remoteTags.length);
   for (const [id, v] of c.remoteTags) w.u32(id).u32(v);
+  for (const list of [c.localThings, c.remoteThings]) {
+    w.u8(list.length);
+    for (const [t, v] of list) w.u8(t).bytes(v);
+  }
+  w.u8(c.staticIps.length);
+  for (const [fam, ip, bits] of c.staticIps) {
+    const b = new Uint8Array(16);
+    b.set(ip);
+    w.u8(fam).bytes(b).u8(bits);
+  }
   w.u32(c.random).u16(c.rules.length).bytes(c.rules).u16(c.frame.length).bytes(c.frame);
 }

@@ -67,7 +67,7 @@ const rcc = Bun.spawnSync(
   [
     "g++", "-O1", "-std=c++17", "-w", "-no-pie", `-I${zt}`, `-I${join(zt, "node")}`, `-I${join(zt, "ext")}`,
     `-I${join(prom, "core", "include")}`, `-I${join(prom, "simpleapi", "include")}`, `-I${join(prom, "3rdpatry", "http-client-lite", "include")}`,
-    "-o", rulesExe, join(import.meta.dir, "rules-harness.cpp"), ...sources, join(zt, "node", "Membership.cpp"),
+    "-o", rulesExe, join(import.meta.dir, "rules-harness.cpp"), ...sources, join(zt, "node", "Membership.cpp"), join(zt, "node", "CertificateOfOwnership.cpp"),
     // the rest of Network.cpp (switch, topology, metrics…) is never called by _doZtFilter
     "-Wl,--unresolved-symbols=ignore-all",
   ],
