@@ -30,7 +30,10 @@ function putNwid(b: Uint8Array, o: number, n: NetworkIdHalves): void {
 
 // ---- MULTICAST_LIKE ----
 
-/** Calls `each` for every (network, group) record; a trailing partial record is an error. */
+/**
+ * Calls `each` for every (network, group) record; a trailing partial record is an error. The
+ * network-ID object passed to `each` is reused between records: copy it to keep it.
+ */
 export function parseMulticastLikes(buf: Uint8Array, start: number, end: number, each: (nwid: NetworkIdHalves, group: MulticastGroup) => void): string | null {
   if ((end - start) % MULTICAST_LIKE_RECORD_LENGTH !== 0) return `MULTICAST_LIKE length ${end - start} is not a multiple of 18`;
   const n = { hi: 0, lo: 0 };
