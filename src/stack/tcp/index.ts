@@ -67,6 +67,8 @@ export interface TcpLayerConfig extends Partial<TcpLayerOptions> {
 }
 
 const DEFAULT_BACKLOG = 128;
+/** SYN cookies are valid for up to two 64 s slots (syn-cookie.ts). */
+const SYN_COOKIE_VALIDITY_MS = 64_000;
 
 export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   readonly ip: Ipv4Output;
@@ -296,6 +298,10 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
           c.rearm();
           return;
         }
+        // While cookies are in use, a later segment of a cookie handshake may overtake the ACK
+        // that would validate (its sequence number no longer matches the cookie): drop it
+        // quietly, the peer retransmits, instead of resetting a connection the peer believes open.
+        if (now - l.lastCookieAt < 2 * SYN_COOKIE_VALIDITY_MS && l.lastCookieAt > 0) return;
       }
       this.sendResetFor(seg, dst, src);
       return;
@@ -314,6 +320,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
         this.stats.listenOverflows++;
         return;
       }
+      l.lastCookieAt = this.clock.now();
       this.sendCookieSynAck(seg, src, dst);
       return;
     }

@@ -21,6 +21,8 @@ export class Listener implements TcpListener, ConnectionOwner {
   /** Buffer sizes were given to listen(): accepted connections do not autotune. */
   readonly explicitSizes: boolean;
   acceptableRaised = false;
+  /** When this listener last answered a SYN with a cookie (0 = never). */
+  lastCookieAt = 0;
   eventQueued = false;
   closed = false;
 

@@ -37,7 +37,10 @@ export interface TcpLayerOptions {
   keepaliveCount: number;
   /** Upper bound of connections (all states, excluding listeners). */
   maxConnections: number;
-  /** Half-open (SYN_RECEIVED) entries per listener before SYN cookies take over. */
+  /**
+   * Half-open (SYN_RECEIVED) entries per listener before SYN cookies take over; the effective
+   * limit is min(this, backlog) like Linux (embryos hold no rings, ~1.5 KB each).
+   */
   synQueueSize: number;
   /** Use SYN cookies when a SYN queue is full (else drop the SYN). */
   synCookies: boolean;
@@ -78,7 +81,7 @@ export const DEFAULT_TCP_OPTIONS: TcpLayerOptions = {
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 9,
   maxConnections: 65536,
-  synQueueSize: 256,
+  synQueueSize: 4096,
   synCookies: true,
   ephemeralLow: 32768,
   ephemeralHigh: 60999,

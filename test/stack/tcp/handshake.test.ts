@@ -445,6 +445,21 @@ describe("listen backlog and SYN-flood protection", () => {
     expect(l.pending).toBe(0);
   });
 
+  test("while cookies are in use, an ACK that overtook the handshake ACK is dropped, not reset", () => {
+    const r = rig({ synQueueSize: 1 });
+    const l = r.tcp.listen(80, { backlog: 100 });
+    synFrom(r, 5000);
+    synFrom(r, 5001);
+    const cookieSynAck = r.ip.take()[1]!;
+    // second data segment (sequence already advanced) arrives before the first one
+    inject(r.tcp, { srcPort: 5001, seq: PEER_ISS + 1 + 100, ack: cookieSynAck.seq + 1, flags: ACK, payload: new Uint8Array(10) });
+    expect(r.ip.take()).toHaveLength(0);
+    expect(l.pending).toBe(0);
+    inject(r.tcp, { srcPort: 5001, seq: PEER_ISS + 1, ack: cookieSynAck.seq + 1, flags: ACK, payload: new Uint8Array(100) });
+    expect(l.pending).toBe(1);
+    expect(l.accept()!.readableLength).toBe(100);
+  });
+
   test("without cookies a full SYN queue drops SYNs", () => {
     const r = rig({ synQueueSize: 1, synCookies: false });
     r.tcp.listen(80, { backlog: 100 });

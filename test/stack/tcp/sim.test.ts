@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../../src/util/random.ts";
 import { transfer } from "./sim-transfer.ts";
-import type { Faults } from "./sim-link.ts";
+import { SimNet, type Faults } from "./sim-link.ts";
+import type { TcpSocket } from "../../../src/stack/tcp/index.ts";
 
 const profiles: [string, Faults][] = [
   ["clean", { delayMs: 5 }],
@@ -108,4 +109,61 @@ describe("randomized configurations (faults x options x buffers x MTU x ISS)", (
       expect({ i, ok }).toEqual({ i, ok: true });
     }
   });
+});
+
+describe("many concurrent connections", () => {
+  for (const [name, synQueueSize] of [["SYN queue", 4096], ["SYN cookies (queue of 16)", 16]] as const) {
+    test(`200 connections x 20 kB through 2% loss and reordering, ${name}: all intact`, () => {
+      const net = new SimNet(3, { loss: 0.02, delayMs: 5, reorder: 0.05, reorderDelayMs: 5 });
+      const a = net.addNode(1);
+      const b = net.addNode(2, { synQueueSize });
+      const N = 200;
+      const SIZE = 20_000;
+      const got = new Map<number, [number, number]>();
+      let done = 0;
+      const buf = new Uint8Array(65536);
+      b.listen(80, {
+        backlog: 1000,
+        handler: {
+          onAcceptable: (l) => {
+            for (let s = l.accept(); s; s = l.accept()) {
+              const sum: [number, number] = [0, 0];
+              got.set(s.remotePort, sum);
+              const rd = (x: TcpSocket) => {
+                for (let n = x.recv(buf, 0, buf.length); n > 0; n = x.recv(buf, 0, buf.length)) {
+                  for (let i = 0; i < n; i++) sum[0] = (Math.imul(sum[0], 31) + buf[i]!) >>> 0;
+                  sum[1] += n;
+                }
+                if (x.peerClosed && x.readableLength === 0 && x.stateName === "CLOSE_WAIT") {
+                  x.close();
+                  done++;
+                }
+              };
+              s.handler = { onReadable: rd };
+              rd(s);
+            }
+          },
+        },
+      });
+      const expected = new Map<number, number>();
+      for (let k = 0; k < N; k++) {
+        const data = new Uint8Array(SIZE);
+        let h = 0;
+        for (let i = 0; i < SIZE; i++) {
+          data[i] = (i * 7 + k) & 255;
+          h = (Math.imul(h, 31) + data[i]!) >>> 0;
+        }
+        let sent = 0;
+        const pump = (s: TcpSocket) => {
+          while (sent < SIZE && s.writableLength > 0) sent += s.send(data, sent, SIZE);
+          if (sent === SIZE && s.stateName === "ESTABLISHED") s.shutdown("write");
+        };
+        const s = a.connect(2, 80, { handler: { onConnect: pump, onWritable: pump } });
+        expected.set(s.localPort, h);
+      }
+      expect(net.run(() => done === N, 600_000)).toBe(true);
+      for (const [port, h] of expected) expect({ port, got: got.get(port) }).toEqual({ port, got: [h, SIZE] });
+      if (synQueueSize === 16) expect(b.stats.synCookiesAccepted).toBeGreaterThan(100);
+    });
+  }
 });
