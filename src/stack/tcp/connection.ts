@@ -25,6 +25,20 @@ import { TCP_STATE_NAMES, TcpState, type TcpStateName } from "./state.ts";
 
 export { EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./events.ts";
 
+/** What a SYN cookie's timestamp echo carried besides the MSS (see TcpLayer's cookie path). */
+export interface CookieOptions {
+  /** The peer's window shift, or -1 when it offered none. */
+  peerWscale: number;
+  sack: boolean;
+}
+
+/** Smallest window shift that lets a window field cover `bytes` (RFC 7323). */
+export function windowShiftFor(bytes: number): number {
+  let s = 0;
+  while (s < 14 && bytes >>> s > 65535) s++;
+  return s;
+}
+
 /** Anything that owns connections in its listen queue (see listener.ts). */
 export interface ConnectionOwner {
   removeEmbryo(conn: Connection): void;
@@ -219,11 +233,7 @@ export class Connection implements TcpSocket {
     this.keepIntvl = o.keepaliveIntervalMs;
     this.keepCnt = o.keepaliveCount;
     // Our window scale: smallest shift that lets the advertised window cover the buffer.
-    if (o.windowScaling) {
-      let s = 0;
-      while (s < 14 && this.rxMax >>> s > 65535) s++;
-      this.rcvWscale = s;
-    }
+    if (o.windowScaling) this.rcvWscale = windowShiftFor(this.rxMax);
   }
 
   // ================================================================ TcpSocket (public API)
@@ -493,7 +503,7 @@ export class Connection implements TcpSocket {
    * Connection created straight from a valid SYN-cookie ACK: the handshake is complete and only
    * the MSS survived (window scale, SACK and timestamps are lost without state).
    */
-  openFromCookie(seg: TcpSegmentView, iss: number, mss: number): void {
+  openFromCookie(seg: TcpSegmentView, iss: number, mss: number, opts: CookieOptions | null = null): void {
     this.irs = seqAdd(seg.seq, -1);
     this.rcvNxt = seg.seq;
     this.iss = iss;
@@ -504,11 +514,22 @@ export class Connection implements TcpSocket {
     this.sndSmallEnd = this.sndUna;
     this.advMss = this.mssForMtu();
     this.peerMss = mss;
-    this.wsOk = false;
-    this.rcvWscale = 0;
-    this.sndWscale = 0;
+    if (opts !== null && opts.peerWscale >= 0) {
+      // Options recovered from the timestamp echo (the SYN-ACK offered our rcvWscale).
+      this.wsOk = true;
+      this.sndWscale = opts.peerWscale;
+    } else {
+      this.wsOk = false;
+      this.rcvWscale = 0;
+      this.sndWscale = 0;
+    }
+    this.sackOk = opts !== null && opts.sack;
+    if (opts !== null) {
+      this.tsOk = true;
+      this.tsRecent = seg.tsVal;
+    }
     this.updateSendMss();
-    this.sndWnd = seg.window;
+    this.sndWnd = seg.window << this.sndWscale;
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = seg.seq;
     this.sndWl2 = seg.ack;

@@ -27,7 +27,7 @@ import {
   TcpParseError,
   TcpSegmentView,
 } from "../wire/tcp.ts";
-import { Connection } from "./connection.ts";
+import { Connection, windowShiftFor, type CookieOptions } from "./connection.ts";
 import { EV_CLOSE, EV_CONNECT, EV_ERROR, EV_READABLE, EV_WRITABLE } from "./events.ts";
 import { TcpError } from "./errors.ts";
 import { newTcpStats, type TcpHost, type TcpStats } from "./host.ts";
@@ -83,6 +83,8 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   private readonly issFn: TcpLayerConfig["issFn"];
   private readonly isnKey: number;
   private readonly cookies: SynCookies;
+  /** Timestamp offset used in cookie SYN-ACKs and by connections born from them. */
+  private readonly cookieTsOffset: number;
   /** remoteAddr * 65536 + remotePort -> chain of connections. */
   private readonly conns = new Map<number, Connection>();
   private readonly listeners = new Map<number, Listener>();
@@ -126,6 +128,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     this.issFn = cfg.issFn;
     this.isnKey = cfg.rng.u32();
     this.cookies = new SynCookies(cfg.rng);
+    this.cookieTsOffset = cfg.rng.u32();
     this.nextEphemeral = o.ephemeralLow + (cfg.rng.u32() % (o.ephemeralHigh - o.ephemeralLow + 1));
     this.txBuf = new Uint8Array(TRANSPORT_HEADROOM + TCP_MAX_HEADER_LEN + 65536);
   }
@@ -293,7 +296,13 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
           }
           this.stats.synCookiesAccepted++;
           const c = this.newPassive(l, dst, seg.dstPort, src, seg.srcPort);
-          c.openFromCookie(seg, cookie, this.cookies.mss);
+          let extra: CookieOptions | null = null;
+          if (this.opts.timestamps && seg.hasTimestamp && seg.tsEcr !== 0) {
+            const ws = seg.tsEcr & 15;
+            extra = { peerWscale: ws === 15 || ws > 14 ? -1 : ws, sack: ((seg.tsEcr >>> 4) & 1) === 1 };
+            c.tsOffset = this.cookieTsOffset; // keep our TSvals monotonic for the peer's PAWS
+          }
+          c.openFromCookie(seg, cookie, this.cookies.mss, extra);
           if (seg.payloadLength > 0 || f & TCP_FIN) c.input(seg);
           c.rearm();
           return;
@@ -321,7 +330,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
         return;
       }
       l.lastCookieAt = this.clock.now();
-      this.sendCookieSynAck(seg, src, dst);
+      this.sendCookieSynAck(l, seg, src, dst);
       return;
     }
     if (!this.admit(l.recvBufferSize + l.sendBufferSize)) {
@@ -348,7 +357,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     return this.connCount < this.opts.maxConnections && this.bufferBytes < this.opts.maxBufferBytes;
   }
 
-  private sendCookieSynAck(seg: TcpSegmentView, src: number, dst: number): void {
+  private sendCookieSynAck(l: Listener, seg: TcpSegmentView, src: number, dst: number): void {
     const now = this.clock.now();
     const mss = seg.mss > 0 ? seg.mss : 536;
     const iss = this.cookies.make(now, dst, seg.dstPort, src, seg.srcPort, seg.seq, mss);
@@ -360,9 +369,26 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     h.ack = seqAdd(seg.seq, 1);
     h.flags = TCP_SYN | TCP_ACK;
     h.mss = Math.max(88, Math.min(65495, this.ip.mtu - 40));
-    h.window = Math.min(this.opts.recvBufferSize, 65535);
+    h.window = Math.min(l.recvBufferSize, 65535);
+    if (this.opts.timestamps && seg.hasTimestamp) {
+      // Like Linux: the low 6 bits of our TSval carry the peer's window shift (15 = none) and
+      // SACK-permitted; the final ACK echoes them back, so the cookie connection keeps them.
+      const ws = this.opts.windowScaling && seg.wscale >= 0 ? seg.wscale : 15;
+      const sack = this.opts.sack && seg.sackPermitted ? 1 : 0;
+      h.hasTimestamp = true;
+      h.tsVal = ((Math.floor(now) + this.cookieTsOffset) & ~0x3f) | ws | (sack << 4);
+      h.tsVal >>>= 0;
+      h.tsEcr = seg.tsVal;
+      if (ws !== 15) h.wscale = windowShiftFor(this.listenerRxMax(l));
+      h.sackPermitted = sack === 1;
+    }
     this.stats.synCookiesSent++;
     this.emitBare(dst, src);
+  }
+
+  /** The largest receive ring a connection of this listener may grow to (sets the window shift). */
+  private listenerRxMax(l: Listener): number {
+    return this.opts.autotune && !l.explicitSizes ? Math.max(l.recvBufferSize, this.opts.recvBufferMax) : l.recvBufferSize;
   }
 
   find(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Connection | null {

@@ -437,6 +437,24 @@ describe("listen backlog and SYN-flood protection", () => {
     expect(r.tcp.stats.synCookiesAccepted).toBe(1);
   });
 
+  test("cookies keep window scale, SACK and timestamps via the timestamp echo (like Linux)", () => {
+    const r = rig({ synQueueSize: 1 });
+    const l = r.tcp.listen(80, { backlog: 100 });
+    synFrom(r, 5000);
+    inject(r.tcp, { srcPort: 5001, seq: PEER_ISS, flags: SYN, mss: 1460, wscale: 5, sackPermitted: true, ts: [777, 0] });
+    const sa = r.ip.take()[1]!;
+    expect(sa.ts).not.toBeNull();
+    expect(sa.ts![1]).toBe(777);
+    expect(sa.ts![0] & 63).toBe(5 | 16); // peer shift 5, SACK bit
+    expect(sa.sackPermitted).toBe(true);
+    expect(sa.wscale).toBeGreaterThanOrEqual(0);
+    inject(r.tcp, { srcPort: 5001, seq: PEER_ISS + 1, ack: sa.seq + 1, flags: ACK, window: 100, ts: [778, sa.ts![0]] });
+    const s = l.accept()!;
+    const i = s.info();
+    expect([i.windowScaling, i.sack, i.timestamps, i.sndWnd, i.mss]).toEqual([true, true, true, 100 << 5, 1448]);
+    expect(r.tcp.stats.synCookiesAccepted).toBe(1);
+  });
+
   test("a forged cookie ACK is answered with RST", () => {
     const r = rig({ synQueueSize: 1 });
     const l = r.tcp.listen(80);
