@@ -46,9 +46,9 @@ describe("NDP emulation", () => {
       const r = emulateNeighborSolicitation(nconf, SELF, ns, 0, ns.length, out);
       expect(r).toEqual({ address: PEER, mac: macFromAddress(PEER, NWID) });
       expect([out[0], out[5], out[6], out[7], out[40], out[44], out[64], out[65]]).toEqual([0x60, 32, 0x3a, 0xff, 0x88, 0x60, 2, 1]);
-      expect(out.subarray(8, 24)).toEqual(peerAddr.ip);
-      expect(out.subarray(24, 40)).toEqual(mine.ip);
-      expect(out.subarray(48, 64)).toEqual(peerAddr.ip);
+      expect(Buffer.from(out.subarray(8, 24)).equals(Buffer.from(peerAddr.ip))).toBe(true);
+      expect(Buffer.from(out.subarray(24, 40)).equals(Buffer.from(mine.ip))).toBe(true);
+      expect(Buffer.from(out.subarray(48, 64)).equals(Buffer.from(peerAddr.ip))).toBe(true);
       expect(Buffer.from(out.subarray(66, 72)).toString("hex")).toBe(macFromAddress(PEER, NWID).toString(16).padStart(12, "0"));
       expect(checksumOk(out)).toBe(true);
     });
