@@ -16,6 +16,9 @@ import { Dictionary, NETWORK_CONFIG_DICT_CAPACITY } from "./dictionary.ts";
 import {
   type DnsConfig,
   EMPTY_DNS,
+  MAX_ROUTES,
+  MAX_SPECIALISTS,
+  MAX_STATIC_IPS,
   type Route,
   SPECIALIST_ACTIVE_BRIDGE,
   SPECIALIST_ANCHOR,
@@ -192,8 +195,25 @@ export function networkConfigToDictionary(nc: NetworkConfig): Dictionary {
   return d;
 }
 
+/** What a 1.14 member can hold; more would be cut off silently on its side. */
+function overLimit(nc: NetworkConfig): string | null {
+  const limits: [string, number, number][] = [
+    ["rules", nc.rules.length, MAX_NETWORK_RULES],
+    ["capabilities", nc.capabilities.length, MAX_CAPABILITIES],
+    ["tags", nc.tags.length, MAX_TAGS],
+    ["certificates of ownership", nc.certificatesOfOwnership.length, MAX_CERTIFICATES_OF_OWNERSHIP],
+    ["specialists", nc.specialists.length, MAX_SPECIALISTS],
+    ["routes", nc.routes.length, MAX_ROUTES],
+    ["static IPs", nc.staticIps.length, MAX_STATIC_IPS],
+  ];
+  for (const [what, n, max] of limits) if (n > max) return `${n} ${what}, at most ${max}`;
+  return null;
+}
+
 /** The dictionary text a controller signs and chunks (and a member stores). Refused if too large. */
 export function encodeNetworkConfig(nc: NetworkConfig): Decoded<Uint8Array> {
+  const over = overLimit(nc);
+  if (over !== null) return fail(`network config: ${over}`);
   return guard("network config", () => networkConfigToDictionary(nc).serialize(NETWORK_CONFIG_DICT_CAPACITY));
 }
 

@@ -165,6 +165,17 @@ describe("NetworkConfig rejections", () => {
     });
   }
 
+  test("encoding refuses what a 1.14 member could not hold", () => {
+    const nc = networkConfigFromBytes(base);
+    if (!nc.ok) throw new Error(nc.error);
+    const many = encodeNetworkConfig({ ...nc.value, staticIps: Array(33).fill(nc.value.staticIps[0]!) });
+    expect(!many.ok && many.error).toContain("33 static IPs, at most 32");
+    const rules = encodeNetworkConfig({ ...nc.value, rules: Array(1025).fill(nc.value.rules[0]!) });
+    expect(!rules.ok && rules.error).toContain("1025 rules");
+    const dns = encodeNetworkConfig({ ...nc.value, dns: { domain: "x", servers: Array(5).fill(nc.value.staticIps[0]!) } });
+    expect(!dns.ok && dns.error).toContain("DNS servers");
+  });
+
   test("mtu is clamped into [1280, 10000] as 1.14 does", () => {
     const low = networkConfigFromBytes(withEntry("mtu", "100"));
     const high = networkConfigFromBytes(withEntry("mtu", "ffff"));
