@@ -25,8 +25,8 @@ export interface NetworkLocalSettings {
 /** zerotier-one's defaults for a newly joined network. The whitelist is never written back (as in zerotier-one). */
 export const DEFAULT_LOCAL_SETTINGS: NetworkLocalSettings = { allowManaged: true, allowGlobal: false, allowDefault: false, allowDNS: false, allowManagedWhitelist: [] };
 
-/** Plenty for four booleans; a bigger file is not ours. */
-const LOCAL_CONF_CAPACITY = 1024;
+/** zerotier-one loads the file into a Dictionary<4096>. */
+const LOCAL_CONF_CAPACITY = 4096;
 
 export function encodeLocalConf(s: NetworkLocalSettings): Uint8Array {
   const d = new Dictionary().addBool("allowManaged", s.allowManaged).addBool("allowGlobal", s.allowGlobal).addBool("allowDefault", s.allowDefault).addBool("allowDNS", s.allowDNS);
