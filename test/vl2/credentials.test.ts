@@ -4,13 +4,15 @@ import { SeededRng } from "../../src/util/random.ts";
 import type { Identity } from "../../src/vl1/identity.ts";
 import { decodeCapability, encodeCapability, addCustody, issueCapability, verifyCapability } from "../../src/vl2/credentials/capability.ts";
 import { ThingType, cooOwns, decodeCoo, encodeCoo, ownedThing, signCoo, verifyCoo } from "../../src/vl2/credentials/certificate-of-ownership.ts";
-import { decodeNetworkCredentials, encodeNetworkCredentials } from "../../src/vl2/credentials/network-credentials.ts";
+import { credentialPushPayloads, decodeNetworkCredentials, encodeNetworkCredentials } from "../../src/vl2/credentials/network-credentials.ts";
+import { makeCom, signCom } from "../../src/vl2/com.ts";
 import { CredentialType } from "../../src/vl2/credentials/credential.ts";
 import { decodeRevocation, encodeRevocation, signRevocation, verifyRevocation } from "../../src/vl2/credentials/revocation.ts";
 import { decodeTag, encodeTag, signTag, verifyTag } from "../../src/vl2/credentials/tag.ts";
 import { Dictionary, NETWORK_CONFIG_DICT_CAPACITY } from "../../src/vl2/dictionary.ts";
 import { type Rule, readRules } from "../../src/vl2/rules.ts";
-import { controllerIdentity, controllerSecret, fixtureBytes, quickIdentity } from "./fixtures.ts";
+import { networkConfigFromBytes } from "../../src/vl2/network-config.ts";
+import { CAPTURES, controllerIdentity, controllerSecret, fixtureBytes, quickIdentity, wirePackets } from "./fixtures.ts";
 
 const NWID = 0x3bc65e2b50b151d2n;
 const controller = controllerSecret();
@@ -172,5 +174,47 @@ describe("rules inside the real config", () => {
     const d = Dictionary.parse(fixtureBytes("netconf", "member.conf"), NETWORK_CONFIG_DICT_CAPACITY);
     if (!d.ok) throw new Error(d.error);
     expect(readRules(new ByteReader(d.value.get("R")!), undefined, 1024)).toEqual([{ type: 1, not: false, or: false }]);
+  });
+});
+
+describe("credential pushes", () => {
+  for (const cap of CAPTURES) {
+    test(`${cap}: what we would push from ztcap's config is byte-identical to its real NETWORK_CREDENTIALS`, () => {
+      const nc = networkConfigFromBytes(fixtureBytes(cap, "ztcap.conf"));
+      if (!nc.ok) throw new Error(nc.error);
+      const real = wirePackets(cap).filter((p) => p.verb === "NETWORK_CREDENTIALS" && p.src === "ztcap");
+      expect(real.length).toBeGreaterThan(0);
+      const ours = credentialPushPayloads(nc.value);
+      expect(ours.length).toBe(1);
+      for (const p of real) expect(Buffer.from(ours[0]!).toString("hex")).toBe(p.payload);
+    });
+  }
+
+  test("everything we hold, split to fit the packet size, COM in the first payload only", () => {
+    const com = signCom(makeCom(TS, 1800000, NWID, member), controller);
+    const tags = Array.from({ length: 128 }, (_, i) => signTag({ networkId: NWID, timestamp: TS, id: i, value: i, issuedTo: member.address }, controller));
+    const capabilities = Array.from({ length: 20 }, (_, i) =>
+      issueCapability({ networkId: NWID, timestamp: TS, id: i, rules: Array(64).fill({ type: 51, not: false, or: false, start: 1n, end: 2n, index: 0, format: 7 }) }, member.address, controller),
+    );
+    const coo = signCoo({ networkId: NWID, timestamp: TS, flags: 0n, id: 1, things: [ownedThing(ThingType.IPV4, Uint8Array.of(10, 0, 0, 5))], issuedTo: member.address }, controller);
+    const payloads = credentialPushPayloads({ com, capabilities, tags, certificatesOfOwnership: [coo] }, 9972);
+    expect(payloads.length).toBeGreaterThan(2);
+    const got = { coms: 0, caps: [] as number[], tags: [] as number[], coos: 0 };
+    payloads.forEach((p, i) => {
+      expect(p.length).toBeLessThanOrEqual(9972);
+      const d = decodeNetworkCredentials(p);
+      if (!d.ok) throw new Error(d.error);
+      if (i > 0) expect(d.value.coms.length).toBe(0);
+      got.coms += d.value.coms.length;
+      got.caps.push(...d.value.capabilities.map((c) => c.id));
+      got.tags.push(...d.value.tags.map((t) => t.id));
+      got.coos += d.value.certificatesOfOwnership.length;
+      expect(d.value.revocations.length).toBe(0);
+    });
+    expect(got).toEqual({ coms: 1, caps: capabilities.map((c) => c.id), tags: tags.map((t) => t.id), coos: 1 });
+    // nothing to push but a COM: one payload, as 1.14 sends it
+    expect(credentialPushPayloads({ com, capabilities: [], tags: [], certificatesOfOwnership: [] })).toEqual([encodeNetworkCredentials({ coms: [com], capabilities: [], tags: [], revocations: [], certificatesOfOwnership: [] })]);
+    // an item larger than the budget still goes out, alone
+    expect(credentialPushPayloads({ com: null, capabilities: capabilities.slice(0, 2), tags: [], certificatesOfOwnership: [] }, 100).length).toBe(2);
   });
 });

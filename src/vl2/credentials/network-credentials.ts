@@ -63,3 +63,66 @@ export function decodeNetworkCredentials(buf: Uint8Array, start = 0, end = buf.l
     return ok({ coms, capabilities, tags, revocations, certificatesOfOwnership });
   });
 }
+
+/**
+ * What a member pushes to a peer (spec 6.12): our COM, then all our capabilities, tags and
+ * certificates of ownership, split over as many NETWORK_CREDENTIALS payloads as needed to keep
+ * each within `maxPayload` bytes (1.14 splits the same way, with its own size estimate). The COM
+ * goes in the first payload only; revocations are never pushed by members.
+ */
+export function credentialPushPayloads(
+  mine: { com: CertificateOfMembership | null; capabilities: readonly Capability[]; tags: readonly Tag[]; certificatesOfOwnership: readonly CertificateOfOwnership[] },
+  maxPayload = 10000 - 28,
+): Uint8Array[] {
+  const caps = mine.capabilities.map(encodeOne(writeCapability));
+  const tags = mine.tags.map(encodeOne(writeTag));
+  const coos = mine.certificatesOfOwnership.map(encodeOne(writeCoo));
+  const out: Uint8Array[] = [];
+  let ci = 0;
+  let ti = 0;
+  let oi = 0;
+  let sendCom = mine.com !== null;
+  while (sendCom || ci < caps.length || ti < tags.length || oi < coos.length) {
+    const w = new ByteWriter(1024);
+    let empty = !sendCom;
+    if (sendCom) writeCom(w, mine.com!);
+    sendCom = false;
+    w.u8(0);
+    // each section takes what fits; an item too big for any packet still goes alone in one, so
+    // that the loop always progresses
+    const section = (items: Uint8Array[], from: number, reserve: number): number => {
+      const countAt = w.pos;
+      w.u16(0);
+      let n = 0;
+      while (from + n < items.length && (empty || w.pos + items[from + n]!.length + reserve <= maxPayload)) {
+        w.bytes(items[from + n]!);
+        n++;
+        empty = false;
+      }
+      return n === 0 ? 0 : patchCount(w, countAt, n);
+    };
+    ci += section(caps, ci, 8);
+    ti += section(tags, ti, 6);
+    w.u16(0);
+    oi += section(coos, oi, 2);
+    out.push(w.finish());
+  }
+  return out;
+}
+
+function encodeOne<T>(write: (w: ByteWriter, x: T) => void): (x: T) => Uint8Array {
+  return (x) => {
+    const w = new ByteWriter(256);
+    write(w, x);
+    return w.finish();
+  };
+}
+
+/** Rewrites a u16 count written earlier at `at` (ByteWriter only appends). */
+function patchCount(w: ByteWriter, at: number, n: number): number {
+  const end = w.pos;
+  w.pos = at;
+  w.u16(n);
+  w.pos = end;
+  return n;
+}
