@@ -14,6 +14,8 @@ import { TcpState } from "./state.ts";
 
 /** Sender scoreboard size (SACKed ranges). */
 const SCOREBOARD_RANGES = 32;
+/** Loss probes in a row without an ACK advancing snd.una before only the RTO remains. */
+const MAX_PROBES = 4;
 /** Highest duplicate-ACK threshold reordering may push us to. */
 const MAX_DUP_THRESH = 24;
 
@@ -145,6 +147,21 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   c.tlpBackoff = 0;
   if (c.scoreboard !== null) c.scoreboard.removeBelow(ack);
 
+  // Spurious RTO (Eifel detection, RFC 3522/4015): the first ACK after the timeout covers the
+  // retransmitted segment but echoes the original's older timestamp -- the ACKs were only late.
+  if (c.rtoUndoArmed && seqGt(ack, c.undoSeq)) {
+    c.rtoUndoArmed = false;
+    if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
+      c.host.stats.spuriousRtos++;
+      c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
+      c.cc.ssthresh = c.undoSsthresh;
+      c.inRecovery = false;
+      c.afterRto = false;
+      c.recoverySeq = c.sndUna;
+      if (seqLt(c.sndNxt, c.sndMax)) c.sndNxt = c.sndMax; // no go-back-N resend of what arrived
+    }
+  }
+
   // Eifel (RFC 3522): the ACK covering our first retransmission echoes a timestamp older than
   // that retransmission, so the original arrived -- the "loss" was reordering. Undo.
   if (c.inRecovery && c.undoArmed && seqGt(ack, c.undoSeq)) {
@@ -227,7 +244,9 @@ function growSendRing(c: Connection): void {
  * after ~2 RTTs so a lost tail is repaired by SACK recovery instead of waiting for the RTO.
  */
 export function armTlp(c: Connection, now: number): void {
-  if (!c.sackOk || c.sndUna === c.sndMax || !c.rto.measured) {
+  // After an RTO (or a few probes without progress) the backed-off RTO is in charge: a dead
+  // path must not be probed every few milliseconds.
+  if (!c.sackOk || c.sndUna === c.sndMax || !c.rto.measured || c.afterRto || c.tlpBackoff >= MAX_PROBES) {
     c.tlpAt = Infinity;
     return;
   }

@@ -166,6 +166,8 @@ export class Connection implements TcpSocket {
   prrDelivered = 0;
   prrOut = 0;
   recoverFs = 1;
+  /** A retransmission timeout whose spuriousness the next ACK's timestamp can reveal. */
+  rtoUndoArmed = false;
   /** D-SACK undo: retransmissions of the last fast recovery not yet proven unnecessary. */
   dsackUndoArmed = false;
   undoRetrans = 0;

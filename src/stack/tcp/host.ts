@@ -44,6 +44,7 @@ export interface TcpStats {
   rtoTimeouts: number;
   tailLossProbes: number;
   spuriousRecoveries: number;
+  spuriousRtos: number;
   lostRetransmits: number;
   badChecksum: number;
   malformed: number;
@@ -68,6 +69,7 @@ export function newTcpStats(): TcpStats {
     rtoTimeouts: 0,
     tailLossProbes: 0,
     spuriousRecoveries: 0,
+    spuriousRtos: 0,
     lostRetransmits: 0,
     badChecksum: 0,
     malformed: 0,

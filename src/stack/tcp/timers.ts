@@ -92,7 +92,9 @@ export function onTailLossProbe(c: Connection, now: number): void {
     sendRange(c, start, seqDiff(c.sndMax, start));
     c.host.stats.retransmits++;
   }
-  c.rtxAt = now + c.rto.current();
+  // A few probes with backoff (armTlp stops after MAX_PROBES); the RTO keeps its schedule, so a
+  // dead path still times out exactly as without probes.
+  if (c.rtxAt === Infinity) c.rtxAt = now + c.rto.current();
   armTlp(c, now);
 }
 
@@ -118,6 +120,14 @@ export function onRetransmitTimeout(c: Connection, now: number): void {
     sendControl(c, c.sndMax, TCP_RST | TCP_ACK);
     c.fail(c.softError ?? "ETIMEDOUT");
     return;
+  }
+  if (c.retransmits === 1 && c.tsOk) {
+    // Remember the window so a spurious timeout can be undone (see ack.ts, Eifel).
+    c.rtoUndoArmed = true;
+    c.undoCwnd = c.cc.cwnd;
+    c.undoSsthresh = c.cc.ssthresh;
+    c.undoSeq = c.sndUna;
+    c.undoTsVal = c.tsNow();
   }
   c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
   c.rto.onTimeout();

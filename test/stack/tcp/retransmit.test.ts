@@ -425,3 +425,61 @@ describe("D-SACK undo (RFC 3708 style)", () => {
     expect(r.tcp.stats.spuriousRecoveries).toBe(0);
   });
 });
+
+describe("spurious RTO detection (Eifel, RFC 3522/4015)", () => {
+  /** Run timers (tail probes first) until the retransmission timeout fired; return what it sent. */
+  const untilRto = (r: Rig) => {
+    for (let i = 0; i < 20 && r.tcp.stats.rtoTimeouts === 0; i++) {
+      r.ip.take();
+      r.advance(r.tcp.nextDeadline() - r.clock.now());
+    }
+    return r.ip.take();
+  };
+
+  test("an ACK echoing the original's timestamp after a timeout restores the window", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(10 * 1448), 0, 10 * 1448);
+    const out = r.ip.take();
+    const tsOrig = out[0]!.ts![0];
+    const rto = untilRto(r); // the first segment is resent, cwnd collapses to 1 MSS
+    expect(rto.map((x) => x.seq)).toEqual([out[0]!.seq]);
+    // the (late) ACK for the whole original flight echoes the original timestamp
+    inject(r.tcp, { ...P, seq: pseq, ack: out[9]!.seq + 1448, flags: ACK, ts: [300, tsOrig] });
+    expect(r.tcp.stats.spuriousRtos).toBe(1);
+    s.send(bytes(30 * 1448), 0, 30 * 1448);
+    expect(r.ip.take().length).toBeGreaterThanOrEqual(10);
+  });
+
+  test("an ACK echoing the retransmission's timestamp keeps the RTO response", () => {
+    const r = rig({ congestion: "newreno" });
+    const s = establishActive(r, { sack: true, ts: true });
+    s.send(bytes(10 * 1448), 0, 10 * 1448);
+    const out = r.ip.take();
+    const rtx = untilRto(r)[0]!;
+    r.clock.advance(5);
+    inject(r.tcp, { ...P, seq: pseq, ack: out[0]!.seq + 1448, flags: ACK, ts: [300, rtx.ts![0]] });
+    expect(r.tcp.stats.spuriousRtos).toBe(0);
+    expect(r.ip.take().length).toBeLessThanOrEqual(2); // slow start from 1 MSS
+  });
+});
+
+describe("dead peer with SACK and timestamps", () => {
+  test("a few tail probes, then the RTO on its own schedule with backoff, then RST + ETIMEDOUT", () => {
+    const r = rig({ congestion: "newreno", dataRetries: 3 });
+    const s = establishActive(r, { sack: true, ts: true });
+    const t0 = r.clock.now();
+    s.send(bytes(10 * 1448), 0, 10 * 1448);
+    r.ip.take();
+    const rtoTimes: number[] = [];
+    for (let i = 0; i < 20 && s.error === null; i++) {
+      const before = r.tcp.stats.rtoTimeouts;
+      r.advance(r.tcp.nextDeadline() - r.clock.now());
+      if (r.tcp.stats.rtoTimeouts > before) rtoTimes.push(r.clock.now() - t0);
+      r.ip.take();
+    }
+    expect(r.tcp.stats.tailLossProbes).toBe(4); // probes stop after a few without progress
+    expect(rtoTimes).toEqual([200, 600, 1400, 3000]); // the probes did not delay the RTO
+    expect(s.error).toBe("ETIMEDOUT");
+  });
+});
