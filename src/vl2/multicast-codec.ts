@@ -256,3 +256,20 @@ export function writeOkMulticastFrame(buf: Uint8Array, off: number, nwid: Networ
   buf[off + 18] = 0x02;
   return 19 + writeGatherResults(buf, off + 19, totalKnown, members);
 }
+
+/**
+ * MULTICAST_LIKE payloads announcing `groups` of one network, each payload within `maxPayload`
+ * bytes (1.14 starts a new packet when the next record would not fit). Pass the groups sorted
+ * (compareMulticastGroups) to announce them in 1.14's order.
+ */
+export function multicastLikePayloads(nwid: NetworkIdHalves, groups: readonly MulticastGroup[], maxPayload = 10000 - 28): Uint8Array[] {
+  const perPacket = Math.max(1, Math.floor(maxPayload / MULTICAST_LIKE_RECORD_LENGTH));
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < groups.length; i += perPacket) {
+    const n = Math.min(perPacket, groups.length - i);
+    const b = new Uint8Array(n * MULTICAST_LIKE_RECORD_LENGTH);
+    for (let k = 0; k < n; k++) writeMulticastLike(b, k * MULTICAST_LIKE_RECORD_LENGTH, nwid, groups[i + k]!);
+    out.push(b);
+  }
+  return out;
+}

@@ -4,6 +4,7 @@ import { ExtFrameView, FrameView, joinNetworkId, parseExtFrame, parseFrame, spli
 import { macFromAddress } from "../../src/vl2/mac.ts";
 import {
   MulticastFrameView,
+  multicastLikePayloads,
   multicastFrameHeaderLength,
   parseMulticastFrame,
   parseMulticastGather,
@@ -16,7 +17,9 @@ import {
   writeOkMulticastFrame,
   writeOkMulticastGather,
 } from "../../src/vl2/multicast-codec.ts";
-import { multicastGroupKey } from "../../src/vl2/multicast-group.ts";
+import { BROADCAST_GROUP, compareMulticastGroups, multicastGroupKey, readMulticastGroup } from "../../src/vl2/multicast-group.ts";
+import { macFromString } from "../../src/vl2/mac.ts";
+import { fixtureJson } from "./fixtures.ts";
 import { decodeCom, encodeCom } from "../../src/vl2/com.ts";
 import { CAPTURES, wirePackets } from "./fixtures.ts";
 
@@ -105,6 +108,32 @@ describe("VL2 verb payloads from the captures parse and re-encode identically", 
       expect(checked).toBeGreaterThan(30);
     });
   }
+});
+
+describe("MULTICAST_LIKE announcements", () => {
+  for (const cap of CAPTURES) {
+    test(`${cap}: ztcap's full announcement (subscriptions + broadcast, sorted) is byte-identical`, () => {
+      const api = fixtureJson(cap, "ztcap-local-api-network.json") as { multicastSubscriptions: { adi: number; mac: string }[] };
+      const groups = [...api.multicastSubscriptions.map((s) => ({ mac: macFromString(s.mac)!, adi: s.adi })), BROADCAST_GROUP].sort(compareMulticastGroups);
+      const ours = multicastLikePayloads(H, groups);
+      expect(ours.length).toBe(1);
+      const real = wirePackets(cap).filter((p) => p.verb === "MULTICAST_LIKE" && p.src === "ztcap").map((p) => p.payload);
+      expect(real).toContain(Buffer.from(ours[0]!).toString("hex"));
+    });
+  }
+
+  test("split so that every payload fits", () => {
+    const groups = Array.from({ length: 1200 }, (_, i) => ({ mac: 0x01005e000000 + i, adi: 0 }));
+    const payloads = multicastLikePayloads(H, groups, 9972);
+    expect(payloads.length).toBe(Math.ceil(1200 / Math.floor(9972 / 18)));
+    let n = 0;
+    for (const p of payloads) {
+      expect(p.length).toBeLessThanOrEqual(9972);
+      parseMulticastLikes(p, 0, p.length, (_, g) => expect(g).toEqual(groups[n++]!));
+    }
+    expect(n).toBe(1200);
+    expect(readMulticastGroup(payloads[1]!, 8).mac).toBe(groups[554]!.mac);
+  });
 });
 
 describe("EXT_FRAME", () => {
