@@ -171,6 +171,18 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     return l;
   }
 
+  /**
+   * Tear everything down (service shutdown): every connection is reset (RST to the peer, onError
+   * is not raised, onClose is), every listener closed. The layer stays usable afterwards.
+   */
+  destroy(): void {
+    for (const l of [...this.listeners.values()]) l.close();
+    const all: Connection[] = [];
+    for (const head of this.conns.values()) for (let c: Connection | null = head; c !== null; c = c.nextInBucket) all.push(c);
+    for (const c of all) c.abort();
+    this.flushEvents();
+  }
+
   /** Run every timer due at clock.now(). */
   poll(): void {
     const now = this.clock.now();

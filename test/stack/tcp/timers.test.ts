@@ -229,3 +229,23 @@ describe("info()", () => {
     expect(i.ssthresh).toBe(Infinity);
   });
 });
+
+describe("destroy()", () => {
+  test("resets every connection, closes listeners, leaves no timers", () => {
+    const r = rig();
+    const ev = recorder();
+    const s = establishActive(r, { handler: ev.handler });
+    ev.log.length = 0;
+    r.tcp.listen(80);
+    r.tcp.connect(PEER, 99, { localPort: 4002 });
+    r.ip.take();
+    r.tcp.destroy();
+    const out = r.ip.take();
+    expect(out.filter((x) => x.flags & RST)).toHaveLength(1); // the SYN_SENT one needs no RST
+    expect(s.stateName).toBe("CLOSED");
+    expect(r.tcp.connectionCount).toBe(0);
+    expect(r.tcp.nextDeadline()).toBe(Infinity);
+    expect(ev.log).toEqual(["close"]);
+    expect(r.tcp.listen(80).localPort).toBe(80);
+  });
+});
