@@ -272,7 +272,7 @@ export function onDupAck(c: Connection, now: number): void {
 }
 
 /**
- * SACK-based loss detection (RFC 6675 IsLost) and, inside recovery, FACK-style marking of the
+ * SACK-based loss detection (RFC 6675 IsLost) and, inside recovery, IsLost marking of the
  * lost range plus detection of lost retransmissions (segments sent after our latest
  * retransmission were SACKed well above it, so it must have been lost too).
  */

@@ -152,7 +152,7 @@ export class Connection implements TcpSocket {
   recoverySeq = 0;
   /** Highest sequence number retransmitted in this recovery. */
   highRxt = 0;
-  /** Un-SACKed bytes below this are deemed lost (FACK-style: the highest SACKed sequence). */
+  /** Un-SACKed bytes below this are deemed lost (RFC 6675 IsLost boundary, or snd.max after an RTO). */
   lostEnd = 0;
   /** snd.max when the latest hole was retransmitted (lost-retransmission detection). */
   rxtMark = 0;
