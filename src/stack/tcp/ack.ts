@@ -1,7 +1,9 @@
 /**
  * The sending half of segment input: ACK acceptance (RFC 5961 5), SACK scoreboard updates,
  * RTT samples, congestion-control callbacks, duplicate-ACK counting and entry into fast
- * retransmit / fast recovery (RFC 5681, RFC 6582 NewReno, RFC 6675 SACK-based).
+ * retransmit / fast recovery (RFC 5681, RFC 6582 NewReno, RFC 6675 SACK-based, RFC 5827 early
+ * retransmit), PRR pacing (RFC 6937), undo of spurious recoveries and timeouts (Eifel with
+ * timestamps, D-SACK), loss-probe arming, and send-buffer autotuning.
  */
 import { TCP_FIN, TCP_SYN, type TcpSegmentView } from "../wire/tcp.ts";
 import { EV_WRITABLE } from "./events.ts";
