@@ -7,13 +7,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { cli, freePort, idtool, startService, waitFor, writeLocalConf } from "./helpers.ts";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { cli, freePort, idtool, run, ROOT, startService, waitFor, writeLocalConf } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-e2e-"));
 const homes = { root: join(tmp, "root"), a: join(tmp, "leaf-a"), b: join(tmp, "leaf-b") };
 const ports: Record<keyof typeof homes, number> = { root: 0, a: 0, b: 0 };
 const procs = new Map<string, Subprocess<"ignore", "pipe", "pipe">>();
 const addr: Record<string, string> = {};
+let moonId = "";
 
 async function info(home: string): Promise<string> {
   return (await cli(home, "info")).out.trim();
@@ -50,6 +52,18 @@ beforeAll(async () => {
     const r = await idtool("mkworld", worldJson, join(h, "planet"));
     expect(r.code).toBe(0);
   }
+  // A moon whose root is leaf b, made by our initmoon/genmoon; b serves it from its moons.d.
+  const moonJson = join(tmp, "moon.json");
+  const init = await idtool("initmoon", join(homes.b, "identity.public"));
+  expect(init.code).toBe(0);
+  const m = JSON.parse(init.out) as { id: string; roots: { stableEndpoints: string[] }[] };
+  m.roots[0]!.stableEndpoints = [`127.0.0.1/${ports.b}`];
+  await Bun.write(moonJson, JSON.stringify(m));
+  expect((await run([join(ROOT, "src/cli/idtool.ts"), "genmoon", moonJson], { cwd: tmp })).code).toBe(0);
+  const moonFile = readdirSync(tmp).find((f) => f.endsWith(".moon"))!;
+  moonId = moonFile.slice(0, 16);
+  mkdirSync(join(homes.b, "moons.d"), { recursive: true });
+  renameSync(join(tmp, moonFile), join(homes.b, "moons.d", moonFile));
   await start("root");
   await start("a");
   await start("b");
@@ -108,6 +122,22 @@ describe("root and two leaves as separate processes", () => {
     const hello = /zt_packet\{direction="rx",packet_type="hello"\} (\d+)/.exec(metrics);
     expect(Number(hello?.[1] ?? 0)).toBeGreaterThanOrEqual(2);
     expect(metrics).toContain('zt_peers{role="LEAF"} 2');
+  }, 30_000);
+
+  test("orbit a moon by its seed: fetched from the seed, listed, its root becomes MOON; deorbit removes it", async () => {
+    const o = await cli(homes.a, "orbit", moonId, addr.b!);
+    expect(o.out).toBe("200 orbit OK\n");
+    const moons = await waitFor("moon fetched", async () => {
+      const j = JSON.parse((await cli(homes.a, "listmoons")).out) as { id: string; waiting: boolean; roots: { identity: string }[] }[];
+      return j.length === 1 && !j[0]!.waiting ? j : null;
+    });
+    expect(moons[0]!.id).toBe(moonId);
+    expect(moons[0]!.roots[0]!.identity.slice(0, 10)).toBe(addr.b!);
+    await waitFor("b is MOON", async () => ((await cli(homes.a, "listpeers")).out.includes(`200 listpeers ${addr.b} `) && (await cli(homes.a, "listpeers")).out.match(new RegExp(`${addr.b} .* MOON`)) ? true : null));
+    expect(existsSync(join(homes.a, "moons.d", `${moonId}.moon`))).toBe(true);
+    expect((await cli(homes.a, "deorbit", moonId)).out).toBe("200 deorbit OK\n");
+    expect(JSON.parse((await cli(homes.a, "listmoons")).out)).toEqual([]);
+    expect(existsSync(join(homes.a, "moons.d", `${moonId}.moon`))).toBe(false);
   }, 30_000);
 
   test("restart keeps the identity and writes/reuses the peer cache", async () => {
