@@ -14,6 +14,7 @@ const main = defineCommand({
     port: { type: "string", alias: "p", description: "UDP port and local API port (0 = pick a free one)" },
     verbose: { type: "boolean", alias: "v", description: "debug logging", default: false },
     quiet: { type: "boolean", alias: "q", description: "warnings and errors only", default: false },
+    tap: { type: "boolean", description: "give each joined network a kernel tap device (root only), as zerotier-one does", default: false },
   },
   async run({ args }) {
     consola.level = args.verbose ? 4 : args.quiet ? 1 : 3;
@@ -38,7 +39,7 @@ const main = defineCommand({
     process.on("SIGINT", () => void shutdown("SIGINT"));
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     try {
-      svc = await Service.start({ home: args.home, port });
+      svc = await Service.start({ home: args.home, port, tap: args.tap });
     } catch (e) {
       if (e instanceof StartupError) {
         consola.error(e.message);

@@ -14,6 +14,13 @@ import { type EmbeddedController, startEmbeddedController } from "../controller/
 import { MulticastDirectory } from "../vl2/multicast-directory.ts";
 import { MulticastDirectoryResponder } from "../vl2/multicast-directory-responder.ts";
 import { nodeRoutes, type ServiceView } from "./api/routes.ts";
+import { networkRoutes } from "./api/network-routes.ts";
+import { NetworksDir } from "./networks-dir.ts";
+import { Networks } from "../vl2/networks.ts";
+import { defaultRequestMetadata } from "../vl2/config-request.ts";
+import { nullPortFactory, type PortFactory } from "../port/port.ts";
+import { tapPortFactory } from "../port/tap-port.ts";
+import { Verb } from "../vl1/packet.ts";
 import { Router } from "./api/router.ts";
 import { ApiServer } from "./api/server.ts";
 
@@ -25,6 +32,10 @@ export interface ServiceOptions {
   port?: number;
   clock?: Clock;
   rng?: Rng;
+  /** Give every joined network a kernel tap (root only); otherwise frames go nowhere until the netcon stack attaches. */
+  tap?: boolean;
+  /** Ports for joined networks (overrides `tap`; tests). */
+  portFactory?: PortFactory;
 }
 
 /** A start-up problem to report in one line and exit non-zero. */
@@ -39,6 +50,9 @@ export class Service {
   private api: ApiServer | null = null;
   private host: NodeHost | null = null;
   private controller: EmbeddedController | null = null;
+  private networksRef: Networks | null = null;
+  private networkTimer: ReturnType<typeof setInterval> | null = null;
+  private portFactory: PortFactory = nullPortFactory;
   private housekeeping: ReturnType<typeof setInterval> | null = null;
   private udp: UdpTransport | null = null;
   private stopped = false;
@@ -68,7 +82,14 @@ export class Service {
       const { identity, created } = loadOrCreateIdentity(home, rng);
       if (created) consola.info(`generated new identity ${identity.addressString}`);
       svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
+      svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : nullPortFactory);
+      if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
+        consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
+      }
+      // local.conf physical.<cidr>.mtu: the node has one physical MTU, so the smallest one given.
+      const mtus = [...conf.settings.physical.values()].map((p) => p.mtu).filter((m): m is number => m !== null);
       svc.host = new NodeHost({
+        mtu: mtus.length > 0 ? Math.min(...mtus) : undefined,
         identity,
         home,
         clock: svc.clock,
@@ -131,6 +152,7 @@ export class Service {
   private async startController(host: NodeHost): Promise<void> {
     const node = host.node;
     const ctl = await startEmbeddedController({
+      onLocalConfig: (nwid, result) => this.networksRef?.get(nwid)?.onLocalConfig(result),
       home: this.home.root,
       identity: this.identity,
       router: this.router,
@@ -149,13 +171,68 @@ export class Service {
     });
     this.housekeeping = setInterval(() => directory.expire(Date.now()), 60_000);
     this.housekeeping.unref();
+    const networks = this.startNetworks(host, ctl);
     node.setVl2Handler({
       onPacket: (peer, verb, pkt, start, end) => {
         if (ctl.onPacket(peer, verb, pkt, start, end)) return false;
-        multicast.onPacket(peer.address, verb, pkt, start, end);
-        return false;
+        // LIKEs and GATHERs feed both the directory (roots, controllers) and the joined networks.
+        if (verb === Verb.MULTICAST_LIKE || verb === Verb.MULTICAST_GATHER) multicast.onPacket(peer.address, verb, pkt, start, end);
+        return networks.onPacket(peer.address, verb, pkt, start, end);
       },
     });
+  }
+
+  /** Joined networks: re-joined from networks.d, /network API, a 1 s timer. */
+  private startNetworks(host: NodeHost, ctl: EmbeddedController): Networks {
+    const node = host.node;
+    const self = this.identity.publicOnly();
+    const networks = new Networks(
+      {
+        address: node.address,
+        clock: this.clock,
+        rng: this.rng,
+        tx: node.tx,
+        send: (d, v, p, s, e, o) => node.send(d, v, p, s, e, o),
+        sendTxTo: (d, v, end, flags) => node.sendTxTo(d, v, end, flags),
+        identityOf: (a) => (a === node.address ? self : (node.getPeer(a)?.identity ?? null)),
+        requestWhois: (a) => node.requestWhois(a),
+        upstreams: () => {
+          const best = node.topology.bestRoot(this.clock.now());
+          const all = node.topology.upstreamAddresses.filter((a) => a !== best?.address);
+          return best === null ? all : [best.address, ...all];
+        },
+        localConfig: (nwid, m) =>
+          ctl.requestLocal(nwid, {
+            configVersion: m.configVersion,
+            protocolVersion: m.protocolVersion,
+            vMajor: m.majorVersion,
+            vMinor: m.minorVersion,
+            vRev: m.revision,
+            rulesEngineRev: m.rulesEngineRevision,
+            authToken: m.auth !== null && m.auth.startsWith("token:") ? m.auth.slice(6) : null,
+          }),
+        portFactory: this.portFactory,
+        metadata: defaultRequestMetadata(),
+      },
+      new NetworksDir(this.home),
+    );
+    this.networksRef = networks;
+    networks.restore();
+    networkRoutes(this.router, networks);
+    this.networkTimer = setInterval(() => {
+      try {
+        networks.tick();
+      } catch (e) {
+        consola.error(`network timer: ${(e as Error).stack ?? e}`);
+      }
+    }, 1000);
+    return networks;
+  }
+
+  /** The joined networks. */
+  get networks(): Networks {
+    if (this.networksRef === null) throw new Error("service has no networks");
+    return this.networksRef;
   }
 
   /** The embedded network controller (every service has one). */
@@ -207,6 +284,8 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     this.api?.stop();
+    if (this.networkTimer !== null) clearInterval(this.networkTimer);
+    await this.networksRef?.stop();
     this.controller?.stop();
     if (this.housekeeping !== null) clearInterval(this.housekeeping);
     this.host?.stop();

@@ -1,0 +1,997 @@
+/**
+ * One joined network on a member (1.14's Network): its config (requested from the controller,
+ * assembled from signed chunks, persisted), status, memberships of other members (credentials and
+ * the gate), Ethernet frames both ways through the rules engine, multicast (LIKE, GATHER,
+ * MULTICAST_FRAME) and the port that consumes the frames.
+ *
+ * Inbound verbs arrive from the Networks dispatcher with the whole packet (header at `start`,
+ * payload at start + 28) and may be modified in place (the Ethernet header of a delivered frame is
+ * written over the end of the ZeroTier header). Outbound frames come from the port with
+ * FRAME_HEADROOM before them and are copied once, into VL1's packet buffer.
+ */
+import type { Clock } from "../util/clock.ts";
+import type { Rng } from "../util/random.ts";
+import type { Address } from "../vl1/address.ts";
+import type { Identity } from "../vl1/identity.ts";
+import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-address.ts";
+import { IpScope, ipScope } from "../vl1/ip-scope.ts";
+import { IDX_PAYLOAD, Verb } from "../vl1/packet.ts";
+import { type NetworkPort, PortError, type PortFactory } from "../port/port.ts";
+import { comIssuedTo, decodeCom, encodeCom } from "./com.ts";
+import { ConfigAssembler } from "./config-chunks.ts";
+import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
+import { encodeNetworkCredentials } from "./credentials/network-credentials.ts";
+import type { NetworkCredentials } from "./credentials/network-credentials.ts";
+import { ExtFrameFlags, ExtFrameView, FrameView, parseExtFrame, parseFrame, splitNetworkId, writeExtFrameHeader, writeFrameHeader } from "./frame-codec.ts";
+import type { NetworkIdHalves } from "./frame-codec.ts";
+import { DEFAULT_LOCAL_SETTINGS, type NetworkLocalSettings } from "./local-conf.ts";
+import { MAC_BROADCAST, type Mac, addressFromMac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
+import { Membership } from "./membership.ts";
+import { MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, writeMulticastGather, writeMulticastLike, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
+import { BROADCAST_GROUP, type MulticastGroup, addressResolutionGroup, arpGroupForIpv4 } from "./multicast-group.ts";
+import { MULTICAST_ANNOUNCE_PERIOD, MULTICAST_TRANSMIT_TIMEOUT, MulticastSubscriber } from "./multicast-subscriber.ts";
+import {
+  type NetworkConfig,
+  type Route,
+  NetworkConfigFlag,
+  activeBridges,
+  anchors,
+  broadcastEnabled,
+  encodeNetworkConfig,
+  isPrivateNetwork,
+  multicastReplicators,
+} from "./network-config.ts";
+import { controllerOf, networkIdToString } from "./network-id.ts";
+import { type ConfigFailure, NetworkStatus, ReasonCounters } from "./network-state.ts";
+import { NetworkRuleContext } from "./rule-context.ts";
+import { FilterDecision, filterFrame } from "./rules-filter.ts";
+import { ETHERTYPE_ARP, type FrameInfo } from "./rules-engine.ts";
+import type { Rule } from "./rules.ts";
+
+/** ZT_NETWORK_AUTOCONF_DELAY: refresh the config this often. */
+export const NETWORK_AUTOCONF_DELAY = 60_000;
+/** Re-request this often while we have no (fresh) config (the 5 s ping tick). */
+export const CONFIG_RETRY_INTERVAL = 5_000;
+/** Re-push our credentials to a member at least this often (spec 6.12). */
+export const CREDENTIAL_PUSH_PERIOD = 500_000;
+/** ZT_PEER_CREDENTIALS_REQUEST_RATE_LIMIT: re-push on NEED_MEMBERSHIP_CERTIFICATE at most this often. */
+export const CREDENTIAL_REPUSH_MIN = 1_000;
+const MAX_MEMBERSHIPS = 65_536;
+const MAX_MULTICAST_PAYLOAD = 10_000;
+const ERROR_NEED_MEMBERSHIP_CERTIFICATE = 0x06;
+const ERROR_OBJ_NOT_FOUND = 0x03;
+const ERROR_UNSUPPORTED_OPERATION = 0x05;
+const ERROR_NETWORK_ACCESS_DENIED = 0x07;
+const ERROR_UNWANTED_MULTICAST = 0x08;
+const ERROR_NETWORK_AUTHENTICATION_REQUIRED = 0x09;
+const MAX_GATHER_TARGETS = 16;
+const LIKES_PER_PACKET = 500;
+
+/** Result of asking the embedded controller for our own network (no packets). */
+export type LocalConfigAnswer = { readonly kind: "ok"; readonly config: NetworkConfig } | { readonly kind: "not-found" | "access-denied" | "ignored" | "error"; readonly reason: string };
+
+/** What a network needs from the node and the service around it. */
+export interface NetworkEnv {
+  readonly address: Address;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  /** VL1's packet build buffer (payload from IDX_PAYLOAD), sent with sendTxTo. */
+  readonly tx: Uint8Array;
+  send(dest: Address, verb: number, payload: Uint8Array, start: number, end: number, opts?: { compress?: boolean; expectReply?: boolean }): boolean;
+  sendTxTo(dest: Address, verb: number, end: number, flags: number): boolean;
+  /** A peer's identity if VL1 knows it. */
+  identityOf(a: Address): Identity | null;
+  requestWhois(a: Address): void;
+  /** Roots, best first. */
+  upstreams(): readonly Address[];
+  /** For networks whose controller is this node (answered without packets), else null. */
+  localConfig: ((nwid: bigint, metadata: RequestMetadata) => Promise<LocalConfigAnswer>) | null;
+  readonly portFactory: PortFactory;
+  readonly metadata: RequestMetadata;
+  /** Persist networks.d/<nwid>.conf (the config as 1.14 writes it). */
+  saveConfig(nwid: bigint, bytes: Uint8Array): void;
+}
+
+export interface NetworkTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  multicastIn: number;
+  multicastOut: number;
+}
+
+/** Reused description of the frame being filtered. */
+function newFrameInfo(): FrameInfo {
+  return { inbound: false, ztSource: 0, ztDest: 0, macSource: 0, macDest: 0, etherType: 0, vlanId: 0, frame: new Uint8Array(0), start: 0, end: 0 };
+}
+
+export class Network {
+  readonly id: bigint;
+  readonly idString: string;
+  readonly halves: NetworkIdHalves;
+  readonly controller: Address;
+  readonly mac: Mac;
+  config: NetworkConfig | null = null;
+  failure: ConfigFailure = "none";
+  settings: NetworkLocalSettings;
+  port: NetworkPort | null = null;
+  portError: string | null = null;
+  portErrorCode = 0;
+  lastConfigUpdate = -Infinity;
+  lastConfigRequest = -Infinity;
+  /** Dropped frames by reason. */
+  readonly drops: ReasonCounters;
+  /** Rejected config chunks / configs by reason. */
+  readonly configRejects: ReasonCounters;
+  /** Rejected credentials by reason. */
+  readonly credentialRejects: ReasonCounters;
+  readonly traffic: NetworkTraffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, multicastIn: 0, multicastOut: 0 };
+  readonly multicast: MulticastSubscriber;
+  readonly memberships = new Map<Address, Membership>();
+
+  private readonly env: NetworkEnv;
+  private readonly assembler: ConfigAssembler;
+  private ruleCtx: NetworkRuleContext | null = null;
+  private readonly decision = new FilterDecision();
+  private readonly fi = newFrameInfo();
+  private readonly frameView = new FrameView();
+  private readonly extView = new ExtFrameView();
+  private readonly mcView = new MulticastFrameView();
+  private readonly scratch = new Uint8Array(IDX_PAYLOAD + MAX_MULTICAST_PAYLOAD + 64);
+  private credentialsPayload: Uint8Array | null = null;
+  /** Rule tables of our own capabilities (outbound filtering), cached per config. */
+  private ourCapabilities: readonly (readonly Rule[])[] = [];
+  private comBytes: Uint8Array | null = null;
+  private lastNeedCert = new Map<Address, number>();
+  private requestInFlight = false;
+  private destroyed = false;
+  private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.fromPort(buf, start, end) };
+
+  constructor(id: bigint, env: NetworkEnv, settings: NetworkLocalSettings = DEFAULT_LOCAL_SETTINGS) {
+    this.id = id;
+    this.idString = networkIdToString(id);
+    this.halves = splitNetworkId(id);
+    this.controller = controllerOf(id);
+    this.env = env;
+    this.settings = settings;
+    this.mac = macFromAddress(env.address, id);
+    const now = () => env.clock.now();
+    this.drops = new ReasonCounters(`network ${this.idString}: frame dropped`, now);
+    this.configRejects = new ReasonCounters(`network ${this.idString}: config rejected`, now, 1000);
+    this.credentialRejects = new ReasonCounters(`network ${this.idString}: credential rejected`, now);
+    this.multicast = new MulticastSubscriber(env.address, env.rng);
+    this.assembler = new ConfigAssembler(id, env.address, () => this.env.identityOf(this.controller));
+  }
+
+  // ------------------------------------------------------------------ status, API
+
+  get status(): NetworkStatus {
+    if (this.portError !== null) return NetworkStatus.PORT_ERROR;
+    switch (this.failure) {
+      case "access-denied":
+        return NetworkStatus.ACCESS_DENIED;
+      case "not-found":
+        return NetworkStatus.NOT_FOUND;
+      case "authentication-required":
+        return NetworkStatus.AUTHENTICATION_REQUIRED;
+      default:
+        return this.config === null ? NetworkStatus.REQUESTING_CONFIGURATION : NetworkStatus.OK;
+    }
+  }
+
+  /** The network object of the local API (spec 8.9). */
+  toJson(): Record<string, unknown> {
+    const c = this.config;
+    const s = this.settings;
+    return {
+      id: this.idString,
+      nwid: this.idString,
+      mac: macToString(this.mac),
+      name: c?.name ?? "",
+      status: this.status,
+      type: c === null ? "PRIVATE" : isPrivateNetwork(c) ? "PRIVATE" : "PUBLIC",
+      mtu: c?.mtu ?? 2800,
+      dhcp: false,
+      bridge: false,
+      broadcastEnabled: c !== null && broadcastEnabled(c),
+      portError: this.portErrorCode,
+      netconfRevision: c?.revision ?? 0,
+      portDeviceName: this.port?.deviceName ?? "",
+      allowManaged: s.allowManaged,
+      allowGlobal: s.allowGlobal,
+      allowDefault: s.allowDefault,
+      allowDNS: s.allowDNS,
+      assignedAddresses: c === null ? [] : c.staticIps.map(inetAddressToString),
+      routes: c === null ? [] : c.routes.filter((r) => r.target !== null).map((r) => ({ target: inetAddressToString(r.target!), via: r.via === null ? null : ipToString(r.via), flags: r.flags, metric: r.metric })),
+      multicastSubscriptions: this.multicast.subscriptions.map((g) => ({ mac: macToString(g.mac), adi: g.adi })),
+      dns: { domain: c?.dns.domain ?? "", servers: c === null ? [] : c.dns.servers.map(ipToString) },
+    };
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  /** Called about every second: config requests, multicast announcements, housekeeping. */
+  tick(now: number): void {
+    if (this.destroyed) return;
+    const due = this.config === null ? this.lastConfigRequest + CONFIG_RETRY_INTERVAL : Math.max(this.lastConfigUpdate + NETWORK_AUTOCONF_DELAY, this.lastConfigRequest + CONFIG_RETRY_INTERVAL);
+    if (now >= due) this.requestConfiguration(now);
+    if (this.config !== null) {
+      this.refreshSubscriptions(now);
+      if (now - this.multicast.lastAnnounce >= MULTICAST_ANNOUNCE_PERIOD) this.announceMulticastGroups(now, null);
+    }
+    this.multicast.clean(now);
+    if (this.lastNeedCert.size > 1024) this.lastNeedCert.clear();
+  }
+
+  // ------------------------------------------------------------------ configuration
+
+  /** NETWORK_CONFIG_REQUEST to the controller, or the embedded controller when it is us. */
+  requestConfiguration(now: number): void {
+    this.lastConfigRequest = now;
+    const env = this.env;
+    if (this.controller === env.address) {
+      if (env.localConfig === null || this.requestInFlight) return;
+      this.requestInFlight = true;
+      void env
+        .localConfig(this.id, env.metadata)
+        .then((r) => this.onLocalConfig(r))
+        .catch((e: unknown) => this.configRejects.add("local controller failed", (e as Error).message, "warn"))
+        .finally(() => {
+          this.requestInFlight = false;
+        });
+      return;
+    }
+    const c = this.config;
+    const p = encodeConfigRequest(this.id, env.metadata, BigInt(c?.revision ?? 0), BigInt(c?.timestamp ?? 0));
+    if (!p.ok) {
+      this.configRejects.add("cannot encode request", p.error, "warn");
+      return;
+    }
+    env.send(this.controller, Verb.NETWORK_CONFIG_REQUEST, p.value, 0, p.value.length, { compress: true, expectReply: true });
+  }
+
+  /** A config (or refusal) from the embedded controller for our own network, pulled or pushed. */
+  onLocalConfig(r: LocalConfigAnswer): void {
+    if (this.destroyed) return;
+    switch (r.kind) {
+      case "ok":
+        if (r.config.networkId !== this.id || r.config.issuedTo !== this.env.address) {
+          this.configRejects.add("local controller config for another network or member", "", "warn");
+          return;
+        }
+        this.applyConfig(r.config, true);
+        return;
+      case "not-found":
+        this.failure = "not-found";
+        return;
+      case "access-denied":
+        this.failure = "access-denied";
+        return;
+      default:
+        this.configRejects.add(`local controller: ${r.kind}`, r.reason);
+    }
+  }
+
+  /**
+   * A config chunk: from OK(NETWORK_CONFIG_REQUEST) (legacy form allowed from the controller) or a
+   * NETWORK_CONFIG push. buf[chunkStart, end) is the chunk structure. Returns the update ID of a
+   * config that was completed and applied, else null.
+   */
+  handleConfigChunk(from: Address, packetId: bigint, buf: Uint8Array, chunkStart: number, end: number, fromOk: boolean): bigint | null {
+    const r = this.assembler.accept(buf, chunkStart, end, { from, packetId, legacyAllowed: fromOk });
+    switch (r.kind) {
+      case "rejected":
+        if (r.reason === "controller identity unknown") this.env.requestWhois(this.controller);
+        this.configRejects.add(r.reason, `chunk from ${from.toString(16).padStart(10, "0")}`, "warn");
+        return null;
+      case "duplicate":
+      case "incomplete":
+        return null;
+      case "complete":
+        this.applyConfig(r.config, true);
+        return r.updateId;
+    }
+  }
+
+  /** ERROR in reply to our NETWORK_CONFIG_REQUEST: only the controller may refuse us. */
+  handleConfigError(from: Address, code: number): void {
+    if (from !== this.controller) {
+      this.configRejects.add("config error not from the controller", `code ${code}`);
+      return;
+    }
+    if (code === ERROR_OBJ_NOT_FOUND || code === ERROR_UNSUPPORTED_OPERATION) this.failure = "not-found";
+    else if (code === ERROR_NETWORK_ACCESS_DENIED) this.failure = "access-denied";
+    else if (code === ERROR_NETWORK_AUTHENTICATION_REQUIRED) this.failure = "authentication-required";
+  }
+
+  /** Installs a verified config: status, persisted copy, credentials, port, multicast. */
+  applyConfig(nc: NetworkConfig, save: boolean): void {
+    if (this.destroyed) return;
+    const now = this.env.clock.now();
+    this.config = nc;
+    this.failure = "none";
+    this.lastConfigUpdate = now;
+    this.credentialsPayload = null;
+    this.comBytes = nc.com === null ? null : encodeCom(nc.com);
+    this.ourCapabilities = nc.capabilities.map((x) => x.rules);
+    this.ruleCtx = this.ruleCtx === null ? new NetworkRuleContext(this.env.address, nc, this.env.rng) : this.ruleCtx;
+    for (const m of this.memberships.values()) m.clean(nc);
+    if (save) {
+      const bytes = encodeNetworkConfig(nc);
+      if (bytes.ok) this.env.saveConfig(this.id, bytes.value);
+    }
+    this.setUpPort(nc);
+    this.refreshSubscriptions(now);
+  }
+
+  private setUpPort(nc: NetworkConfig): void {
+    if (this.port === null) {
+      try {
+        this.port = this.env.portFactory.create(this.id, this.mac, nc.mtu);
+        this.port.start(this.portSink);
+        this.portError = null;
+        this.portErrorCode = 0;
+      } catch (e) {
+        this.portError = (e as Error).message;
+        this.portErrorCode = e instanceof PortError ? e.code : -1;
+        this.configRejects.add("port error", this.portError, "warn");
+        return;
+      }
+    }
+    void this.port.configure({ mac: this.mac, mtu: nc.mtu, addresses: this.managedAddresses(nc), routes: this.managedRoutes(nc) });
+  }
+
+  /** Static IPs the local settings allow (allowManaged, its whitelist, allowGlobal). */
+  managedAddresses(nc: NetworkConfig): InetAddress[] {
+    const s = this.settings;
+    if (!s.allowManaged) return [];
+    return nc.staticIps.filter((a) => {
+      if (s.allowManagedWhitelist.length > 0 && !s.allowManagedWhitelist.some((w) => w.family === a.family && ipToString(w) === ipToString(a))) return false;
+      return s.allowGlobal || !isGlobal(a);
+    });
+  }
+
+  managedRoutes(nc: NetworkConfig): Route[] {
+    const s = this.settings;
+    if (!s.allowManaged) return [];
+    return nc.routes.filter((r) => {
+      if (r.target === null) return false;
+      if (r.target.port === 0) return s.allowDefault;
+      return s.allowGlobal || !isGlobal(r.target);
+    });
+  }
+
+  setSettings(s: NetworkLocalSettings): void {
+    this.settings = s;
+    if (this.config !== null && this.port !== null) this.setUpPort(this.config);
+  }
+
+  // ------------------------------------------------------------------ credentials and the gate
+
+  membership(a: Address, create: boolean): Membership | null {
+    let m = this.memberships.get(a);
+    if (m === undefined && create) {
+      if (this.memberships.size >= MAX_MEMBERSHIPS) return null;
+      m = new Membership();
+      this.memberships.set(a, m);
+    }
+    return m ?? null;
+  }
+
+  /** Spec 6.12: we have a config and the network is public or the peer's COM agrees with ours. */
+  gate(peer: Address): boolean {
+    const c = this.config;
+    if (c === null) return false;
+    if (!isPrivateNetwork(c)) return true;
+    const id = this.env.identityOf(peer);
+    const m = this.memberships.get(peer);
+    return id !== null && m !== undefined && m.isAllowedOnNetwork(c, id);
+  }
+
+  /** After a passed gate: announce our groups to that member once per period (spec 6.12). */
+  private afterGate(peer: Address, now: number): void {
+    const m = this.membership(peer, true);
+    if (m === null || now - m.lastMulticastAnnounce < MULTICAST_ANNOUNCE_PERIOD) return;
+    m.lastMulticastAnnounce = now;
+    this.sendLikes(peer, this.multicast.subscriptions);
+  }
+
+  /** Credentials a member pushed; returns true if anything was accepted (trust established). */
+  addCredentials(creds: NetworkCredentials): boolean {
+    const c = this.config;
+    if (c === null) return false;
+    const ctl = this.env.identityOf(this.controller);
+    let accepted = false;
+    const note = (kind: string, r: { kind: string; reason?: string; whois?: Address }) => {
+      if (r.kind === "accepted-new" || r.kind === "accepted-redundant") accepted = true;
+      else if (r.kind === "deferred") {
+        this.env.requestWhois(r.whois!);
+        this.credentialRejects.add(`${kind} deferred (signer unknown)`);
+      } else this.credentialRejects.add(`${kind}: ${r.reason ?? "rejected"}`, "", "info");
+    };
+    for (const com of creds.coms) {
+      if (com.qualifiers.length === 0) continue;
+      const m = this.membership(comIssuedTo(com), true);
+      if (m !== null) note("COM", m.addCom(c, com, ctl));
+    }
+    for (const t of creds.tags) {
+      const m = this.membership(t.issuedTo, true);
+      if (m !== null) note("tag", m.addTag(c, t, ctl));
+    }
+    for (const coo of creds.certificatesOfOwnership) {
+      const m = this.membership(coo.issuedTo, true);
+      if (m !== null) note("certificate of ownership", m.addCoo(c, coo, ctl));
+    }
+    for (const cap of creds.capabilities) {
+      const holder = cap.custody.length > 0 ? cap.custody[cap.custody.length - 1]!.to : 0;
+      const m = this.membership(holder, true);
+      if (m !== null) note("capability", m.addCapability(c, cap, (a) => this.env.identityOf(a)));
+    }
+    for (const rev of creds.revocations) {
+      const m = this.membership(rev.target, true);
+      if (m !== null) note("revocation", m.addRevocation(c, rev, ctl));
+    }
+    return accepted;
+  }
+
+  private credentials(): Uint8Array | null {
+    const c = this.config;
+    if (c === null) return null;
+    if (this.credentialsPayload === null) {
+      this.credentialsPayload = encodeNetworkCredentials({
+        coms: isPrivateNetwork(c) && c.com !== null ? [c.com] : [],
+        capabilities: c.capabilities,
+        tags: c.tags,
+        revocations: [],
+        certificatesOfOwnership: c.certificatesOfOwnership,
+      });
+    }
+    return this.credentialsPayload;
+  }
+
+  /** Push our COM/tags/capabilities/CoOs to a member if not done since our config changed or for 500 s. */
+  pushCredentialsIfNeeded(to: Address, now: number): void {
+    const m = this.membership(to, true);
+    if (m === null) return;
+    if (m.lastPushedCredentials > this.lastConfigUpdate && now - m.lastPushedCredentials < CREDENTIAL_PUSH_PERIOD) return;
+    this.pushCredentials(to, m, now);
+  }
+
+  private pushCredentials(to: Address, m: Membership, now: number): void {
+    const p = this.credentials();
+    if (p === null) return;
+    m.lastPushedCredentials = now;
+    this.env.send(to, Verb.NETWORK_CREDENTIALS, p, 0, p.length, { compress: true });
+  }
+
+  /** ERROR NEED_MEMBERSHIP_CERTIFICATE from a member: push again (rate limited). */
+  handleNeedCertificate(from: Address): void {
+    const now = this.env.clock.now();
+    const m = this.membership(from, true);
+    if (m === null) return;
+    if (m.lastPushedCredentials > this.lastConfigUpdate && now - m.lastPushedCredentials < CREDENTIAL_REPUSH_MIN) return;
+    this.pushCredentials(from, m, now);
+  }
+
+  /** ERROR(inReVerb, NEED_MEMBERSHIP_CERTIFICATE, nwid) to a sender that failed the gate (1/s per sender). */
+  private needCertificate(peer: Address, inReVerb: number, pkt: Uint8Array, start: number): void {
+    const now = this.env.clock.now();
+    const last = this.lastNeedCert.get(peer);
+    if (last !== undefined && now - last < CREDENTIAL_REPUSH_MIN) return;
+    this.lastNeedCert.set(peer, now);
+    const out = this.scratch;
+    out[0] = inReVerb;
+    out.set(pkt.subarray(start, start + 8), 1);
+    out[9] = ERROR_NEED_MEMBERSHIP_CERTIFICATE;
+    writeNwid(out, 10, this.halves);
+    this.env.send(peer, Verb.ERROR, out, 0, 18);
+  }
+
+  // ------------------------------------------------------------------ frames from members
+
+  private filterInbound(peer: Address, macSource: Mac, macDest: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): FilterDecision {
+    const c = this.config!;
+    const fi = this.fi;
+    fi.inbound = true;
+    fi.ztSource = peer;
+    fi.ztDest = macDest === this.mac ? this.env.address : 0;
+    fi.macSource = macSource;
+    fi.macDest = macDest;
+    fi.etherType = etherType;
+    fi.frame = buf;
+    fi.start = ps;
+    fi.end = end;
+    const m = this.memberships.get(peer) ?? null;
+    const caps = m === null ? NO_CAPS : m.capabilityRules(c);
+    const d = filterFrame(c.rules, caps, fi, this.ruleCtx!.use(c, m, true), this.decision);
+    this.sendCopies(d, macDest, macSource, etherType, buf, ps, end);
+    return d;
+  }
+
+  /** Common entry checks for a frame verb; false = dropped (counted). */
+  private admit(peer: Address, verb: number, pkt: Uint8Array, start: number): boolean {
+    if (this.config === null) {
+      this.drops.add("no config yet");
+      return false;
+    }
+    if (!this.gate(peer)) {
+      this.drops.add("sender is not a member (no agreeing COM)", peer.toString(16).padStart(10, "0"), "info");
+      this.needCertificate(peer, verb, pkt, start);
+      return false;
+    }
+    return true;
+  }
+
+  /** FRAME from a member. Returns true if the sender passed the gate. */
+  onFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    const v = this.frameView;
+    if (parseFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
+      this.drops.add("malformed FRAME");
+      return false;
+    }
+    if (!this.admit(peer, Verb.FRAME, pkt, start)) return false;
+    const now = this.env.clock.now();
+    this.afterGate(peer, now);
+    const src = macFromAddress(peer, this.id);
+    const d = this.filterInbound(peer, src, this.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
+    if (d.accept === 0) {
+      this.drops.add(`inbound ${d.dropReason}`);
+      return true;
+    }
+    if (d.redirectTo !== 0) {
+      this.sendExtFrame(d.redirectTo, d.redirectFlags, this.mac, src, v.etherType, pkt, v.payloadStart, v.payloadEnd);
+      return true;
+    }
+    this.deliver(pkt, v.payloadStart, v.payloadEnd, this.mac, src, v.etherType);
+    return true;
+  }
+
+  /** EXT_FRAME from a member (bridged traffic, rule copies). */
+  onExtFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    const v = this.extView;
+    if (parseExtFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
+      this.drops.add("malformed EXT_FRAME");
+      return false;
+    }
+    if (!this.admit(peer, Verb.EXT_FRAME, pkt, start)) return false;
+    const c = this.config!;
+    const now = this.env.clock.now();
+    this.afterGate(peer, now);
+    if (v.sourceMac === 0 || v.sourceMac === this.mac) {
+      this.drops.add("EXT_FRAME with zero or our own source MAC");
+      return true;
+    }
+    const peerMac = macFromAddress(peer, this.id);
+    if (v.sourceMac !== peerMac && !activeBridges(c).includes(peer)) {
+      this.drops.add("bridged source MAC from a member that is not an active bridge");
+      return true;
+    }
+    if (isMulticastMac(v.destMac) && c.multicastLimit === 0) {
+      this.drops.add("multicast disabled");
+      return true;
+    }
+    const d = this.filterInbound(peer, v.sourceMac, v.destMac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
+    if (d.accept === 0) {
+      this.drops.add(`inbound ${d.dropReason}`);
+      return true;
+    }
+    if (d.redirectTo !== 0) {
+      this.sendExtFrame(d.redirectTo, d.redirectFlags, v.destMac, v.sourceMac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
+      return true;
+    }
+    if (v.destMac !== this.mac && !isMulticastMac(v.destMac) && d.accept !== 2) {
+      this.drops.add("EXT_FRAME for another MAC (we are not a bridge)");
+      return true;
+    }
+    // the EXT_FRAME body from the destination MAC on is an Ethernet frame already
+    this.traffic.framesIn++;
+    this.traffic.bytesIn += v.payloadEnd - v.payloadStart;
+    this.port?.deliver.receiveFrame(pkt, v.payloadStart - 14, v.payloadEnd);
+    if ((v.flags & ExtFrameFlags.ACK_REQUESTED) !== 0) {
+      const out = this.scratch;
+      out[0] = Verb.EXT_FRAME;
+      out.set(pkt.subarray(start, start + 8), 1);
+      writeNwid(out, 9, this.halves);
+      this.env.send(peer, Verb.OK, out, 0, 17);
+    }
+    return true;
+  }
+
+  /** MULTICAST_FRAME from a member. */
+  onMulticastFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    const v = this.mcView;
+    if (parseMulticastFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
+      this.drops.add("malformed MULTICAST_FRAME");
+      return false;
+    }
+    if (!this.admit(peer, Verb.MULTICAST_FRAME, pkt, start)) return false;
+    const c = this.config!;
+    const now = this.env.clock.now();
+    this.afterGate(peer, now);
+    const len = v.payloadEnd - v.payloadStart;
+    if (c.multicastLimit === 0) return this.dropTrusted("multicast disabled");
+    if (len === 0 || len > MAX_MULTICAST_PAYLOAD) return this.dropTrusted("multicast payload empty or too large");
+    if (!isMulticastMac(v.group.mac)) return this.dropTrusted("multicast to a unicast MAC");
+    const peerMac = macFromAddress(peer, this.id);
+    const src = v.sourceMac >= 0 ? v.sourceMac : peerMac;
+    if (src === 0 || isMulticastMac(src) || src === this.mac) return this.dropTrusted("multicast with a bad source MAC");
+    if (src !== peerMac && !activeBridges(c).includes(peer)) return this.dropTrusted("bridged multicast from a member that is not an active bridge");
+    const group = v.group;
+    const gatherLimit = v.gatherLimit;
+    const d = this.filterInbound(peer, src, group.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
+    if (d.accept === 0) return this.dropTrusted(`inbound ${d.dropReason}`);
+    this.traffic.multicastIn++;
+    this.deliver(pkt, v.payloadStart, v.payloadEnd, group.mac, src, v.etherType);
+    if (gatherLimit > 0) {
+      const members = this.membersFor(group, peer, gatherLimit, now);
+      if (members.length > 0) {
+        const out = this.scratch;
+        out[0] = Verb.MULTICAST_FRAME;
+        out.set(pkt.subarray(start, start + 8), 1);
+        const n = writeOkMulticastFrame(out, 9, this.halves, group, members.length, members);
+        this.env.send(peer, Verb.OK, out, 0, 9 + n, { compress: true });
+      }
+    }
+    return true;
+  }
+
+  private dropTrusted(reason: string): boolean {
+    this.drops.add(reason);
+    return true;
+  }
+
+  /** Writes the Ethernet header over the bytes before the payload and hands the frame to the port. */
+  private deliver(buf: Uint8Array, ps: number, end: number, dest: Mac, src: Mac, etherType: number): void {
+    const h = ps - 14;
+    writeMac(buf, h, dest);
+    writeMac(buf, h + 6, src);
+    buf[h + 12] = etherType >> 8;
+    buf[h + 13] = etherType & 0xff;
+    this.traffic.framesIn++;
+    this.traffic.bytesIn += end - ps;
+    this.port?.deliver.receiveFrame(buf, h, end);
+  }
+
+  // ------------------------------------------------------------------ frames from the port
+
+  /** An Ethernet frame from our side (buf[start, end), FRAME_HEADROOM free before start). */
+  fromPort(buf: Uint8Array, start: number, end: number): void {
+    const c = this.config;
+    if (c === null || this.destroyed) {
+      this.drops.add("outbound frame before config");
+      return;
+    }
+    if (end - start < 14) {
+      this.drops.add("outbound frame shorter than an Ethernet header");
+      return;
+    }
+    const dest = readMac(buf, start);
+    const src = readMac(buf, start + 6);
+    const etherType = (buf[start + 12]! << 8) | buf[start + 13]!;
+    const ps = start + 14;
+    if (end - ps > c.mtu) {
+      this.drops.add("outbound frame larger than the network MTU");
+      return;
+    }
+    if (src !== this.mac) {
+      this.drops.add("outbound frame from another MAC (bridging not supported)");
+      return;
+    }
+    if (isMulticastMac(dest)) {
+      this.fromPortMulticast(c, dest, src, etherType, buf, ps, end);
+      return;
+    }
+    const to = addressFromMac(dest, this.id);
+    if (to === null) {
+      this.drops.add("outbound frame to a bridged MAC (no bridge known)");
+      return;
+    }
+    if (to === this.env.address) {
+      this.drops.add("outbound frame to ourselves");
+      return;
+    }
+    const fi = this.fi;
+    fi.inbound = false;
+    fi.ztSource = this.env.address;
+    fi.ztDest = to;
+    fi.macSource = src;
+    fi.macDest = dest;
+    fi.etherType = etherType;
+    fi.frame = buf;
+    fi.start = ps;
+    fi.end = end;
+    const m = this.memberships.get(to) ?? null;
+    const d = filterFrame(c.rules, this.ourCapabilities, fi, this.ruleCtx!.use(c, m, false), this.decision);
+    this.sendCopies(d, dest, src, etherType, buf, ps, end);
+    if (d.accept === 0) {
+      this.drops.add(`outbound ${d.dropReason}`);
+      return;
+    }
+    const now = this.env.clock.now();
+    if (d.redirectTo !== 0) {
+      this.pushCredentialsIfNeeded(d.redirectTo, now);
+      this.sendExtFrame(d.redirectTo, d.redirectFlags, dest, src, etherType, buf, ps, end);
+      return;
+    }
+    this.pushCredentialsIfNeeded(to, now);
+    const tx = this.env.tx;
+    const p = writeFrameHeader(tx, IDX_PAYLOAD, this.halves, etherType) + IDX_PAYLOAD;
+    tx.set(buf.subarray(ps, end), p);
+    this.traffic.framesOut++;
+    this.traffic.bytesOut += end - ps;
+    this.env.sendTxTo(to, Verb.FRAME, p + (end - ps), 0);
+  }
+
+  private fromPortMulticast(c: NetworkConfig, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
+    let group: MulticastGroup;
+    if (dest === MAC_BROADCAST) {
+      const len = end - ps;
+      // ARP requests go to the group of the address asked for, even with broadcast disabled.
+      if (etherType === ETHERTYPE_ARP && len >= 28 && buf[ps + 2] === 0x08 && buf[ps + 3] === 0x00 && buf[ps + 4] === 6 && buf[ps + 5] === 4 && buf[ps + 7] === 1) {
+        group = arpGroupForIpv4(buf, ps + 24);
+      } else if (!broadcastEnabled(c)) {
+        this.drops.add("broadcast disabled on this network");
+        return;
+      } else group = BROADCAST_GROUP;
+    } else group = { mac: dest, adi: 0 };
+    if (c.multicastLimit === 0) {
+      this.drops.add("multicast disabled");
+      return;
+    }
+    const fi = this.fi;
+    fi.inbound = false;
+    fi.ztSource = this.env.address;
+    fi.ztDest = 0;
+    fi.macSource = src;
+    fi.macDest = dest;
+    fi.etherType = etherType;
+    fi.frame = buf;
+    fi.start = ps;
+    fi.end = end;
+    const d = filterFrame(c.rules, this.ourCapabilities, fi, this.ruleCtx!.use(c, null, false), this.decision);
+    this.sendCopies(d, dest, src, etherType, buf, ps, end);
+    if (d.accept === 0) {
+      this.drops.add(`outbound multicast ${d.dropReason}`);
+      return;
+    }
+    this.sendMulticast(c, group, src, etherType, buf, ps, end);
+  }
+
+  /** Spec 7.4-7.5: to known members up to the limit; gather and queue when we know too few. */
+  private sendMulticast(c: NetworkConfig, group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
+    const now = this.env.clock.now();
+    const limit = c.multicastLimit;
+    const self = this.env.address;
+    const members = this.multicast.members(group, now);
+    const recipients: Address[] = [];
+    for (const b of activeBridges(c)) if (b !== self && recipients.length < limit) recipients.push(b);
+    for (const m of members) if (recipients.length < limit && !recipients.includes(m)) recipients.push(m);
+    const short = members.length < limit;
+    if (short) {
+      if (this.multicast.gatherDue(group, members.length, now)) this.sendGathers(group, limit - members.length + 1);
+      this.multicast.queue({ group, etherType, sourceMac: src, payload: buf.slice(ps, end), expires: now + MULTICAST_TRANSMIT_TIMEOUT, limit, sentTo: new Set(recipients) });
+    }
+    const n = this.buildMulticastFrame(group, src, etherType, buf, ps, end, short ? limit - members.length : null);
+    for (const r of recipients) this.sendMulticastTo(r, n, short, now);
+  }
+
+  private buildMulticastFrame(group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number, gatherLimit: number | null): number {
+    const out = this.scratch;
+    const h = writeMulticastFrameHeader(out, 0, this.halves, group, etherType, gatherLimit, src === this.mac ? null : src);
+    out.set(buf.subarray(ps, end), h);
+    return h + (end - ps);
+  }
+
+  private sendMulticastTo(to: Address, n: number, expectReply: boolean, now: number): void {
+    this.pushCredentialsIfNeeded(to, now);
+    const compress = (this.config!.flags & NetworkConfigFlag.DISABLE_COMPRESSION) === 0;
+    this.traffic.multicastOut++;
+    this.env.send(to, Verb.MULTICAST_FRAME, this.scratch, 0, n, { compress, expectReply });
+  }
+
+  /** Queued frames of this group go to members learned since they were sent. */
+  private flushPending(group: MulticastGroup, newMembers: readonly Address[], now: number): void {
+    if (newMembers.length === 0) return;
+    for (const p of this.multicast.pendingFor(group, now)) {
+      let n = -1;
+      for (const m of newMembers) {
+        if (p.sentTo.has(m) || p.sentTo.size >= p.limit) continue;
+        if (n < 0) n = this.buildMulticastFrame(group, p.sourceMac, p.etherType, p.payload, 0, p.payload.length, null);
+        p.sentTo.add(m);
+        this.sendMulticastTo(m, n, false, now);
+      }
+    }
+  }
+
+  private sendGathers(group: MulticastGroup, gatherLimit: number): void {
+    const c = this.config!;
+    const targets: Address[] = [];
+    const add = (a: Address) => {
+      if (a !== this.env.address && !targets.includes(a) && targets.length < MAX_GATHER_TARGETS) targets.push(a);
+    };
+    const roots = this.env.upstreams();
+    if (roots.length > 0) add(roots[0]!);
+    add(this.controller);
+    for (const a of [...multicastReplicators(c), ...anchors(c)]) add(a);
+    const out = this.scratch;
+    const n = writeMulticastGather(out, 0, this.halves, group, gatherLimit, this.comBytes);
+    for (const t of targets) this.env.send(t, Verb.MULTICAST_GATHER, out, 0, n, { expectReply: true });
+  }
+
+  private sendExtFrame(to: Address, flags: number, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
+    if (to === this.env.address) return;
+    const tx = this.env.tx;
+    const p = writeExtFrameHeader(tx, IDX_PAYLOAD, this.halves, flags, dest, src, etherType) + IDX_PAYLOAD;
+    tx.set(buf.subarray(ps, end), p);
+    this.env.sendTxTo(to, Verb.EXT_FRAME, p + (end - ps), 0);
+  }
+
+  /** TEE/WATCH copies the rules asked for. */
+  private sendCopies(d: FilterDecision, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
+    for (let i = 0; i < d.teeCount; i++) {
+      const t = d.tees[i]!;
+      this.sendExtFrame(t.to, t.extFrameFlags, dest, src, etherType, buf, ps, ps + Math.min(t.length, end - ps));
+    }
+  }
+
+  // ------------------------------------------------------------------ multicast control
+
+  /** Our groups: the port's, address resolution for each managed address, broadcast if enabled. */
+  private refreshSubscriptions(now: number): void {
+    const c = this.config;
+    if (c === null) return;
+    const groups: MulticastGroup[] = [...(this.port?.multicastGroups() ?? [])];
+    for (const a of this.managedAddresses(c)) {
+      const g = addressResolutionGroup(a.ip);
+      if (g !== null) groups.push(g);
+    }
+    if (broadcastEnabled(c)) groups.push(BROADCAST_GROUP);
+    const added = this.multicast.setSubscriptions(groups);
+    if (added.length > 0) this.announceMulticastGroups(now, added);
+  }
+
+  /**
+   * MULTICAST_LIKE to the controller, the roots, anchors/replicators and members that pass the
+   * gate (spec 7.3). `only` = just these new groups, else all (the periodic announcement).
+   */
+  announceMulticastGroups(now: number, only: readonly MulticastGroup[] | null): void {
+    const c = this.config;
+    if (c === null) return;
+    const groups = only ?? this.multicast.subscriptions;
+    if (only === null) this.multicast.lastAnnounce = now;
+    if (groups.length === 0) return;
+    const targets = new Set<Address>([this.controller, ...this.env.upstreams(), ...anchors(c), ...multicastReplicators(c)]);
+    for (const [a, m] of this.memberships) {
+      if (!this.gate(a)) continue;
+      if (only === null) m.lastMulticastAnnounce = now;
+      targets.add(a);
+    }
+    targets.delete(this.env.address);
+    for (const t of targets) this.sendLikes(t, groups);
+  }
+
+  private sendLikes(to: Address, groups: readonly MulticastGroup[]): void {
+    if (to === this.env.address || groups.length === 0) return;
+    const out = this.scratch;
+    for (let i = 0; i < groups.length; i += LIKES_PER_PACKET) {
+      let n = 0;
+      for (const g of groups.slice(i, i + LIKES_PER_PACKET)) n += writeMulticastLike(out, n, this.halves, g);
+      this.env.send(to, Verb.MULTICAST_LIKE, out, 0, n, { compress: true });
+    }
+  }
+
+  /** A LIKE record from a member (only members passing the gate are listed). */
+  onLike(peer: Address, group: MulticastGroup): boolean {
+    if (!this.gate(peer)) return false;
+    const now = this.env.clock.now();
+    if (this.multicast.addMember(group, peer, now)) this.flushPending(group, [peer], now);
+    return true;
+  }
+
+  /** MULTICAST_GATHER from a member: answer with members we know (us first if subscribed). */
+  onGather(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    const g = parseMulticastGather(pkt, start + IDX_PAYLOAD, end);
+    if (typeof g === "string") {
+      this.drops.add("malformed MULTICAST_GATHER");
+      return false;
+    }
+    if (g.comEnd > g.comStart && this.config !== null) {
+      // 1.14 attaches its COM to a GATHER: take it as a pushed credential before the gate.
+      const com = decodeCom(pkt, g.comStart, g.comEnd);
+      if (com.ok) this.addCredentials({ coms: [com.value.com], capabilities: [], tags: [], revocations: [], certificatesOfOwnership: [] });
+    }
+    if (!this.gate(peer)) return false;
+    const members = this.membersFor(g.group, peer, g.gatherLimit, this.env.clock.now());
+    if (members.length === 0) return true;
+    const out = this.scratch;
+    out[0] = Verb.MULTICAST_GATHER;
+    out.set(pkt.subarray(start, start + 8), 1);
+    const n = writeOkMulticastGather(out, 9, this.halves, g.group, members.length, members);
+    this.env.send(peer, Verb.OK, out, 0, 9 + n, { compress: true });
+    return true;
+  }
+
+  private membersFor(group: MulticastGroup, requester: Address, limit: number, now: number): Address[] {
+    const out: Address[] = [];
+    const max = Math.min(limit, 1900);
+    if (this.multicast.subscribed(group) && out.length < max) out.push(this.env.address);
+    for (const m of this.multicast.members(group, now)) if (m !== requester && out.length < max) out.push(m);
+    return out;
+  }
+
+  /** OK(MULTICAST_GATHER) body (after the 9-byte in-re header). */
+  onGatherResults(pkt: Uint8Array, bodyStart: number, end: number): void {
+    const r = parseOkMulticastGather(pkt, bodyStart, end);
+    if (typeof r === "string") {
+      this.drops.add("malformed OK(MULTICAST_GATHER)");
+      return;
+    }
+    this.learnMembers(r.group, r.members);
+  }
+
+  /** OK(MULTICAST_FRAME) body: may carry gather results. */
+  onMulticastFrameOk(pkt: Uint8Array, bodyStart: number, end: number): void {
+    const r = parseOkMulticastFrame(pkt, bodyStart, end);
+    if (typeof r === "string") {
+      this.drops.add("malformed OK(MULTICAST_FRAME)");
+      return;
+    }
+    if (r.gather !== null) this.learnMembers(r.group, r.gather.members);
+  }
+
+  private learnMembers(group: MulticastGroup, members: readonly Address[]): void {
+    const now = this.env.clock.now();
+    const fresh = members.filter((m) => this.multicast.addMember(group, m, now));
+    this.flushPending(group, fresh, now);
+  }
+
+  /** ERROR UNWANTED_MULTICAST (nwid, mac, adi) from a member: stop sending it that group. */
+  onUnwantedMulticast(peer: Address, pkt: Uint8Array, errPayload: number, end: number): void {
+    if (end - errPayload < 18 || !this.gate(peer)) return;
+    this.multicast.removeMember({ mac: readMac(pkt, errPayload + 8), adi: readU32(pkt, errPayload + 14) }, peer);
+  }
+
+  /** Handles ERROR codes about this network from `from` (payload at errPayload = nwid…). */
+  onError(from: Address, inReVerb: number, code: number, pkt: Uint8Array, errPayload: number, end: number): void {
+    if (inReVerb === Verb.NETWORK_CONFIG_REQUEST) {
+      this.handleConfigError(from, code);
+      return;
+    }
+    if (code === ERROR_NEED_MEMBERSHIP_CERTIFICATE) this.handleNeedCertificate(from);
+    else if (code === ERROR_UNWANTED_MULTICAST) this.onUnwantedMulticast(from, pkt, errPayload, end);
+  }
+
+  // ------------------------------------------------------------------ leaving
+
+  /** Leave: the port is removed. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const p = this.port;
+    this.port = null;
+    if (p !== null) await p.close();
+  }
+}
+
+const NO_CAPS: readonly (readonly Rule[])[] = [];
+
+function writeNwid(b: Uint8Array, o: number, n: NetworkIdHalves): void {
+  b[o] = n.hi >>> 24;
+  b[o + 1] = (n.hi >>> 16) & 0xff;
+  b[o + 2] = (n.hi >>> 8) & 0xff;
+  b[o + 3] = n.hi & 0xff;
+  b[o + 4] = n.lo >>> 24;
+  b[o + 5] = (n.lo >>> 16) & 0xff;
+  b[o + 6] = (n.lo >>> 8) & 0xff;
+  b[o + 7] = n.lo & 0xff;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** Global (public) IP space: what allowGlobal guards. */
+function isGlobal(a: InetAddress): boolean {
+  return ipScope(a) === IpScope.GLOBAL;
+}

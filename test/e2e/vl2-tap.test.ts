@@ -1,0 +1,150 @@
+/**
+ * Issue 4 acceptance (root only): our service as root + controller in one network namespace, two
+ * services in --tap mode in two others (separate processes, `ip netns exec`), a public network made
+ * through the /controller API. Both join, get their addresses on their taps, ping each other, move
+ * 20 MB over TCP (nc) intact by sha256, with a physical MTU of 1400 (every 2800-byte frame is
+ * split into ZeroTier fragments), and leaving removes the tap.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { idtool, waitFor } from "./helpers.ts";
+import { NetnsLab, netnsPossible, writeHome } from "./netns-lab.ts";
+
+const possible = netnsPossible();
+const tmp = mkdtempSync(join(tmpdir(), "ztnc-vl2-"));
+const homes = { root: join(tmp, "root"), a: join(tmp, "a"), b: join(tmp, "b") };
+const addr: Record<string, string> = {};
+let lab: NetnsLab | null = null;
+let nwid = "";
+
+interface NetJson {
+  status: string;
+  assignedAddresses: string[];
+  portDeviceName: string;
+  mac: string;
+}
+
+function ns(k: "root" | "a" | "b"): string {
+  return k === "root" ? lab!.hub : lab!.leaves[k === "a" ? 0 : 1]!;
+}
+
+async function network(k: "a" | "b"): Promise<NetJson | null> {
+  const r = await lab!.api(ns(k), homes[k], "GET", `/network/${nwid}`);
+  return r.status === 200 ? (r.json as NetJson) : null;
+}
+
+async function ready(k: "a" | "b"): Promise<NetJson> {
+  return waitFor(`${k} gets its config and address`, async () => {
+    const n = await network(k);
+    return n !== null && n.status === "OK" && n.assignedAddresses.length > 0 && n.portDeviceName !== "" ? n : null;
+  }, 40_000);
+}
+
+async function metric(k: "a" | "b", name: string): Promise<number> {
+  const r = await lab!.api(ns(k), homes[k], "GET", "/metrics");
+  const m = new RegExp(`^${name} (\\d+)`, "m").exec(String(r.json));
+  return Number(m?.[1] ?? -1);
+}
+
+beforeAll(async () => {
+  if (!possible) return;
+  lab = await NetnsLab.create(2);
+  const settings = { portMappingEnabled: false, allowTcpFallbackRelay: false };
+  const leafSettings = { ...settings };
+  for (const k of ["root", "a", "b"] as const) {
+    writeHome(homes[k], k === "root" ? settings : leafSettings, null);
+    expect((await idtool("generate", join(homes[k], "identity.secret"), join(homes[k], "identity.public"))).code).toBe(0);
+    addr[k] = readFileSync(join(homes[k], "identity.public"), "utf8").slice(0, 10);
+  }
+  // a smaller physical MTU on the leaves: ZeroTier packets of at most 1400 bytes
+  for (const k of ["a", "b"] as const) {
+    writeFileSync(join(homes[k], "local.conf"), JSON.stringify({ physical: { "10.231.0.0/16": { mtu: 1400 } }, settings: leafSettings }));
+  }
+  const worldJson = join(tmp, "world.json");
+  expect((await idtool("mkworld", "--new-signing-key", worldJson)).code).toBe(0);
+  const w = JSON.parse(readFileSync(worldJson, "utf8")) as Record<string, unknown>;
+  w.roots = [{ identity: readFileSync(join(homes.root, "identity.public"), "utf8").trim(), stableEndpoints: [`${lab.hubIp()}/9993`] }];
+  writeFileSync(worldJson, JSON.stringify(w));
+  for (const h of Object.values(homes)) expect((await idtool("mkworld", worldJson, join(h, "planet"))).code).toBe(0);
+  lab.startService(lab.hub, homes.root);
+  lab.startService(ns("a"), homes.a, ["--tap"]);
+  lab.startService(ns("b"), homes.b, ["--tap"]);
+  for (const k of ["root", "a", "b"] as const) await waitFor(`${k} API`, async () => ((await lab!.api(ns(k), homes[k], "GET", "/status")).status === 200 ? true : null));
+}, 60_000);
+
+afterAll(async () => {
+  await lab?.close();
+  rmSync(tmp, { recursive: true, force: true });
+}, 30_000);
+
+describe.skipIf(!possible)("two tap-mode services on a network of our controller (netns)", () => {
+  test("a public network is created through the /controller API", async () => {
+    const r = await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${addr.root}______`, {
+      name: "e2e",
+      private: false,
+      ipAssignmentPools: [{ ipRangeStart: "10.232.7.10", ipRangeEnd: "10.232.7.200" }],
+      routes: [{ target: "10.232.7.0/24", via: null }],
+      v4AssignMode: { zt: true },
+    });
+    expect(r.status).toBe(200);
+    nwid = (r.json as { id: string }).id;
+    expect(nwid).toMatch(new RegExp(`^${addr.root}[0-9a-f]{6}$`));
+  });
+
+  test("both join, get an address from the pool on their tap", async () => {
+    for (const k of ["a", "b"] as const) {
+      const r = await lab!.api(ns(k), homes[k], "POST", `/network/${nwid}`, {});
+      expect(r.status).toBe(200);
+      expect(["REQUESTING_CONFIGURATION", "OK"]).toContain((r.json as NetJson).status);
+    }
+    for (const k of ["a", "b"] as const) {
+      const n = await ready(k);
+      expect(n.assignedAddresses[0]).toMatch(/^10\.232\.7\.\d+\/24$/);
+      const link = await lab!.exec(ns(k), ["ip", "-o", "addr", "show", "dev", n.portDeviceName]);
+      expect(link.out).toContain(`inet ${n.assignedAddresses[0]}`);
+      const mac = await lab!.exec(ns(k), ["ip", "-o", "link", "show", "dev", n.portDeviceName]);
+      expect(mac.out).toContain(n.mac);
+      expect(mac.out).toContain("mtu 2800");
+    }
+    // the config was persisted as 1.14 does
+    expect(readFileSync(join(homes.a, "networks.d", `${nwid}.conf`), "utf8")).toContain(`nwid=${nwid}`);
+  }, 60_000);
+
+  test("they ping each other over the taps", async () => {
+    const a = (await network("a"))!.assignedAddresses[0]!.split("/")[0]!;
+    const b = (await network("b"))!.assignedAddresses[0]!.split("/")[0]!;
+    const p1 = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", b], { allowFail: true, timeoutMs: 20_000 });
+    expect(p1.out).toMatch(/ 0% packet loss/);
+    const p2 = await lab!.exec(ns("b"), ["ping", "-c", "3", "-W", "3", a], { allowFail: true, timeoutMs: 20_000 });
+    expect(p2.out).toMatch(/ 0% packet loss/);
+  }, 40_000);
+
+  test("20 MB over TCP arrives intact (sha256), through ZeroTier fragments", async () => {
+    const b = (await network("b"))!.assignedAddresses[0]!.split("/")[0]!;
+    const file = join(tmp, "payload.bin");
+    const data = randomBytes(20_000_000);
+    writeFileSync(file, data);
+    const want = createHash("sha256").update(data).digest("hex");
+    const reassembledBefore = await metric("b", "zt_reassembled");
+    const recv = lab!.exec(ns("b"), ["sh", "-c", "nc -l 5001 | sha256sum"], { timeoutMs: 120_000 });
+    await Bun.sleep(500);
+    const send = await lab!.exec(ns("a"), ["sh", "-c", `nc -N ${b} 5001 < ${file}`], { timeoutMs: 120_000, allowFail: true });
+    expect(send.code).toBe(0);
+    const got = (await recv).out.split(" ")[0];
+    expect(got).toBe(want);
+    // 2800-byte frames over a 1400-byte physical MTU: thousands of packets were reassembled
+    expect((await metric("b", "zt_reassembled")) - reassembledBefore).toBeGreaterThan(5000);
+  }, 150_000);
+
+  test("leaving removes the tap", async () => {
+    const dev = (await network("a"))!.portDeviceName;
+    const r = await lab!.api(ns("a"), homes.a, "DELETE", `/network/${nwid}`);
+    expect(r.json).toEqual({ result: true });
+    await waitFor("tap gone", async () => ((await lab!.exec(ns("a"), ["ip", "link", "show", "dev", dev], { allowFail: true })).code !== 0 ? true : null), 10_000);
+    expect((await lab!.api(ns("a"), homes.a, "GET", `/network/${nwid}`)).status).toBe(404);
+    expect((await lab!.api(ns("a"), homes.a, "DELETE", `/network/${nwid}`)).json).toEqual({});
+  }, 20_000);
+});
