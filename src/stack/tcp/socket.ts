@@ -15,16 +15,22 @@ export interface TcpSocketHandler {
   onConnect?(sock: TcpSocket): void;
   /** New in-order data, or the peer's FIN (then `sock.peerClosed` is true). */
   onReadable?(sock: TcpSocket): void;
-  /** Send-buffer space was freed by an ACK. */
+  /** Send-buffer space was freed by an ACK (fires per ACK batch; check `writableLength`). */
   onWritable?(sock: TcpSocket): void;
   /** The connection failed (refused, reset, timed out, unreachable). `sock.error` holds the code. */
   onError?(sock: TcpSocket, code: TcpErrno): void;
-  /** The connection is fully closed and its resources released; no more events follow. */
+  /**
+   * The connection is gone from the layer (after an error, a reset, the end of TIME_WAIT or
+   * LAST_ACK, or an abort) and its resources released; no more events follow.
+   */
   onClose?(sock: TcpSocket): void;
 }
 
 export interface TcpListenerHandler {
-  /** The accept queue went from empty to non-empty (a connection is waiting). */
+  /**
+   * The accept queue went from empty to non-empty. Accept until null; `pending` is the level.
+   * An accepted socket has no handler until you set one: check `readableLength`/`peerClosed`.
+   */
   onAcceptable?(listener: TcpListener): void;
 }
 
@@ -48,21 +54,31 @@ export interface TcpSocket {
   // --- receiving ---
   /** Bytes waiting to be read. */
   readonly readableLength: number;
-  /** The receive ring: read buf[rx.readStart(), rx.readStart()+rx.readContiguous()) then `consume`. */
+  /**
+   * The receive ring (null until data arrived): read buf[rx.readStart(), +rx.readContiguous())
+   * then `consume`. Re-read this property per event: autotuning may replace the ring.
+   */
   readonly rx: RingBuffer | null;
   /** Mark n bytes of the receive ring read (opens the window, may send a window update). */
   consume(n: number): void;
-  /** Copy up to dst[start,end) out of the receive buffer; returns the count (0 = nothing/EOF). */
+  /** Copy up to dst[start,end) out of the receive buffer; returns the count (0: nothing yet, or EOF if `peerClosed`). */
   recv(dst: Uint8Array, start: number, end: number): number;
 
   // --- sending ---
   /** Free bytes in the send buffer (0 once write-shut or closed). */
   readonly writableLength: number;
-  /** The send ring: write into buf[tx.writeStart(), tx.writeStart()+tx.writeContiguous()) then `commit`. */
+  /**
+   * The send ring, allocated on first access (null if not writable or out of memory): write into
+   * buf[tx.writeStart(), +tx.writeContiguous()) then `commit`. Re-read per event (autotuning).
+   */
   readonly tx: RingBuffer | null;
   /** Queue n bytes written into the send ring's free region; sends what the windows allow. */
   commit(n: number): void;
-  /** Copy src[start,end) into the send buffer as far as it fits; returns the count taken. Throws EPIPE after shutdown. */
+  /**
+   * Copy src[start,end) into the send buffer as far as it fits; returns the count taken (data may
+   * be queued during the handshake). Throws TcpError: EPIPE after shutdown/close, the sticky
+   * error after a failure, ENOBUFS when the layer's memory budget is exhausted.
+   */
   send(src: Uint8Array, start: number, end: number): number;
 
   // --- closing ---
