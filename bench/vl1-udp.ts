@@ -38,7 +38,7 @@ async function makeNode(identity: Identity): Promise<{ node: Node; udp: UdpTrans
     clock: systemClock,
     rng: systemRng,
     allowLoopbackPaths: true,
-    wire: { send: (_s, to, data, start, end) => void udp.sendNow(data.subarray(start, end), "127.0.0.1", to.port) },
+    wire: { send: (_s, to, data, start, end) => udp.sendCopy(data, start, end, "127.0.0.1", to.port) },
   });
   return { node, udp, addr: ipv4(127, 0, 0, 1, udp.port) };
 }

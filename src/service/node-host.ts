@@ -95,8 +95,10 @@ export class NodeHost {
       ip = ipToString(to);
       this.ipText.set(to, ip);
     }
-    // sendNow hands the bytes to the kernel before returning, so the node may reuse its buffer.
-    this.udp.sendNow(data.subarray(start, end), ip, to.port, ttl);
+    // The node reuses its buffer after this call: sendCopy copies into a batch slot (sendMany at
+    // the end of the tick). The TTL-limited NAT-opening junk goes out on its own.
+    if (ttl === undefined) this.udp.sendCopy(data, start, end, ip, to.port);
+    else this.udp.sendNow(data.subarray(start, end), ip, to.port, ttl);
   }
 
   /** Keep one timer armed for the node's next deadline. */

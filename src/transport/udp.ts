@@ -87,6 +87,28 @@ export class UdpTransport {
     return created;
   }
 
+  /** Copy targets for sendCopy: one per batch position and family, reused after every flush. */
+  private readonly slots4 = makeSlots();
+  private readonly slots6 = makeSlots();
+
+  /**
+   * Queue a copy of data[start, end) for the next sendMany batch (flushed at the end of this tick or
+   * when the batch is full). The caller may reuse its buffer right away: the bytes go into a
+   * preallocated slot, so batching costs no allocation beyond the view handed to sendMany.
+   */
+  sendCopy(data: Uint8Array, start: number, end: number, address: string, port: number): void {
+    const v6 = address.includes(":");
+    const b = v6 ? this.batch6 : this.batch4;
+    const len = end - start;
+    if ((v6 ? this.v6 : this.v4) === null || len > SLOT_BYTES) {
+      this.sendErrors++;
+      return;
+    }
+    const slot = (v6 ? this.slots6 : this.slots4)[b.length / 3]!;
+    slot.set(data.subarray(start, end));
+    this.send(slot.subarray(0, len), address, port);
+  }
+
   /**
    * Queue a datagram. The bytes are referenced until the batch is flushed at the end of this tick,
    * so callers pass a buffer they will not reuse before then, or call flush() first.
@@ -156,6 +178,14 @@ export class UdpTransport {
     this.v6?.close();
     this.v4 = this.v6 = null;
   }
+}
+
+/** Largest datagram sendCopy takes: a head or fragment at the largest physical MTU. */
+const SLOT_BYTES = 10240;
+
+function makeSlots(): Uint8Array[] {
+  const backing = new Uint8Array(SLOT_BYTES * BATCH_MAX);
+  return Array.from({ length: BATCH_MAX }, (_, i) => backing.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
 }
 
 /** Bun exposes the descriptor at runtime but not in its types. */
