@@ -144,6 +144,9 @@ export class Network {
   private ourCapabilities: readonly (readonly Rule[])[] = [];
   private comBytes: Uint8Array | null = null;
   private lastNeedCert = new Map<Address, number>();
+  /** Bumped per applied config: credentials are re-pushed to each member after a config change. */
+  private configGeneration = 0;
+  private readonly pushedGeneration = new WeakMap<Membership, number>();
   private requestInFlight = false;
   private destroyed = false;
   private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.fromPort(buf, start, end) };
@@ -313,6 +316,7 @@ export class Network {
     this.failure = "none";
     this.lastConfigUpdate = now;
     this.credentialsPayload = null;
+    this.configGeneration++;
     this.comBytes = nc.com === null ? null : encodeCom(nc.com);
     this.ourCapabilities = nc.capabilities.map((x) => x.rules);
     this.ruleCtx = this.ruleCtx === null ? new NetworkRuleContext(this.env.address, nc, this.env.rng) : this.ruleCtx;
@@ -454,7 +458,7 @@ export class Network {
   pushCredentialsIfNeeded(to: Address, now: number): void {
     const m = this.membership(to, true);
     if (m === null) return;
-    if (m.lastPushedCredentials > this.lastConfigUpdate && now - m.lastPushedCredentials < CREDENTIAL_PUSH_PERIOD) return;
+    if (this.pushedGeneration.get(m) === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_PUSH_PERIOD) return;
     this.pushCredentials(to, m, now);
   }
 
@@ -462,6 +466,7 @@ export class Network {
     const p = this.credentials();
     if (p === null) return;
     m.lastPushedCredentials = now;
+    this.pushedGeneration.set(m, this.configGeneration);
     this.env.send(to, Verb.NETWORK_CREDENTIALS, p, 0, p.length, { compress: true });
   }
 
@@ -470,7 +475,7 @@ export class Network {
     const now = this.env.clock.now();
     const m = this.membership(from, true);
     if (m === null) return;
-    if (m.lastPushedCredentials > this.lastConfigUpdate && now - m.lastPushedCredentials < CREDENTIAL_REPUSH_MIN) return;
+    if (this.pushedGeneration.get(m) === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_REPUSH_MIN) return;
     this.pushCredentials(from, m, now);
   }
 

@@ -1,0 +1,382 @@
+/**
+ * The network runtime on a fake VL1: config requests and their timing, signed chunk assembly and
+ * every kind of forged or corrupt config (rejected, counted, status unchanged), controller errors,
+ * the membership gate on a private network, rules that drop on send and receive, credential
+ * pushes, and multicast (ARP via the ADI group, GATHER, queued frames, LIKE).
+ */
+import { describe, expect, test } from "bun:test";
+import { Dictionary } from "../../src/vl2/dictionary.ts";
+import { makeCom, signCom } from "../../src/vl2/com.ts";
+import { parseConfigRequest } from "../../src/vl2/config-request.ts";
+import { decodeNetworkCredentials, encodeNetworkCredentials, NO_CREDENTIALS } from "../../src/vl2/credentials/network-credentials.ts";
+import { splitNetworkId, writeFrameHeader } from "../../src/vl2/frame-codec.ts";
+import { macFromAddress, writeMac } from "../../src/vl2/mac.ts";
+import { writeOkMulticastGather, parseMulticastGather, parseMulticastFrame, MulticastFrameView, writeMulticastLike } from "../../src/vl2/multicast-codec.ts";
+import { arpGroupForIpv4 } from "../../src/vl2/multicast-group.ts";
+import { NetworkStatus } from "../../src/vl2/network-state.ts";
+import { rulesFromJson } from "../../src/vl2/rules-json.ts";
+import { chunksOf, configFor, configure, dictOf, type Fixture, makeFixture, packet, VERBS as Verb } from "./network-support.ts";
+
+const V = Verb;
+
+function frameFrom(f: Fixture, etherType: number, body: Uint8Array): Uint8Array {
+  const p = new Uint8Array(10 + body.length);
+  writeFrameHeader(p, 0, splitNetworkId(f.nwid), etherType);
+  p.set(body, 10);
+  return packet(p);
+}
+
+function ethernet(dest: number, src: number, etherType: number, body: Uint8Array): Uint8Array {
+  const e = new Uint8Array(14 + body.length);
+  writeMac(e, 0, dest);
+  writeMac(e, 6, src);
+  e[12] = etherType >> 8;
+  e[13] = etherType & 0xff;
+  e.set(body, 14);
+  return e;
+}
+
+function credentialsWithCom(f: Fixture, member = f.other, signer = f.ctl, ts = 1_700_000_000_000) {
+  return { ...NO_CREDENTIALS, coms: [signCom(makeCom(ts, 1_800_000, f.nwid, member), signer)] };
+}
+
+describe("config request timing", () => {
+  test("asks the controller right away, every 5 s while it has no config, every 60 s after", () => {
+    const f = makeFixture();
+    f.network.tick(f.clock.now());
+    const reqs = () => f.sent.filter((s) => s.verb === V.NETWORK_CONFIG_REQUEST);
+    expect(reqs().length).toBe(1);
+    const r = reqs()[0]!;
+    expect(r.dest).toBe(f.ctl.address);
+    expect(r.expectReply).toBe(true);
+    const parsed = parseConfigRequest(r.payload);
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.value.networkId).toBe(f.nwid);
+    expect(parsed.value.metadata.rulesEngineRevision).toBe(1);
+    expect(f.network.status).toBe(NetworkStatus.REQUESTING_CONFIGURATION);
+    f.clock.advance(4999);
+    f.network.tick(f.clock.now());
+    expect(reqs().length).toBe(1);
+    f.clock.advance(1);
+    f.network.tick(f.clock.now());
+    expect(reqs().length).toBe(2);
+    configure(f, configFor(f, f.me));
+    expect(f.network.status).toBe(NetworkStatus.OK);
+    f.clock.advance(59_000);
+    f.network.tick(f.clock.now());
+    expect(reqs().length).toBe(2);
+    f.clock.advance(1000);
+    f.network.tick(f.clock.now());
+    expect(reqs().length).toBe(3);
+    // the refresh tells the controller what we hold
+    const again = parseConfigRequest(reqs()[2]!.payload);
+    expect(again.ok && again.value.haveRevision).toBe(3n);
+  });
+});
+
+describe("config assembly", () => {
+  test("a multi-chunk signed config is applied: status OK, saved, port configured", () => {
+    const f = makeFixture();
+    const nc = configFor(f, f.me);
+    const chunks = chunksOf(f, dictOf(nc), f.ctl, 300);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const c of chunks.reverse()) f.network.handleConfigChunk(f.ctl.address, 1n, c, 0, c.length, false);
+    expect(f.network.status).toBe(NetworkStatus.OK);
+    expect(f.network.config!.name).toBe("unit");
+    expect(new TextDecoder().decode(f.saved.at(-1)!)).toContain(`nwid=${f.nwid.toString(16)}`);
+    const pc = f.port.configs.at(-1)!;
+    expect(pc.mtu).toBe(2800);
+    expect(pc.mac).toBe(macFromAddress(f.me.address, f.nwid));
+    expect(pc.addresses.map((a) => `${a.ip.join(".")}/${a.port}`)).toEqual(["10.147.17.5/24"]);
+  });
+
+  const forgeries: [string, (f: Fixture) => Uint8Array[], string][] = [
+    ["bad signature (signed by another identity)", (f) => chunksOf(f, dictOf(configFor(f, f.me)), f.stranger), "chunk signature invalid"],
+    ["corrupted byte after signing", (f) => chunksOf(f, dictOf(configFor(f, f.me))).map((c) => ((c[20] = c[20]! ^ 1), c)), "chunk signature invalid"],
+    ["wrong network ID", (f) => chunksOf(f, dictOf(configFor(f, f.me)), f.ctl, undefined, f.nwid + 1n), "chunk for network"],
+    [
+      "chunk out of range (index past total, validly signed)",
+      (f) => {
+        const c = chunksOf(f, dictOf(configFor(f, f.me)))[0]!;
+        const p = 10 + ((c[8]! << 8) | c[9]!);
+        new DataView(c.buffer).setUint32(p + 13, 5000);
+        c.set(f.ctl.sign(c.subarray(0, p + 17)), p + 20);
+        return [c];
+      },
+      "outside config",
+    ],
+    [
+      "oversized (total beyond the dictionary capacity, validly signed)",
+      (f) => {
+        const c = chunksOf(f, dictOf(configFor(f, f.me)))[0]!;
+        const p = 10 + ((c[8]! << 8) | c[9]!);
+        new DataView(c.buffer).setUint32(p + 9, 600_000);
+        c.set(f.ctl.sign(c.subarray(0, p + 17)), p + 20);
+        return [c];
+      },
+      "exceeds the dictionary capacity",
+    ],
+    ["dictionary garbage (validly signed)", (f) => chunksOf(f, new TextEncoder().encode("v=7\nthis is not a dictionary\n\x01\x02=\\")), "dictionary"],
+    ["config issued to another member", (f) => chunksOf(f, dictOf(configFor(f, f.other))), "issued to another member"],
+    ["config without nwid", (f) => chunksOf(f, new Dictionary().add("v", "7").add("id", f.me.addressString).toBytes()), "nwid"],
+  ];
+
+  for (const [name, make, reason] of forgeries) {
+    test(`rejected and counted, status unchanged: ${name}`, () => {
+      const f = makeFixture();
+      for (const c of make(f)) f.network.handleConfigChunk(f.ctl.address, 1n, c, 0, c.length, true);
+      expect(f.network.config).toBeNull();
+      expect(f.network.status).toBe(NetworkStatus.REQUESTING_CONFIGURATION);
+      const reasons = [...f.network.configRejects.counts.keys()].join(" | ");
+      expect(reasons).toContain(reason);
+      expect(f.network.configRejects.total()).toBeGreaterThanOrEqual(1);
+      // a network that already has a config keeps it
+      configure(f, configFor(f, f.me));
+      const before = f.network.config;
+      for (const c of make(f)) f.network.handleConfigChunk(f.ctl.address, 2n, c, 0, c.length, true);
+      expect(f.network.config).toBe(before);
+      expect(f.network.status).toBe(NetworkStatus.OK);
+      expect(f.saved.length).toBe(1);
+    });
+  }
+
+  test("a chunk before the controller's identity is known asks WHOIS and is counted", () => {
+    const f = makeFixture();
+    f.known.delete(f.ctl.address);
+    const c = chunksOf(f, dictOf(configFor(f, f.me)))[0]!;
+    f.network.handleConfigChunk(f.ctl.address, 1n, c, 0, c.length, true);
+    expect(f.whois).toContain(f.ctl.address);
+    expect(f.network.configRejects.get("controller identity unknown")).toBe(1);
+  });
+});
+
+describe("controller errors", () => {
+  test("only the controller sets ACCESS_DENIED / NOT_FOUND", () => {
+    const f = makeFixture();
+    f.network.onError(f.other.address, V.NETWORK_CONFIG_REQUEST, 0x07, new Uint8Array(0), 0, 0);
+    expect(f.network.status).toBe(NetworkStatus.REQUESTING_CONFIGURATION);
+    expect(f.network.configRejects.get("config error not from the controller")).toBe(1);
+    f.network.onError(f.ctl.address, V.NETWORK_CONFIG_REQUEST, 0x07, new Uint8Array(0), 0, 0);
+    expect(f.network.status).toBe(NetworkStatus.ACCESS_DENIED);
+    f.network.onError(f.ctl.address, V.NETWORK_CONFIG_REQUEST, 0x03, new Uint8Array(0), 0, 0);
+    expect(f.network.status).toBe(NetworkStatus.NOT_FOUND);
+    configure(f, configFor(f, f.me));
+    expect(f.network.status).toBe(NetworkStatus.OK);
+  });
+
+  test("a port that cannot be created reports PORT_ERROR", () => {
+    const f = makeFixture();
+    (f.env as { portFactory: unknown }).portFactory = {
+      create: () => {
+        throw new Error("no tun");
+      },
+    };
+    configure(f, configFor(f, f.me));
+    expect(f.network.status).toBe(NetworkStatus.PORT_ERROR);
+    expect(f.network.toJson().status).toBe("PORT_ERROR");
+  });
+});
+
+describe("membership gate on a private network", () => {
+  test("frames from a non-member are dropped, counted and answered with NEED_MEMBERSHIP_CERTIFICATE; its COM opens the gate", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    const pkt = frameFrom(f, 0x0800, new Uint8Array(40).fill(7));
+    expect(f.network.onFrame(f.other.address, pkt, 0, pkt.length)).toBe(false);
+    expect(f.port.delivered.length).toBe(0);
+    expect(f.network.drops.get("sender is not a member (no agreeing COM)")).toBe(1);
+    const err = f.sent.find((s) => s.verb === V.ERROR)!;
+    expect(err.dest).toBe(f.other.address);
+    expect(err.payload[0]).toBe(V.FRAME);
+    expect(err.payload[9]).toBe(0x06);
+    // a COM signed by someone else does not count
+    expect(f.network.addCredentials(credentialsWithCom(f, f.other, f.stranger))).toBe(false);
+    expect(f.network.credentialRejects.total()).toBe(1);
+    const pkt2 = frameFrom(f, 0x0800, new Uint8Array(40).fill(7));
+    expect(f.network.onFrame(f.other.address, pkt2, 0, pkt2.length)).toBe(false);
+    expect(f.network.drops.get("sender is not a member (no agreeing COM)")).toBe(2);
+    // the real one does
+    expect(f.network.addCredentials(credentialsWithCom(f))).toBe(true);
+    const pkt3 = frameFrom(f, 0x0800, new Uint8Array(40).fill(7));
+    expect(f.network.onFrame(f.other.address, pkt3, 0, pkt3.length)).toBe(true);
+    expect(f.port.delivered.length).toBe(1);
+    const eth = f.port.delivered[0]!;
+    expect(eth.length).toBe(54);
+    expect(Array.from(eth.subarray(12, 14))).toEqual([0x08, 0x00]);
+    // a COM too far from ours in time does not agree
+    const g = makeFixture();
+    configure(g, configFor(g, g.me));
+    g.network.addCredentials(credentialsWithCom(g, g.other, g.ctl, 1_700_000_000_000 - 3_600_000));
+    const p4 = frameFrom(g, 0x0800, new Uint8Array(40));
+    expect(g.network.onFrame(g.other.address, p4, 0, p4.length)).toBe(false);
+  });
+
+  test("a public network lets everyone in", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1 }));
+    const pkt = frameFrom(f, 0x0800, new Uint8Array(40));
+    expect(f.network.onFrame(f.stranger.address, pkt, 0, pkt.length)).toBe(true);
+    expect(f.port.delivered.length).toBe(1);
+  });
+
+  test("frames before any config are dropped and counted", () => {
+    const f = makeFixture();
+    const pkt = frameFrom(f, 0x0800, new Uint8Array(40));
+    expect(f.network.onFrame(f.other.address, pkt, 0, pkt.length)).toBe(false);
+    expect(f.network.drops.get("no config yet")).toBe(1);
+  });
+});
+
+describe("rules", () => {
+  const dropIpv6 = rulesFromJson([{ type: "MATCH_ETHERTYPE", etherType: 0x86dd }, { type: "ACTION_DROP" }, { type: "ACTION_ACCEPT" }]);
+
+  test("a rule that drops: inbound and outbound frames dropped and counted, others pass", () => {
+    if (!dropIpv6.ok) throw new Error(dropIpv6.error);
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1, rules: dropIpv6.value }));
+    const v6 = frameFrom(f, 0x86dd, new Uint8Array(60));
+    expect(f.network.onFrame(f.other.address, v6, 0, v6.length)).toBe(true);
+    expect(f.port.delivered.length).toBe(0);
+    expect(f.network.drops.get("inbound dropped by rule")).toBe(1);
+    const v4 = frameFrom(f, 0x0800, new Uint8Array(60));
+    f.network.onFrame(f.other.address, v4, 0, v4.length);
+    expect(f.port.delivered.length).toBe(1);
+
+    const me = macFromAddress(f.me.address, f.nwid);
+    const them = macFromAddress(f.other.address, f.nwid);
+    f.sent.length = 0;
+    f.port.send(ethernet(them, me, 0x86dd, new Uint8Array(60)));
+    expect(f.sent.filter((s) => s.verb === V.FRAME).length).toBe(0);
+    expect(f.network.drops.get("outbound dropped by rule")).toBe(1);
+    f.port.send(ethernet(them, me, 0x0800, new Uint8Array(60).fill(9)));
+    const frame = f.sent.find((s) => s.verb === V.FRAME)!;
+    expect(frame.dest).toBe(f.other.address);
+    expect(frame.payload.length).toBe(70);
+    expect(Array.from(frame.payload.subarray(8, 10))).toEqual([0x08, 0x00]);
+  });
+
+  test("an empty rule table drops everything", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1, rules: [] }));
+    const v4 = frameFrom(f, 0x0800, new Uint8Array(60));
+    f.network.onFrame(f.other.address, v4, 0, v4.length);
+    expect(f.port.delivered.length).toBe(0);
+    expect(f.network.drops.get("inbound no rule accepted")).toBe(1);
+  });
+
+  test("TEE sends a copy as EXT_FRAME to the rule's target", () => {
+    const tee = rulesFromJson([{ type: "ACTION_TEE", address: f0().stranger.addressString, flags: 0, length: 0 }, { type: "ACTION_ACCEPT" }]);
+    if (!tee.ok) throw new Error(tee.error);
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1, rules: tee.value }));
+    const v4 = frameFrom(f, 0x0800, new Uint8Array(60));
+    f.network.onFrame(f.other.address, v4, 0, v4.length);
+    expect(f.port.delivered.length).toBe(1);
+    const copy = f.sent.find((s) => s.verb === V.EXT_FRAME)!;
+    expect(copy.dest).toBe(f.stranger.address);
+    expect(copy.payload[8]).toBe(0x08); // TEE'd inbound
+  });
+});
+
+function f0(): Fixture {
+  return makeFixture();
+}
+
+describe("credentials pushed before frames", () => {
+  test("our COM goes to a member before the first FRAME and again on NEED_MEMBERSHIP_CERTIFICATE", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    const me = macFromAddress(f.me.address, f.nwid);
+    const them = macFromAddress(f.other.address, f.nwid);
+    f.sent.length = 0;
+    f.port.send(ethernet(them, me, 0x0800, new Uint8Array(60)));
+    f.port.send(ethernet(them, me, 0x0800, new Uint8Array(60)));
+    expect(f.sent.map((s) => s.verb)).toEqual([V.NETWORK_CREDENTIALS, V.FRAME, V.FRAME]);
+    const creds = decodeNetworkCredentials(f.sent[0]!.payload);
+    expect(creds.ok && creds.value.coms.length).toBe(1);
+    f.clock.advance(1500);
+    f.network.onError(f.other.address, V.FRAME, 0x06, new Uint8Array(0), 0, 0);
+    expect(f.sent.at(-1)!.verb).toBe(V.NETWORK_CREDENTIALS);
+    // rate limited
+    f.network.onError(f.other.address, V.FRAME, 0x06, new Uint8Array(0), 0, 0);
+    expect(f.sent.filter((s) => s.verb === V.NETWORK_CREDENTIALS).length).toBe(2);
+  });
+});
+
+describe("multicast", () => {
+  function arpRequest(f: Fixture, target: [number, number, number, number]): Uint8Array {
+    const me = macFromAddress(f.me.address, f.nwid);
+    const arp = new Uint8Array(28);
+    arp.set([0, 1, 8, 0, 6, 4, 0, 1]);
+    writeMac(arp, 8, me);
+    arp.set([10, 147, 17, 5], 14);
+    arp.set(target, 24);
+    return ethernet(0xffffffffffff, me, 0x0806, arp);
+  }
+
+  test("ARP goes to the ADI group: GATHER when nobody is known, queued frame sent when the answer arrives", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1 }));
+    f.sent.length = 0;
+    f.port.send(arpRequest(f, [10, 147, 17, 9]));
+    const gather = f.sent.find((s) => s.verb === V.MULTICAST_GATHER)!;
+    expect(gather.dest).toBe(f.ctl.address);
+    expect(gather.expectReply).toBe(true);
+    const g = parseMulticastGather(gather.payload, 0, gather.payload.length);
+    if (typeof g === "string") throw new Error(g);
+    expect(g.group.adi).toBe(arpGroupForIpv4(new Uint8Array([10, 147, 17, 9])).adi);
+    expect(f.sent.some((s) => s.verb === V.MULTICAST_FRAME)).toBe(false);
+    // OK(MULTICAST_GATHER) names `other`: the queued ARP goes to it
+    const body = new Uint8Array(64);
+    const n = writeOkMulticastGather(body, 0, splitNetworkId(f.nwid), g.group, 1, [f.other.address]);
+    f.network.onGatherResults(body, 0, n);
+    const mf = f.sent.find((s) => s.verb === V.MULTICAST_FRAME)!;
+    expect(mf.dest).toBe(f.other.address);
+    const view = new MulticastFrameView();
+    expect(parseMulticastFrame(mf.payload, 0, mf.payload.length, view)).toBeNull();
+    expect(view.etherType).toBe(0x0806);
+    expect(view.group.adi).toBe(g.group.adi);
+  });
+
+  test("received MULTICAST_FRAME is delivered; multicast limit 0 drops it", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1 }));
+    const body = new Uint8Array(9 + 12 + 28);
+    const h = splitNetworkId(f.nwid);
+    body.set(new Uint8Array(new BigUint64Array([0n]).buffer), 0);
+    new DataView(body.buffer).setUint32(0, h.hi);
+    new DataView(body.buffer).setUint32(4, h.lo);
+    writeMac(body, 9, 0xffffffffffff);
+    new DataView(body.buffer).setUint32(15, 0x0a931105);
+    body[19] = 0x08;
+    body[20] = 0x06;
+    const pkt = packet(body);
+    expect(f.network.onMulticastFrame(f.other.address, pkt, 0, pkt.length)).toBe(true);
+    expect(f.port.delivered.length).toBe(1);
+    expect(Array.from(f.port.delivered[0]!.subarray(0, 6))).toEqual([255, 255, 255, 255, 255, 255]);
+  });
+
+  test("our subscriptions (ARP group of our address, broadcast) are announced to the controller with LIKE", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1 }));
+    const likes = f.sent.filter((s) => s.verb === V.MULTICAST_LIKE && s.dest === f.ctl.address);
+    expect(likes.length).toBeGreaterThanOrEqual(1);
+    const recs = likes.flatMap((l) => Array.from({ length: l.payload.length / 18 }, (_, i) => new DataView(l.payload.buffer, l.payload.byteOffset).getUint32(i * 18 + 14)));
+    expect(recs).toContain(0x0a931105);
+    // a member's LIKE is recorded and answers our GATHERs
+    const like = new Uint8Array(18);
+    writeMulticastLike(like, 0, splitNetworkId(f.nwid), { mac: 0xffffffffffff, adi: 0x0a931109 });
+    expect(f.network.onLike(f.other.address, { mac: 0xffffffffffff, adi: 0x0a931109 })).toBe(true);
+    expect(f.network.multicast.members({ mac: 0xffffffffffff, adi: 0x0a931109 }, f.clock.now())).toEqual([f.other.address]);
+  });
+});
+
+describe("credentials payload", () => {
+  test("what we push decodes to our COM", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    const p = encodeNetworkCredentials(credentialsWithCom(f, f.me));
+    const d = decodeNetworkCredentials(p);
+    expect(d.ok && d.value.coms.length).toBe(1);
+  });
+});
