@@ -136,7 +136,7 @@ function setPortsAt(b: Uint8Array, o: number, rng: SeededRng, ports: number[]): 
   b[o + 3] = dp & 0xff;
 }
 
-function randomRule(rng: SeededRng, c: { etherType: number; frame: Uint8Array; macSource: number; macDest: number }): Rule {
+export function randomRule(rng: SeededRng, c: { etherType: number; frame: Uint8Array; macSource: number; macDest: number }): Rule {
   const f = { not: rng.u32() % 4 === 0, or: rng.u32() % 5 === 0 };
   const r = () => rng.u32();
   const fb = (i: number) => c.frame[i] ?? 0;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 /**
- * Regenerates fixtures/vl2/reference-netconf-corpus.json and reference-rules-corpus.json: builds
- * harness.cpp and rules-harness.cpp against a ZeroTierOne 1.14.1 source tree (with its ext/nlohmann,
- * ext/prometheus-cpp-lite-1.0 and osdep directories) and feeds them every input of netconf-corpus.ts
- * and rules-corpus.ts.
+ * Regenerates fixtures/vl2/reference-{netconf,rules,filter}-corpus.json: builds harness.cpp,
+ * rules-harness.cpp and filter-harness.cpp against a ZeroTierOne 1.14.1 source tree (with its
+ * ext/nlohmann, ext/prometheus-cpp-lite-1.0 and osdep directories) and feeds them every input of
+ * netconf-corpus.ts, rules-corpus.ts and filter-corpus.ts.
  *
  *   bun test/vl2/reference/generate.ts /path/to/ZeroTierOne-1.14.1
  *
@@ -14,6 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ByteWriter } from "../../../src/util/bytes.ts";
 import { CORPUS_PLAN, corpusInput } from "../netconf-corpus.ts";
+import { FILTER_CASES, encodeFilterCase, filterCase } from "../filter-corpus.ts";
 import { CASES, encodeRuleCase, ruleCase } from "../rules-corpus.ts";
 
 const zt = process.argv[2];
@@ -89,3 +90,38 @@ writeFileSync(
   })}\n`,
 );
 console.log(`rules: ${CASES} outcomes`);
+
+// ---- frame filtering: 1.14's Network::filterOutgoingPacket / filterIncomingPacket ----
+const filterExe = join(import.meta.dir, "filter-harness.out");
+const fcc = Bun.spawnSync(
+  [
+    "g++", "-O1", "-std=c++17", "-w", "-no-pie", `-I${zt}`, `-I${join(zt, "node")}`, `-I${join(zt, "ext")}`,
+    `-I${join(prom, "core", "include")}`, `-I${join(prom, "simpleapi", "include")}`, `-I${join(prom, "3rdpatry", "http-client-lite", "include")}`,
+    "-o", filterExe, join(import.meta.dir, "filter-harness.cpp"), ...sources,
+    ...["Membership", "CertificateOfOwnership", "Packet", "Metrics"].map((f) => join(zt, "node", `${f}.cpp`)),
+    "-Wl,--unresolved-symbols=ignore-all",
+  ],
+  { stderr: "inherit" },
+);
+if (fcc.exitCode !== 0) throw new Error("filter harness build failed");
+const fw = new ByteWriter(1 << 20);
+for (let s = 0; s < FILTER_CASES; s++) encodeFilterCase(filterCase(s), fw);
+const fo = Bun.spawnSync([filterExe], { stdin: fw.finish() }).stdout;
+const decisions: string[] = [];
+for (let p2 = 0; p2 < fo.length; ) {
+  let d = `${fo[p2]}`;
+  const n = fo[p2 + 1]!;
+  p2 += 2;
+  for (let i = 0; i < n; i++, p2 += 8) d += ` ${Buffer.from(fo.subarray(p2, p2 + 5)).toString("hex")}:${fo[p2 + 5]!.toString(16)}:${(fo[p2 + 6]! << 8) | fo[p2 + 7]!}`;
+  decisions.push(d);
+}
+if (decisions.length !== FILTER_CASES) throw new Error(`filter harness answered ${decisions.length} of ${FILTER_CASES} cases`);
+writeFileSync(
+  join(import.meta.dir, "..", "..", "fixtures", "vl2", "reference-filter-corpus.json"),
+  `${JSON.stringify({
+    description:
+      "Decisions of zerotier-one 1.14.1's Network::filterOutgoingPacket / filterIncomingPacket (test/vl2/reference/filter-harness.cpp compiled against the 1.14.1 sources, not part of this repository) for filter-corpus.ts cases 0..N-1: the returned value, then each EXT_FRAME copy it sent as destination:flags:dataLength, in sending order.",
+    decisions,
+  })}\n`,
+);
+console.log(`filter: ${FILTER_CASES} decisions`);
