@@ -68,18 +68,15 @@ function reset(d: FilterDecision): void {
   d.capability = -1;
   d.qosBucket = 4;
   d.dropReason = "";
-  for (const o of [d.main, d.cap]) {
-    o.ccTo = 0;
-    o.ccLength = 0;
-    o.ccWatch = false;
-    o.qosBucket = 4;
-  }
+  d.main.qosBucket = 4;
+  d.cap.qosBucket = 4;
 }
 
 /**
  * Filters a frame. `frame.inbound` selects the direction; `capabilities` are ours (outbound)
- * or the sender's valid ones (inbound). `noTee` suppresses copies (1.14 sets it when a frame is
- * re-filtered for each multicast recipient).
+ * or the sender's valid ones (inbound). `noTee` suppresses outbound copies: 1.14 sets it when it
+ * filters again per recipient (each multicast recipient, each active bridge a unicast is
+ * replicated to) after the frame as a whole was filtered with copies.
  */
 export function filterFrame(
   rules: readonly Rule[],
@@ -97,7 +94,6 @@ export function filterFrame(
   d.qosBucket = d.main.qosBucket;
   if (res === FilterResult.NO_MATCH) {
     for (let c = 0; c < capabilities.length; c++) {
-      d.cap.ccTo = 0;
       const cr = evaluateRules(capabilities[c]!, frame, ctx, d.cap);
       if (cr === FilterResult.NO_MATCH || cr === FilterResult.DROP) continue;
       accept = inbound && cr === FilterResult.SUPER_ACCEPT ? 2 : 1;
