@@ -13,6 +13,7 @@ import { ConfigAssembler, makeConfigChunks } from "../src/vl2/config-chunks.ts";
 import { attachCredentials } from "../src/vl2/config-issue.ts";
 import { encodeNetworkConfig, makeNetworkConfig, networkConfigFromBytes } from "../src/vl2/network-config.ts";
 import { type FrameInfo, type RuleContext, RulesOutcome, evaluateRules } from "../src/vl2/rules-engine.ts";
+import { FilterDecision, filterFrame } from "../src/vl2/rules-filter.ts";
 import { ACCEPT_ALL, Characteristic, type Rule } from "../src/vl2/rules.ts";
 
 const TARGET_MS = 600;
@@ -76,6 +77,9 @@ const long: Rule[] = [...Array.from({ length: 99 }, (_, i): Rule => ({ type: 40,
 measure("rules: accept-all", () => evaluateRules(ACCEPT_ALL, info, ctx, out), "frames/s");
 measure("rules: typical table (11 entries, TCP flags)", () => evaluateRules(typical, info, ctx, out), "frames/s");
 measure("rules: 100 port matches then accept", () => evaluateRules(long, info, ctx, out), "frames/s");
+const decision = new FilterDecision();
+const sshCap: Rule[] = [{ type: 40, ...F, low: 22, high: 22 }, { type: 1, ...F }];
+measure("filterFrame: no match, 2 capabilities, drop", () => filterFrame([{ type: 37, ...F, etherType: 0x0806 }, { type: 1, ...F }], [sshCap, sshCap], info, ctx, decision), "frames/s");
 
 const NWID = 0x3bc65e2b50b151d2n;
 const controller = identity(1, 0x3bc65e2b50);
