@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { idtool, waitFor } from "./helpers.ts";
+import { idtool, ROOT, waitFor } from "./helpers.ts";
 import { NetnsLab, netnsPossible, writeHome } from "./netns-lab.ts";
 
 const possible = netnsPossible();
@@ -138,6 +138,42 @@ describe.skipIf(!possible)("two tap-mode services on a network of our controller
     // 2800-byte frames over a 1400-byte physical MTU: thousands of packets were reassembled
     expect((await metric("b", "zt_reassembled")) - reassembledBefore).toBeGreaterThan(5000);
   }, 150_000);
+
+  test("private network: ACCESS_DENIED until authorized, then ping with COMs exchanged (zerotier-cli join/listnetworks/leave)", async () => {
+    const r = await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${addr.root}______`, {
+      name: "priv",
+      private: true,
+      ipAssignmentPools: [{ ipRangeStart: "10.232.8.10", ipRangeEnd: "10.232.8.200" }],
+      routes: [{ target: "10.232.8.0/24", via: null }],
+      v4AssignMode: { zt: true },
+    });
+    const priv = (r.json as { id: string }).id;
+    for (const k of ["a", "b"] as const) {
+      const j = await lab!.exec(ns(k), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes[k]}`, "join", priv]);
+      expect(j.out.trim()).toBe("200 join OK");
+    }
+    for (const k of ["a", "b"] as const) {
+      await waitFor(`${k} ACCESS_DENIED`, async () => {
+        const x = await lab!.api(ns(k), homes[k], "GET", `/network/${priv}`);
+        return (x.json as NetJson).status === "ACCESS_DENIED" ? true : null;
+      }, 20_000);
+      expect((await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${priv}/member/${addr[k]}`, { authorized: true })).status).toBe(200);
+    }
+    const ips: string[] = [];
+    for (const k of ["a", "b"] as const) {
+      const n = await waitFor(`${k} OK on the private network`, async () => {
+        const x = (await lab!.api(ns(k), homes[k], "GET", `/network/${priv}`)).json as NetJson;
+        return x.status === "OK" && x.assignedAddresses.length > 0 ? x : null;
+      }, 30_000);
+      ips.push(n.assignedAddresses[0]!.split("/")[0]!);
+    }
+    const list = await lab!.exec(ns("a"), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes.a}`, "listnetworks"]);
+    expect(list.out).toMatch(new RegExp(`^200 listnetworks ${priv} priv [0-9a-f:]{17} OK PRIVATE zt\\w+ ${ips[0]!.replaceAll(".", "\\.")}/24$`, "m"));
+    const p = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", ips[1]!], { allowFail: true, timeoutMs: 20_000 });
+    expect(p.out).toMatch(/ 0% packet loss/);
+    const leave = await lab!.exec(ns("b"), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes.b}`, "leave", priv]);
+    expect(leave.out.trim()).toBe("200 leave OK");
+  }, 90_000);
 
   test("leaving removes the tap", async () => {
     const dev = (await network("a"))!.portDeviceName;
