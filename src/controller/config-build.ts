@@ -12,7 +12,7 @@ import { CONFIG_FLAG_ENABLE_BROADCAST, CONFIG_FLAG_ENABLE_IPV6_NDP_EMULATION, ty
 import { memberSettings } from "./member-json.ts";
 import { MAX_CAPABILITIES, MAX_TAGS, type NetworkSettings } from "./network-json.ts";
 import type { RequestMetadata } from "./request-metadata.ts";
-import { acceptAllRule } from "./rule-json.ts";
+import { ACCEPT_ALL } from "../vl2/rules.ts";
 
 export interface GrantInput {
   nwid: string;
@@ -87,7 +87,7 @@ export function buildGrant(g: GrantInput): { grant: GrantBody; assignment: Assig
       remoteTraceTarget: memberTrace ? view.remoteTraceTarget : net.remoteTraceTarget,
       remoteTraceLevel: memberTrace ? view.remoteTraceLevel : net.remoteTraceLevel,
       activeBridges: g.activeBridges,
-      rules: withRules ? net.rules : [acceptAllRule()],
+      rules: withRules ? net.rules : ACCEPT_ALL,
       capabilities,
       tags,
       routes: net.routes.map((r) => ({ target: r.target, via: r.via, flags: 0, metric: 0 })),

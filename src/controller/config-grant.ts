@@ -9,7 +9,7 @@ import type { JsonObject } from "../service/local-conf.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
 import type { RequestMetadata } from "./request-metadata.ts";
-import type { ParsedRule } from "./rule-json.ts";
+import type { Rule } from "../vl2/rules.ts";
 
 /** NetworkConfig `f` flag bits the controller sets. */
 export const CONFIG_FLAG_ENABLE_BROADCAST = 0x2;
@@ -50,10 +50,10 @@ export interface ConfigGrant {
   readonly remoteTraceLevel: number;
   /** `S`: addresses of active bridges (specialist flag 0x0000020000000000). */
   readonly activeBridges: readonly string[];
-  /** `R`: rule table (encode with encodeRules). A single accept for members with revr = 0. */
-  readonly rules: readonly ParsedRule[];
+  /** `R`: rule table. A single accept for members with revr = 0. */
+  readonly rules: readonly Rule[];
   /** `CAP`: capabilities to sign for this member (custody chain length 1). */
-  readonly capabilities: readonly { readonly id: number; readonly rules: readonly ParsedRule[] }[];
+  readonly capabilities: readonly { readonly id: number; readonly rules: readonly Rule[] }[];
   /** `TAG`: tags to sign for this member, ordered by id. */
   readonly tags: readonly { readonly id: number; readonly value: number }[];
   /** `RT`. */

@@ -14,21 +14,13 @@ import { SPECIALIST_ACTIVE_BRIDGE } from "../vl2/network-config-binary.ts";
 import { encodeNetworkConfig, makeNetworkConfig, type NetworkConfig, NetworkType } from "../vl2/network-config.ts";
 import type { NetworkId } from "../vl2/network-id.ts";
 import { type Decoded, fail, ok } from "../vl2/result.ts";
-import { decodeRules, type Rule } from "../vl2/rules.ts";
+import type { Rule } from "../vl2/rules.ts";
 import type { ConfigGrant } from "./config-grant.ts";
-import { encodeRules, type ParsedRule } from "./rule-json.ts";
 
 /** The member's NetworkConfig, every credential signed by `controller` (which must hold its secret). */
 export function networkConfigFromGrant(g: ConfigGrant, controller: Identity): Decoded<NetworkConfig> {
   if (controller.addressString !== g.nwid.slice(0, 10)) return fail(`controller ${controller.addressString} does not own network ${g.nwid}`);
-  const rules = toRules(g.rules);
-  if (!rules.ok) return rules;
-  const capabilities: { id: number; rules: Rule[] }[] = [];
-  for (const c of g.capabilities) {
-    const r = toRules(c.rules);
-    if (!r.ok) return r;
-    capabilities.push({ id: c.id, rules: r.value });
-  }
+  const capabilities: { id: number; rules: Rule[] }[] = g.capabilities.map((c) => ({ id: c.id, rules: [...c.rules] }));
   const base = makeNetworkConfig({
     networkId: g.networkId,
     issuedTo: g.identity.address,
@@ -45,7 +37,7 @@ export function networkConfigFromGrant(g: ConfigGrant, controller: Identity): De
     specialists: g.activeBridges.map((a) => BigInt(`0x${a}`) | SPECIALIST_ACTIVE_BRIDGE),
     routes: g.routes.map((r) => ({ target: r.target, via: r.via, flags: r.flags, metric: r.metric })),
     staticIps: g.staticIps,
-    rules: rules.value,
+    rules: [...g.rules],
     dns: g.dns === null ? { domain: "", servers: [] } : { domain: g.dns.domain, servers: g.dns.servers.map((s) => ({ ...s, port: 0 })) },
   });
   // COM, the static-IP certificate of ownership, tags and capabilities, as the reference issues them.
@@ -73,8 +65,4 @@ export function deauthorizationRevocation(networkId: NetworkId, target: number, 
     { id: revocationId >>> 0, networkId, credentialId: 0, threshold: now, flags: REVOCATION_FLAG_FAST_PROPAGATE, target, credentialType: CredentialType.COM },
     controller,
   );
-}
-
-function toRules(rules: readonly ParsedRule[]): Decoded<Rule[]> {
-  return decodeRules(encodeRules(rules));
 }

@@ -20,7 +20,8 @@ import {
   UINT32_MAX,
 } from "./json-fields.ts";
 import { credentialTimeMaxDelta } from "../vl2/config-issue.ts";
-import { type ParsedRule, parseRules } from "./rule-json.ts";
+import type { Rule } from "../vl2/rules.ts";
+import { parseRule, parseRules, type RuleSource, storedRulesJson } from "./rule-json.ts";
 
 export const DEFAULT_MTU = 2800;
 export const MIN_MTU = 1280;
@@ -94,9 +95,9 @@ export function applyNetworkPost(existing: JsonObject | null, body: JsonValue, n
   if (has("v6AssignMode")) n.v6AssignMode = parseV6AssignMode(b.v6AssignMode, n.v6AssignMode);
   if (has("routes")) n.routes = parseRoutes(b.routes).map((r) => r.json);
   if (has("ipAssignmentPools")) n.ipAssignmentPools = parsePools(b.ipAssignmentPools).map((p) => p.json);
-  if (has("rules")) n.rules = parseRules(b.rules, "rules", MAX_RULES).map((r) => r.json);
+  if (has("rules")) n.rules = storedRulesJson(parseRules(b.rules, "rules", MAX_RULES));
   if (has("authTokens")) n.authTokens = parseAuthTokens(b.authTokens);
-  if (has("capabilities")) n.capabilities = parseCapabilities(b.capabilities).map((c) => c.json);
+  if (has("capabilities")) n.capabilities = parseCapabilities(b.capabilities, "post").map((c) => c.json);
   if (has("tags")) n.tags = parseTags(b.tags).map((t) => t.json);
   if (has("dns")) n.dns = parseDns(b.dns)?.json ?? [];
 
@@ -176,19 +177,19 @@ function parseAuthTokens(v: JsonValue): JsonValue {
 export interface CapabilityDef {
   id: number;
   default: boolean;
-  rules: ParsedRule[];
+  rules: Rule[];
   json: JsonObject;
 }
 
-function parseCapabilities(v: JsonValue): CapabilityDef[] {
+function parseCapabilities(v: JsonValue, source: RuleSource): CapabilityDef[] {
   const byId = new Map<number, CapabilityDef>();
   readArray(v, "capabilities", MAX_CAPABILITIES).forEach((c, i) => {
     const f = `capabilities[${i}]`;
     const o = readObject(c, f);
     const id = readInt(o.id, `${f}.id`, 0, UINT32_MAX);
     const dflt = o.default === undefined || o.default === null ? false : readBool(o.default, `${f}.default`);
-    const rules = o.rules === undefined || o.rules === null ? [] : parseRules(o.rules, `${f}.rules`, MAX_CAPABILITY_RULES);
-    byId.set(id, { id, default: dflt, rules, json: { default: dflt, id, rules: rules.map((r) => r.json) } });
+    const rules = o.rules === undefined || o.rules === null ? [] : parseRules(o.rules, `${f}.rules`, MAX_CAPABILITY_RULES, source);
+    byId.set(id, { id, default: dflt, rules, json: { default: dflt, id, rules: storedRulesJson(rules) } });
   });
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
@@ -243,7 +244,7 @@ export interface NetworkSettings {
   v6Assign6plane: boolean;
   pools: Pool[];
   routes: Route[];
-  rules: ParsedRule[];
+  rules: Rule[];
   capabilities: CapabilityDef[];
   tags: TagDef[];
   /** token -> expiry (ms, 0 = never). */
@@ -277,8 +278,8 @@ export function networkSettings(r: JsonObject): NetworkSettings {
     v6Assign6plane: v6["6plane"] === true,
     pools: eachValid(r.ipAssignmentPools, (p, i) => parsePool(p, `ipAssignmentPools[${i}]`)),
     routes: eachValid(r.routes, (x, i) => parseRoute(x, `routes[${i}]`)).slice(0, MAX_ROUTES),
-    rules: eachValid(r.rules, (x) => parseRules([x], "rules", 1)[0]!).slice(0, MAX_RULES),
-    capabilities: lenient(() => parseCapabilities(Array.isArray(r.capabilities) ? r.capabilities.filter(isJsonObject) : []), []),
+    rules: eachValid(r.rules, (x, i) => parseRule(x, `rules[${i}]`, "stored")).slice(0, MAX_RULES),
+    capabilities: lenient(() => parseCapabilities(Array.isArray(r.capabilities) ? r.capabilities.filter(isJsonObject) : [], "stored"), []),
     tags: lenient(() => parseTags(Array.isArray(r.tags) ? r.tags.filter(isJsonObject) : []), []),
     authTokens: tokens,
     dns: lenient(() => parseDns(r.dns ?? null), null),

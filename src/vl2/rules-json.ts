@@ -6,6 +6,12 @@
  *
  * Deviation: 1.14's parser forgets the type bits for "INTEGER_RANGE" (the rule becomes a DROP);
  * we build the integer-range match the JSON describes.
+ *
+ * Strict reading (`{ strict: true }`, what the controller API accepts in a POST) refuses what 1.14
+ * would read but silently change: numbers written as strings, short addresses, prefixes wider
+ * than the family, ranges ending below their start, and an IP match without "/bits" (1.14 reads
+ * that as /0, a match-everything rule nobody means to write). Stored rules are read leniently, as
+ * 1.14 reads a controller.d.
  */
 import { addressFromString, addressToString } from "../vl1/address.ts";
 import { inetAddressFromString, ipToString } from "../vl1/inet-address.ts";
@@ -27,16 +33,31 @@ const TAG_TYPES: Record<string, 44 | 45 | 46 | 47 | 48 | 49 | 50> = {
 
 class JsonRuleError extends Error {}
 
+export interface RuleJsonReading {
+  /** Refuse values 1.14 would coerce (see the module comment); default false. */
+  readonly strict?: boolean;
+  /** Where the rule sits (e.g. "rules[3]"): errors then name the field as `${path}.key`. */
+  readonly path?: string;
+}
+
+/** Every `type` name ruleFromJson understands. */
+export const RULE_JSON_TYPES: ReadonlySet<string> = new Set([
+  ...Object.keys(RuleType).filter((k) => k !== "ACTION_PRIORITY"),
+  // 1.14 writes the integer-range match without its MATCH_ prefix
+  "INTEGER_RANGE",
+]);
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Integer field (number or decimal string, as OSUtils::jsonInt accepts), within [0, max]. */
-function int(o: Record<string, unknown>, key: string, dfl: number, max: number): number {
+/** Integer field within [0, max]: a number, or (lenient only) a decimal string as OSUtils::jsonInt accepts. */
+function intField(o: Record<string, unknown>, key: string, dfl: number, max: number, strict: boolean): number {
   const v = o[key];
   if (v === undefined || v === null) return dfl;
-  const n = typeof v === "number" ? v : typeof v === "string" && /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new JsonRuleError(`${key} must be an integer in [0, ${max}]`);
+  const n = typeof v === "number" ? v : !strict && typeof v === "string" && /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new JsonRuleError(`${key} must be an integer`);
+  if (n < 0 || n > max) throw new JsonRuleError(`${key} must be between 0 and ${max}`);
   return n;
 }
 
@@ -53,8 +74,10 @@ function str(o: Record<string, unknown>, key: string): string {
   return v;
 }
 
-function address(o: Record<string, unknown>, key: string): number {
-  const a = addressFromString(str(o, key).padStart(10, "0"));
+function address(o: Record<string, unknown>, key: string, strict: boolean): number {
+  const s = str(o, key);
+  // 1.14 parses any hex prefix; a short address is almost certainly a typo
+  const a = strict && s.length !== 10 ? null : addressFromString(s.padStart(10, "0"));
   if (a === null) throw new JsonRuleError(`${key} must be a 10-digit hex ZeroTier address`);
   return a;
 }
@@ -64,21 +87,37 @@ function u64(o: Record<string, unknown>, key: string): bigint {
   const v = o[key];
   if (v === undefined || v === null) return 0n;
   if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === "string" && /^[0-9a-fA-F]{1,16}$/.test(v)) return BigInt(`0x${v}`);
+  // 1.14 reads these with strtoull(…, 16), which also takes a "0x" prefix
+  if (typeof v === "string" && /^(0x)?[0-9a-fA-F]{1,16}$/.test(v)) return BigInt(v.startsWith("0x") ? v : `0x${v}`);
   throw new JsonRuleError(`${key} must be a non-negative integer or up to 16 hex digits`);
 }
 
-function ipField(o: Record<string, unknown>, family: 4 | 6): { ip: Uint8Array; prefixBits: number } {
-  const a = inetAddressFromString(str(o, "ip"));
-  if (a === null || a.family !== family) throw new JsonRuleError(`ip must be an IPv${family} address with optional /bits`);
+function ipField(o: Record<string, unknown>, family: 4 | 6, strict: boolean): { ip: Uint8Array; prefixBits: number } {
+  const s = str(o, "ip");
+  const a = inetAddressFromString(s);
+  if (a === null || a.family !== family) throw new JsonRuleError(`ip must be an IPv${family} address${strict ? ' written "address/bits"' : " with optional /bits"}`);
   const max = family === 4 ? 32 : 128;
-  // no "/bits" means 0 bits (matches everything), as in 1.14
+  if (strict && !s.includes("/")) {
+    throw new JsonRuleError(`ip "${s}" needs "/bits" (e.g. "${s}/${max}" for one address): zerotier-one reads a bare address as /0, which matches every address`);
+  }
+  if (strict && a.port > max) throw new JsonRuleError(`ip "${s}": an IPv${family} prefix has at most ${max} bits`);
+  // no "/bits" means 0 bits (matches everything), as in 1.14; 1.14 clamps wider prefixes
   return { ip: a.ip, prefixBits: Math.min(a.port, max) };
 }
 
+/** start/end of a range; end defaults to start. */
+function range(o: Record<string, unknown>, max: number, strict: boolean): { low: number; high: number } {
+  const low = intField(o, "start", 0, max, strict);
+  const high = intField(o, "end", low, max, strict);
+  if (strict && high < low) throw new JsonRuleError("end must not be below start");
+  return { low, high };
+}
+
 /** Parses one rule object of the controller JSON. */
-export function ruleFromJson(v: unknown): Decoded<Rule> {
+export function ruleFromJson(v: unknown, reading: RuleJsonReading = {}): Decoded<Rule> {
   if (!isRecord(v)) return fail("rule must be an object");
+  const strict = reading.strict === true;
+  const int = (o: Record<string, unknown>, key: string, dfl: number, max: number): number => intField(o, key, dfl, max, strict);
   try {
     const f = { not: bool(v, "not"), or: bool(v, "or") };
     const t = v.type;
@@ -96,13 +135,13 @@ export function ruleFromJson(v: unknown): Decoded<Rule> {
         return ok({
           type: RuleType[t],
           ...f,
-          address: address(v, "address"),
+          address: address(v, "address", strict),
           flags: int(v, "flags", 0, 0xffffffff),
           length: t === "ACTION_REDIRECT" ? 0 : int(v, "length", 0, 0xffff),
         });
       case "MATCH_SOURCE_ZEROTIER_ADDRESS":
       case "MATCH_DEST_ZEROTIER_ADDRESS":
-        return ok({ type: RuleType[t], ...f, address: address(v, "zt") });
+        return ok({ type: RuleType[t], ...f, address: address(v, "zt", strict) });
       case "MATCH_VLAN_ID":
         return ok({ type: 26, ...f, vlanId: int(v, "vlanId", 0, 0xffff) });
       case "MATCH_VLAN_PCP":
@@ -118,10 +157,10 @@ export function ruleFromJson(v: unknown): Decoded<Rule> {
       }
       case "MATCH_IPV4_SOURCE":
       case "MATCH_IPV4_DEST":
-        return ok({ type: RuleType[t], ...f, ...ipField(v, 4) });
+        return ok({ type: RuleType[t], ...f, ...ipField(v, 4, strict) });
       case "MATCH_IPV6_SOURCE":
       case "MATCH_IPV6_DEST":
-        return ok({ type: RuleType[t], ...f, ...ipField(v, 6) });
+        return ok({ type: RuleType[t], ...f, ...ipField(v, 6, strict) });
       case "MATCH_IP_TOS":
         return ok({ type: 35, ...f, mask: int(v, "mask", 0, 0xff), low: int(v, "start", 0, 0xff), high: int(v, "end", 0, 0xff) });
       case "MATCH_IP_PROTOCOL":
@@ -134,10 +173,8 @@ export function ruleFromJson(v: unknown): Decoded<Rule> {
       }
       case "MATCH_IP_SOURCE_PORT_RANGE":
       case "MATCH_IP_DEST_PORT_RANGE":
-      case "MATCH_FRAME_SIZE_RANGE": {
-        const low = int(v, "start", 0, 0xffff);
-        return ok({ type: RuleType[t], ...f, low, high: int(v, "end", low, 0xffff) });
-      }
+      case "MATCH_FRAME_SIZE_RANGE":
+        return ok({ type: RuleType[t], ...f, ...range(v, 0xffff, strict) });
       case "MATCH_CHARACTERISTICS":
         return ok({ type: 41, ...f, characteristics: u64(v, "mask") });
       case "MATCH_RANDOM":
@@ -145,7 +182,7 @@ export function ruleFromJson(v: unknown): Decoded<Rule> {
       case "INTEGER_RANGE":
       case "MATCH_INTEGER_RANGE": {
         const start = u64(v, "start");
-        const end = u64(v, "end");
+        const end = v.end === undefined || v.end === null ? start : u64(v, "end");
         if (end < start || end - start > 0xffffffffn) throw new JsonRuleError("end must be within 2^32 above start");
         const bits = int(v, "bits", 1, 64);
         if (bits < 1) throw new JsonRuleError("bits must be 1..64");
@@ -158,17 +195,18 @@ export function ruleFromJson(v: unknown): Decoded<Rule> {
       }
     }
   } catch (e) {
-    if (e instanceof JsonRuleError) return fail(`rule ${JSON.stringify(v.type)}: ${e.message}`);
+    // every JsonRuleError message starts with the key it is about
+    if (e instanceof JsonRuleError) return fail(reading.path === undefined ? `rule ${JSON.stringify(v.type)}: ${e.message}` : `${reading.path}.${e.message}`);
     throw e;
   }
 }
 
 /** Parses a rules array; the first bad entry is the error. */
-export function rulesFromJson(v: unknown): Decoded<Rule[]> {
+export function rulesFromJson(v: unknown, reading: RuleJsonReading = {}): Decoded<Rule[]> {
   if (!Array.isArray(v)) return fail("rules must be an array");
   const out: Rule[] = [];
   for (let i = 0; i < v.length; i++) {
-    const r = ruleFromJson(v[i]);
+    const r = ruleFromJson(v[i], reading);
     if (!r.ok) return fail(`rules[${i}]: ${r.error}`);
     out.push(r.value);
   }

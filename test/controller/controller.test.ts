@@ -3,7 +3,7 @@ import { consola } from "consola";
 import { CONFIG_FLAG_ENABLE_BROADCAST, CONFIG_FLAG_ENABLE_IPV6_NDP_EMULATION, type ConfigDecision } from "../../src/controller/config-grant.ts";
 import { type ControllerEvent, ONLINE_WINDOW_MS } from "../../src/controller/controller.ts";
 import { metadataFromDictionary, METADATA_1_14 } from "../../src/controller/request-metadata.ts";
-import { encodeRules } from "../../src/controller/rule-json.ts";
+import { encodeRules } from "../../src/vl2/rules.ts";
 import { toHex } from "../../src/util/hex.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { inetAddressToString } from "../../src/vl1/inet-address.ts";

@@ -1,15 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import { FieldError } from "../../src/controller/json-fields.ts";
-import { encodeRules, parseRule, parseRules } from "../../src/controller/rule-json.ts";
+import { parseRule, parseRules, storedRulesJson } from "../../src/controller/rule-json.ts";
 import { toHex } from "../../src/util/hex.ts";
+import { encodeRules, type Rule } from "../../src/vl2/rules.ts";
 
-const hex = (r: ReturnType<typeof parseRule>[]) => toHex(encodeRules(r));
+const hex = (r: Rule[]) => toHex(encodeRules(r));
+/** The field bytes of one rule entry (after type and length). */
+const data = (r: Rule) => encodeRules([r]).subarray(2);
+const json = (r: Rule) => storedRulesJson([r])[0]!;
 
 describe("rule JSON <-> wire entries (spec 7.7)", () => {
   test("accept-all is the two bytes 01 00 and renders as the reference stores it", () => {
     const r = parseRule({ type: "ACTION_ACCEPT" }, "r");
     expect(hex([r])).toBe("0100");
-    expect(r.json).toEqual({ type: "ACTION_ACCEPT", not: false, or: false });
+    expect(json(r)).toEqual({ type: "ACTION_ACCEPT", not: false, or: false });
+    expect(json(parseRule({ type: "MATCH_ETHERTYPE", etherType: 2048 }, "r"))).toEqual({ type: "MATCH_ETHERTYPE", etherType: 2048, not: false, or: false });
   });
 
   test("typical drop-non-IPv4/ARP table encodes type, NOT/OR bits and fields", () => {
@@ -44,26 +49,28 @@ describe("rule JSON <-> wire entries (spec 7.7)", () => {
       [{ type: "MATCH_TAGS_EQUAL", id: 1, value: 2 }, 48, 8],
       [{ type: "INTEGER_RANGE", start: 10, end: 20, idx: 14, bits: 16 }, 51, 19],
     ];
-    for (const [json, code, len] of cases) {
-      const r = parseRule(json as never, "r");
-      expect(r.t & 0x3f).toBe(code);
-      expect(r.data.length).toBe(len);
+    for (const [j, code, len] of cases) {
+      const r = parseRule(j as never, "r");
+      const entry = encodeRules([r]);
+      expect(entry[0]! & 0x3f).toBe(code);
+      expect(entry[1]).toBe(len);
+      expect(entry.length).toBe(2 + len);
       // Rendering is stable: parsing the rendered JSON yields the same bytes.
-      expect(toHex(parseRule(r.json, "r").data)).toBe(toHex(r.data));
+      expect(hex([parseRule(storedRulesJson([r])[0]!, "r")])).toBe(toHex(entry));
     }
   });
 
   test("MATCH_CHARACTERISTICS and INTEGER_RANGE keep 64-bit values exact", () => {
     const c = parseRule({ type: "MATCH_CHARACTERISTICS", mask: "f000000000000fff" }, "r");
-    expect(toHex(c.data)).toBe("f000000000000fff");
-    expect(c.json.mask).toBe("f000000000000fff");
+    expect(toHex(data(c))).toBe("f000000000000fff");
+    expect(json(c).mask).toBe("f000000000000fff");
     const i = parseRule({ type: "INTEGER_RANGE", start: "ffffffff00000000", end: "ffffffff00000010", idx: 2, bits: 32, little: true }, "r");
-    expect(toHex(i.data)).toBe("ffffffff00000000" + "ffffffff00000010" + "0002" + "9f");
+    expect(toHex(data(i))).toBe("ffffffff00000000" + "ffffffff00000010" + "0002" + "9f");
   });
 
   test("ICMP code present sets the code-must-match flag", () => {
-    expect(toHex(parseRule({ type: "MATCH_ICMP", icmpType: 3, icmpCode: 1 }, "r").data)).toBe("030101");
-    expect(toHex(parseRule({ type: "MATCH_ICMP", icmpType: 3 }, "r").data)).toBe("030000");
+    expect(toHex(data(parseRule({ type: "MATCH_ICMP", icmpType: 3, icmpCode: 1 }, "r")))).toBe("030101");
+    expect(toHex(data(parseRule({ type: "MATCH_ICMP", icmpType: 3 }, "r")))).toBe("030000");
   });
 
   test("bad rules are FieldErrors naming the field", () => {
