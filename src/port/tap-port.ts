@@ -114,7 +114,8 @@ export class TapPort implements NetworkPort {
       const via = r.via === null ? [] : ["via", ipToString(r.via)];
       await this.ip(["route", "replace", cidr(r.target!), ...via, "dev", dev, "metric", String(r.metric)], true);
     }
-    this.applied = c;
+    // Remember only the routes we added ourselves: the kernel's on-link routes must never be deleted by a later diff.
+    this.applied = { ...c, routes: wanted };
   }
 
   multicastGroups(): MulticastGroup[] {
