@@ -8,10 +8,10 @@
  * we build the integer-range match the JSON describes.
  *
  * Strict reading (`{ strict: true }`, what the controller API accepts in a POST) refuses what 1.14
- * would read but silently change: numbers written as strings, short addresses, prefixes wider
- * than the family, ranges ending below their start, and an IP match without "/bits" (1.14 reads
- * that as /0, a match-everything rule nobody means to write). Stored rules are read leniently, as
- * 1.14 reads a controller.d.
+ * would read but silently change: numbers written as strings, short addresses, MACs with stray
+ * characters, prefixes wider than the family, ranges ending below their start, and an IP match
+ * without "/bits" (1.14 reads that as /0, a match-everything rule nobody means to write). Without
+ * it, rules are read as 1.14 reads a controller.d.
  */
 import { addressFromString, addressToString } from "../vl1/address.ts";
 import { inetAddressFromString, ipToString } from "../vl1/inet-address.ts";
@@ -150,8 +150,9 @@ export function ruleFromJson(v: unknown, reading: RuleJsonReading = {}): Decoded
         return ok({ type: 28, ...f, value: int(v, "vlanDei", 0, 0xff) });
       case "MATCH_MAC_SOURCE":
       case "MATCH_MAC_DEST": {
-        const raw = str(v, "mac").replace(/[^0-9a-fA-F]/g, "");
-        const mac = raw.length === 12 ? macFromString(raw.match(/../g)!.join(":")) : null;
+        // 1.14 drops every non-hex character; strict allows only ":" or "-" between the digits
+        const raw = str(v, "mac").replace(strict ? /[:-]/g : /[^0-9a-fA-F]/g, "");
+        const mac = /^[0-9a-fA-F]{12}$/.test(raw) ? macFromString(raw.match(/../g)!.join(":")) : null;
         if (mac === null) throw new JsonRuleError("mac must be a MAC address");
         return ok({ type: RuleType[t], ...f, mac });
       }

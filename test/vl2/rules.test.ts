@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { toHex } from "../../src/util/hex.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { MAX_NETWORK_RULES, type Rule, decodeRules, encodeRules } from "../../src/vl2/rules.ts";
-import { ruleFromJson, ruleToJson, rulesFromJson } from "../../src/vl2/rules-json.ts";
+import { type RuleJson, ruleFromJson, ruleToJson, rulesFromJson } from "../../src/vl2/rules-json.ts";
 import { fixtureJson } from "./fixtures.ts";
 
 const F = { not: false, or: false };
@@ -157,5 +157,43 @@ describe("controller JSON rules", () => {
     expect(rulesFromJson({}).ok).toBe(false);
     const idx = rulesFromJson([{ type: "ACTION_ACCEPT" }, { type: "?" }]);
     expect(!idx.ok && idx.error).toContain("rules[1]");
+  });
+});
+
+describe("strict reading of JSON rules (controller API input)", () => {
+  test("refuses what 1.14 would read but silently change; lenient reading takes it as 1.14 does", () => {
+    const cases: [unknown, string, string][] = [
+      // [rule, part of the strict error, lenient entry bytes]
+      [{ type: "MATCH_IPV4_SOURCE", ip: "10.0.0.1" }, 'needs "/bits"', "1f050a00000100"],
+      [{ type: "MATCH_IPV6_DEST", ip: "fd00::1" }, 'needs "/bits"', "2211fd00000000000000000000000000000100"],
+      [{ type: "MATCH_IPV4_DEST", ip: "10.0.0.0/40" }, "at most 32 bits", "20050a00000020"],
+      [{ type: "MATCH_ETHERTYPE", etherType: "2048" }, "etherType must be an integer", "25020800"],
+      [{ type: "MATCH_SOURCE_ZEROTIER_ADDRESS", zt: "123" }, "zt must be a 10-digit", "18050000000123"],
+      [{ type: "MATCH_IP_DEST_PORT_RANGE", start: 10, end: 5 }, "end must not be below start", "2804000a0005"],
+      [{ type: "MATCH_MAC_DEST", mac: "02:00:00:00:00:01!" }, "mac must be a MAC", "1e06020000000001"],
+    ];
+    for (const [json, reason, bytes] of cases) {
+      const strict = ruleFromJson(json, { strict: true, path: "rules[7]" });
+      expect(!strict.ok && strict.error).toContain(reason);
+      expect(!strict.ok && strict.error).toStartWith("rules[7].");
+      const lenient = ruleFromJson(json);
+      if (!lenient.ok) throw new Error(lenient.error);
+      expect(toHex(encodeRules([lenient.value]))).toBe(bytes);
+    }
+  });
+
+  test("accepts what ruleToJson writes (the reference's rendering)", () => {
+    const rendered: RuleJson[] = [
+      { type: "MATCH_IPV4_SOURCE", ip: "10.0.0.1/32", not: false, or: false },
+      { type: "MATCH_IPV6_SOURCE", ip: "fd00::/8", not: true, or: false },
+      { type: "MATCH_MAC_SOURCE", mac: "02:00:00:00:00:01", not: false, or: true },
+      { type: "INTEGER_RANGE", start: "0000000000000010", end: "0000000000000020", idx: 3, little: false, bits: 8, not: false, or: false },
+      { type: "ACTION_TEE", address: "0123456789", flags: 0, length: 64 },
+    ];
+    for (const json of rendered) {
+      const r = ruleFromJson(json, { strict: true });
+      if (!r.ok) throw new Error(r.error);
+      expect(ruleToJson(r.value)).toEqual(json);
+    }
   });
 });
