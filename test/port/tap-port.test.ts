@@ -1,0 +1,87 @@
+/**
+ * The tap port: device names, the iproute2 commands a configuration turns into (and the diff a
+ * later configuration applies), the clear error without root, and (as root) a real tap in a
+ * namespace of our own that gets its MAC, MTU and address and disappears on close.
+ */
+import { describe, expect, test } from "bun:test";
+import { TapDevice } from "../../ffi/tap.ts";
+import { ipv4 } from "../../src/vl1/inet-address.ts";
+import { type CommandRunner, TapPort, tapDeviceName } from "../../src/port/tap-port.ts";
+import { PortError } from "../../src/port/port.ts";
+import { sh } from "../e2e/netns-lab.ts";
+
+const isRoot = process.getuid?.() === 0;
+
+function fakeTap(name: string): TapDevice {
+  return { name, sendFrame: () => {}, start: () => {}, close: () => {} } as unknown as TapDevice;
+}
+
+describe("tap port", () => {
+  test("device names are zt + 8 base-36 characters, stable per network", () => {
+    const a = tapDeviceName(0x8056c2e21c000001n);
+    expect(a).toMatch(/^zt[0-9a-z]{8}$/);
+    expect(tapDeviceName(0x8056c2e21c000001n)).toBe(a);
+    expect(tapDeviceName(0x8056c2e21c000002n)).not.toBe(a);
+  });
+
+  test("configure: MAC, MTU, up, addresses and non-on-link routes; a later config applies the difference only", async () => {
+    const cmds: string[] = [];
+    const run: CommandRunner = (argv) => {
+      cmds.push(argv.join(" "));
+      return Promise.resolve({ code: 0, stderr: "" });
+    };
+    const port = new TapPort(fakeTap("ztunit0"), run);
+    const onLink = { target: ipv4(10, 1, 2, 0, 24), via: null, flags: 0, metric: 0 };
+    const viaGw = { target: ipv4(192, 168, 50, 0, 24), via: ipv4(10, 1, 2, 1, 0), flags: 0, metric: 5 };
+    await port.configure({ mac: 0x02aabbccddee, mtu: 2800, addresses: [ipv4(10, 1, 2, 3, 24)], routes: [onLink, viaGw] });
+    expect(cmds).toEqual([
+      "ip link set dev ztunit0 address 02:aa:bb:cc:dd:ee",
+      "ip link set dev ztunit0 mtu 2800",
+      "ip link set dev ztunit0 up",
+      "ip addr add 10.1.2.3/24 dev ztunit0",
+      "ip route replace 192.168.50.0/24 via 10.1.2.1 dev ztunit0 metric 5",
+    ]);
+    cmds.length = 0;
+    await port.configure({ mac: 0x02aabbccddee, mtu: 2800, addresses: [ipv4(10, 1, 2, 4, 24)], routes: [onLink] });
+    // the kernel's on-link route is never deleted; the gateway route we added is
+    expect(cmds).toEqual(["ip addr del 10.1.2.3/24 dev ztunit0", "ip addr add 10.1.2.4/24 dev ztunit0", "ip route del 192.168.50.0/24 dev ztunit0"]);
+  });
+
+  test("without root: a PortError that says so", async () => {
+    if (!isRoot) {
+      expect(() => TapPort.open(1n, 2800)).toThrow(PortError);
+      expect(() => TapPort.open(1n, 2800)).toThrow(/root/);
+      return;
+    }
+    // as root, ask an unprivileged copy of ourselves
+    const code = `import { TapPort } from ${JSON.stringify(new URL("../../src/port/tap-port.ts", import.meta.url).pathname)}; try { TapPort.open(1n, 2800); console.log("opened"); } catch (e) { console.log(e.constructor.name + ": " + e.message); }`;
+    const r = await sh(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", code], { allowFail: true });
+    expect(r.out.trim()).toBe("PortError: tap mode needs root (CAP_NET_ADMIN to create a tap device)");
+  });
+
+  test.skipIf(!isRoot)("as root: a real tap gets MAC, MTU and address, and is gone after close", async () => {
+    const ns = `ztp${process.pid}`;
+    await sh(["ip", "netns", "add", ns]);
+    try {
+      // create the tap inside our namespace: run this part in a child that enters it
+      const code = `
+        import { TapPort } from ${JSON.stringify(new URL("../../src/port/tap-port.ts", import.meta.url).pathname)};
+        import { ipv4 } from ${JSON.stringify(new URL("../../src/vl1/inet-address.ts", import.meta.url).pathname)};
+        const p = TapPort.open(0x1234567890abcdefn, 2800);
+        await p.configure({ mac: 0x02aabbccddee, mtu: 2800, addresses: [ipv4(10, 99, 1, 2, 24)], routes: [] });
+        const show = Bun.spawnSync(["ip", "-o", "addr", "show", "dev", p.deviceName]).stdout.toString();
+        const link = Bun.spawnSync(["ip", "-o", "link", "show", "dev", p.deviceName]).stdout.toString();
+        await p.close();
+        const gone = Bun.spawnSync(["ip", "link", "show", "dev", p.deviceName]).exitCode !== 0;
+        console.log(JSON.stringify({ show, link, gone }));`;
+      const r = await sh(["ip", "netns", "exec", ns, process.execPath, "-e", code], { allowFail: true });
+      const j = JSON.parse(r.out.trim().split("\n").at(-1)!) as { show: string; link: string; gone: boolean };
+      expect(j.show).toContain("inet 10.99.1.2/24");
+      expect(j.link).toContain("mtu 2800");
+      expect(j.link).toContain("02:aa:bb:cc:dd:ee");
+      expect(j.gone).toBe(true);
+    } finally {
+      await sh(["ip", "netns", "del", ns], { allowFail: true });
+    }
+  });
+});
