@@ -16,6 +16,7 @@ import { MulticastDirectoryResponder } from "../vl2/multicast-directory-responde
 import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { networkRoutes } from "./api/network-routes.ts";
 import { NetworksDir } from "./networks-dir.ts";
+import { registerNetworkMetrics } from "./network-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
 import { nullPortFactory, type PortFactory } from "../port/port.ts";
@@ -219,6 +220,7 @@ export class Service {
     this.networksRef = networks;
     networks.restore();
     networkRoutes(this.router, networks);
+    registerNetworkMetrics(this.metrics, networks);
     this.networkTimer = setInterval(() => {
       try {
         networks.tick();

@@ -19,6 +19,8 @@ export type NetworkStatus = (typeof NetworkStatus)[keyof typeof NetworkStatus];
 /** Why the controller refused us (1.14's _netconfFailure); NONE = status follows "have a config". */
 export type ConfigFailure = "none" | "access-denied" | "not-found" | "authentication-required";
 
+const MAX_REASONS = 64;
+
 /** Counters by reason. Logging is rate limited per reason so a flood cannot flood the log. */
 export class ReasonCounters {
   readonly counts = new Map<string, number>();
@@ -32,6 +34,8 @@ export class ReasonCounters {
 
   /** Count one event; log it (at `level`) unless this reason was logged within logEveryMs. */
   add(reason: string, detail = "", level: "debug" | "info" | "warn" = "debug"): void {
+    // Reasons may carry numbers from hostile input: bound the distinct keys (and metric labels).
+    if (!this.counts.has(reason) && this.counts.size >= MAX_REASONS) reason = "other";
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
     const t = this.now();
     const last = this.lastLog.get(reason);

@@ -137,6 +137,11 @@ describe.skipIf(!possible)("two tap-mode services on a network of our controller
     expect(got).toBe(want);
     // 2800-byte frames over a 1400-byte physical MTU: thousands of packets were reassembled
     expect((await metric("b", "zt_reassembled")) - reassembledBefore).toBeGreaterThan(5000);
+    const m = String((await lab!.api(ns("b"), homes.b, "GET", "/metrics")).json);
+    const rx = new RegExp(`zt_network_frames\\{network_id="${nwid}",direction="rx",kind="unicast"\\} (\\d+)`).exec(m);
+    // 20 MB in frames of at most 2800 bytes
+    expect(Number(rx?.[1] ?? 0)).toBeGreaterThan(7000);
+    expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
   }, 150_000);
 
   test("private network: ACCESS_DENIED until authorized, then ping with COMs exchanged (zerotier-cli join/listnetworks/leave)", async () => {
