@@ -41,7 +41,8 @@ import {
   isPrivateNetwork,
   multicastReplicators,
 } from "./network-config.ts";
-import { controllerOf, networkIdToString } from "./network-id.ts";
+import { controllerOf, isAdHocNetworkId, networkIdToString } from "./network-id.ts";
+import { adHocNetworkConfig } from "./adhoc.ts";
 import { type ConfigFailure, NetworkStatus, ReasonCounters } from "./network-state.ts";
 import { NetworkRuleContext } from "./rule-context.ts";
 import { FilterDecision, filterFrame } from "./rules-filter.ts";
@@ -233,6 +234,13 @@ export class Network {
   requestConfiguration(now: number): void {
     this.lastConfigRequest = now;
     const env = this.env;
+    if (isAdHocNetworkId(this.id)) {
+      // 0xff… networks are configured locally, as 1.14 does (spec 6.13)
+      const r = adHocNetworkConfig(this.id, env.address, Date.now());
+      if (r.kind === "config") this.applyConfig(r.config, true);
+      else if (r.kind === "not-found") this.failure = "not-found";
+      return;
+    }
     if (this.controller === env.address) {
       if (env.localConfig === null || this.requestInFlight) return;
       this.requestInFlight = true;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { idtool, ROOT, waitFor } from "./helpers.ts";
 import { NetnsLab, netnsPossible, writeHome } from "./netns-lab.ts";
@@ -19,6 +20,7 @@ const homes = { root: join(tmp, "root"), a: join(tmp, "a"), b: join(tmp, "b") };
 const addr: Record<string, string> = {};
 let lab: NetnsLab | null = null;
 let nwid = "";
+let procB: Subprocess | null = null;
 
 interface NetJson {
   status: string;
@@ -71,7 +73,7 @@ beforeAll(async () => {
   for (const h of Object.values(homes)) expect((await idtool("mkworld", worldJson, join(h, "planet"))).code).toBe(0);
   lab.startService(lab.hub, homes.root);
   lab.startService(ns("a"), homes.a, ["--tap"]);
-  lab.startService(ns("b"), homes.b, ["--tap"]);
+  procB = lab.startService(ns("b"), homes.b, ["--tap"]);
   for (const k of ["root", "a", "b"] as const) await waitFor(`${k} API`, async () => ((await lab!.api(ns(k), homes[k], "GET", "/status")).status === 200 ? true : null));
 }, 60_000);
 
@@ -179,6 +181,20 @@ describe.skipIf(!possible)("two tap-mode services on a network of our controller
     const leave = await lab!.exec(ns("b"), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes.b}`, "leave", priv]);
     expect(leave.out.trim()).toBe("200 leave OK");
   }, 90_000);
+
+  test("shutdown removes the taps; after a restart the network is back from networks.d with the same tap and address", async () => {
+    const before = (await network("b"))!;
+    procB!.kill("SIGTERM");
+    expect(await procB!.exited).toBe(0);
+    const links = await lab!.exec(ns("b"), ["ip", "-o", "link", "show"]);
+    expect(links.out).not.toContain(before.portDeviceName);
+    procB = lab!.startService(ns("b"), homes.b, ["--tap"]);
+    const after = await ready("b");
+    expect(after.portDeviceName).toBe(before.portDeviceName);
+    expect(after.assignedAddresses).toEqual(before.assignedAddresses);
+    const p = await lab!.exec(ns("a"), ["ping", "-c", "2", "-W", "3", before.assignedAddresses[0]!.split("/")[0]!], { allowFail: true, timeoutMs: 20_000 });
+    expect(p.out).toMatch(/ 0% packet loss/);
+  }, 60_000);
 
   test("leaving removes the tap", async () => {
     const dev = (await network("a"))!.portDeviceName;

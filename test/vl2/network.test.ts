@@ -380,3 +380,15 @@ describe("credentials payload", () => {
     expect(d.ok && d.value.coms.length).toBe(1);
   });
 });
+
+describe("ad-hoc networks", () => {
+  test("an ffAA…01 network is configured locally, without a request", () => {
+    const f = makeFixture();
+    const id = 0xff0a000000000001n;
+    const n = new (f.network.constructor as typeof import("../../src/vl2/network.ts").Network)(id, f.env);
+    n.requestConfiguration(f.clock.now());
+    expect(n.status).toBe(NetworkStatus.OK);
+    expect(f.sent.some((s) => s.verb === V.NETWORK_CONFIG_REQUEST)).toBe(false);
+    expect(n.config!.staticIps.some((a) => a.family === 4 && a.ip[0] === 10)).toBe(true);
+  });
+});
