@@ -25,7 +25,7 @@ import type { NetworkCredentials } from "./credentials/network-credentials.ts";
 import { ExtFrameFlags, ExtFrameView, FrameView, parseExtFrame, parseFrame, splitNetworkId, writeExtFrameHeader, writeFrameHeader } from "./frame-codec.ts";
 import type { NetworkIdHalves } from "./frame-codec.ts";
 import { DEFAULT_LOCAL_SETTINGS, type NetworkLocalSettings } from "./local-conf.ts";
-import { MAC_BROADCAST, type Mac, addressFromMac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
+import { MAC_BROADCAST, type Mac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
 import { Membership } from "./membership.ts";
 import { MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, writeMulticastGather, writeMulticastLike, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
 import { BROADCAST_GROUP, type MulticastGroup, addressResolutionGroup, arpGroupForIpv4 } from "./multicast-group.ts";
@@ -113,6 +113,9 @@ export class Network {
   readonly halves: NetworkIdHalves;
   readonly controller: Address;
   readonly mac: Mac;
+  private readonly macTop: number;
+  private readonly maskHi: number;
+  private readonly maskLo: number;
   config: NetworkConfig | null = null;
   failure: ConfigFailure = "none";
   settings: NetworkLocalSettings;
@@ -160,12 +163,33 @@ export class Network {
     this.env = env;
     this.settings = settings;
     this.mac = macFromAddress(env.address, id);
+    const base = macFromAddress(0, id);
+    this.macTop = Math.floor(base / 0x10000000000) * 0x10000000000;
+    const mask = base - this.macTop;
+    this.maskHi = Math.floor(mask / 0x100000000);
+    this.maskLo = mask >>> 0;
     const now = () => env.clock.now();
     this.drops = new ReasonCounters(`network ${this.idString}: frame dropped`, now);
     this.configRejects = new ReasonCounters(`network ${this.idString}: config rejected`, now, 1000);
     this.credentialRejects = new ReasonCounters(`network ${this.idString}: credential rejected`, now);
     this.multicast = new MulticastSubscriber(env.address, env.rng);
     this.assembler = new ConfigAssembler(id, env.address, () => this.env.identityOf(this.controller));
+  }
+
+  /** MAC(member, this network) without the per-call bigint work of macFromAddress (same result). */
+  macOf(a: Address): Mac {
+    const hi = (Math.floor(a / 0x100000000) ^ this.maskHi) & 0xff;
+    const lo = ((a >>> 0) ^ this.maskLo) >>> 0;
+    return this.macTop + hi * 0x100000000 + lo;
+  }
+
+  /** The member address behind a MAC of this network, or null (addressFromMac without bigints). */
+  addressOfMac(mac: Mac): Address | null {
+    if (mac - (mac % 0x10000000000) !== this.macTop) return null;
+    const low = mac % 0x10000000000;
+    const hi = (Math.floor(low / 0x100000000) ^ this.maskHi) & 0xff;
+    const lo = ((low >>> 0) ^ this.maskLo) >>> 0;
+    return hi * 0x100000000 + lo;
   }
 
   // ------------------------------------------------------------------ status, API
@@ -546,7 +570,7 @@ export class Network {
     if (!this.admit(peer, Verb.FRAME, pkt, start)) return false;
     const now = this.env.clock.now();
     this.afterGate(peer, now);
-    const src = macFromAddress(peer, this.id);
+    const src = this.macOf(peer);
     const d = this.filterInbound(peer, src, this.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
     if (d.accept === 0) {
       this.drops.add(`inbound ${d.dropReason}`);
@@ -575,7 +599,7 @@ export class Network {
       this.drops.add("EXT_FRAME with zero or our own source MAC");
       return true;
     }
-    const peerMac = macFromAddress(peer, this.id);
+    const peerMac = this.macOf(peer);
     if (v.sourceMac !== peerMac && !activeBridges(c).includes(peer)) {
       this.drops.add("bridged source MAC from a member that is not an active bridge");
       return true;
@@ -626,7 +650,7 @@ export class Network {
     if (c.multicastLimit === 0) return this.dropTrusted("multicast disabled");
     if (len === 0 || len > MAX_MULTICAST_PAYLOAD) return this.dropTrusted("multicast payload empty or too large");
     if (!isMulticastMac(v.group.mac)) return this.dropTrusted("multicast to a unicast MAC");
-    const peerMac = macFromAddress(peer, this.id);
+    const peerMac = this.macOf(peer);
     const src = v.sourceMac >= 0 ? v.sourceMac : peerMac;
     if (src === 0 || isMulticastMac(src) || src === this.mac) return this.dropTrusted("multicast with a bad source MAC");
     if (src !== peerMac && !activeBridges(c).includes(peer)) return this.dropTrusted("bridged multicast from a member that is not an active bridge");
@@ -695,7 +719,7 @@ export class Network {
       this.fromPortMulticast(c, dest, src, etherType, buf, ps, end);
       return;
     }
-    const to = addressFromMac(dest, this.id);
+    const to = this.addressOfMac(dest);
     if (to === null) {
       this.drops.add("outbound frame to a bridged MAC (no bridge known)");
       return;

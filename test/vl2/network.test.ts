@@ -392,3 +392,17 @@ describe("ad-hoc networks", () => {
     expect(n.config!.staticIps.some((a) => a.family === 4 && a.ip[0] === 10)).toBe(true);
   });
 });
+
+describe("MAC derivation cache", () => {
+  test("macOf equals macFromAddress for many addresses and networks", () => {
+    const f = makeFixture();
+    for (const nwid of [f.nwid, 0x8056c2e21c000001n, 0x8056c2e21c000053n, 0xffffffffffffffffn]) {
+      const n = new (f.network.constructor as typeof import("../../src/vl2/network.ts").Network)(nwid, f.env);
+      for (const a of [0, 1, 0x89e92ceee5, 0xffffffffff, f.other.address, 0x8000000001]) {
+        expect(n.macOf(a)).toBe(macFromAddress(a, nwid));
+        expect(n.addressOfMac(n.macOf(a))).toBe(a);
+      }
+      expect(n.addressOfMac(0x010203040506)).toBe(null);
+    }
+  });
+});
