@@ -71,7 +71,7 @@ beforeAll(async () => {
   w.roots = [{ identity: readFileSync(join(homes.root, "identity.public"), "utf8").trim(), stableEndpoints: [`${lab.hubIp()}/9993`] }];
   writeFileSync(worldJson, JSON.stringify(w));
   for (const h of Object.values(homes)) expect((await idtool("mkworld", worldJson, join(h, "planet"))).code).toBe(0);
-  lab.startService(lab.hub, homes.root);
+  lab.startService(lab.hub, homes.root, ["--tap"]);
   lab.startService(ns("a"), homes.a, ["--tap"]);
   procB = lab.startService(ns("b"), homes.b, ["--tap"]);
   for (const k of ["root", "a", "b"] as const) await waitFor(`${k} API`, async () => ((await lab!.api(ns(k), homes[k], "GET", "/status")).status === 200 ? true : null));
@@ -122,6 +122,17 @@ describe.skipIf(!possible)("two tap-mode services on a network of our controller
     expect(p1.out).toMatch(/ 0% packet loss/);
     const p2 = await lab!.exec(ns("b"), ["ping", "-c", "3", "-W", "3", a], { allowFail: true, timeoutMs: 20_000 });
     expect(p2.out).toMatch(/ 0% packet loss/);
+  }, 40_000);
+
+  test("the controller's own node joins its network (served locally, no packets) and is reachable", async () => {
+    const r = await lab!.api(lab!.hub, homes.root, "POST", `/network/${nwid}`, {});
+    expect(r.status).toBe(200);
+    const n = await waitFor("root OK", async () => {
+      const x = (await lab!.api(lab!.hub, homes.root, "GET", `/network/${nwid}`)).json as NetJson;
+      return x.status === "OK" && x.assignedAddresses.length > 0 ? x : null;
+    }, 20_000);
+    const p = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", n.assignedAddresses[0]!.split("/")[0]!], { allowFail: true, timeoutMs: 20_000 });
+    expect(p.out).toMatch(/ 0% packet loss/);
   }, 40_000);
 
   test("20 MB over TCP arrives intact (sha256), through ZeroTier fragments", async () => {
