@@ -66,6 +66,7 @@ const ERROR_NETWORK_ACCESS_DENIED = 0x07;
 const ERROR_UNWANTED_MULTICAST = 0x08;
 const ERROR_NETWORK_AUTHENTICATION_REQUIRED = 0x09;
 const MAX_GATHER_TARGETS = 16;
+const GROUP_SCAN_INTERVAL = 5_000;
 const LIKES_PER_PACKET = 500;
 
 /** Result of asking the embedded controller for our own network (no packets). */
@@ -152,6 +153,7 @@ export class Network {
   private configGeneration = 0;
   private readonly pushedGeneration = new WeakMap<Membership, number>();
   private requestInFlight = false;
+  private lastGroupScan = -Infinity;
   private destroyed = false;
   private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.fromPort(buf, start, end) };
 
@@ -245,7 +247,8 @@ export class Network {
     const due = this.config === null ? this.lastConfigRequest + CONFIG_RETRY_INTERVAL : Math.max(this.lastConfigUpdate + NETWORK_AUTOCONF_DELAY, this.lastConfigRequest + CONFIG_RETRY_INTERVAL);
     if (now >= due) this.requestConfiguration(now);
     if (this.config !== null) {
-      this.refreshSubscriptions(now);
+      // 1.14's service scans the port's multicast memberships every 5 s
+      if (now - this.lastGroupScan >= GROUP_SCAN_INTERVAL) this.refreshSubscriptions(now);
       if (now - this.multicast.lastAnnounce >= MULTICAST_ANNOUNCE_PERIOD) this.announceMulticastGroups(now, null);
     }
     this.multicast.clean(now);
@@ -878,6 +881,7 @@ export class Network {
   private refreshSubscriptions(now: number): void {
     const c = this.config;
     if (c === null) return;
+    this.lastGroupScan = now;
     const groups: MulticastGroup[] = [...(this.port?.multicastGroups() ?? [])];
     for (const a of this.managedAddresses(c)) {
       const g = addressResolutionGroup(a.ip);
