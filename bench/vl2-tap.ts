@@ -96,7 +96,9 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     }
     const ipB = info[1]!.assignedAddresses.find((a) => a.startsWith("10.233."))!.split("/")[0]!;
     // warm up (ARP, paths), then RTT
-    await lab.exec(leaves[0]!.ns, ["ping", "-c", "3", "-i", "0.3", "-W", "3", ipB], { allowFail: true });
+    for (let i = 0; i < 20; i++) {
+      if ((await lab.exec(leaves[0]!.ns, ["ping", "-c", "1", "-W", "1", ipB], { allowFail: true })).code === 0) break;
+    }
     const ping = await lab.exec(leaves[0]!.ns, ["ping", "-c", "10", "-i", "0.2", "-W", "3", ipB], { allowFail: true });
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.out);
     const server = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
