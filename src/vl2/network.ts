@@ -152,6 +152,7 @@ export class Network {
   /** Bumped per applied config: credentials are re-pushed to each member after a config change. */
   private configGeneration = 0;
   private readonly pushedGeneration = new WeakMap<Membership, number>();
+  private capsCache = new WeakMap<Membership, readonly (readonly Rule[])[]>();
   private requestInFlight = false;
   private lastGroupScan = -Infinity;
   private destroyed = false;
@@ -356,6 +357,7 @@ export class Network {
     this.ourCapabilities = nc.capabilities.map((x) => x.rules);
     this.ruleCtx = this.ruleCtx === null ? new NetworkRuleContext(this.env.address, nc, this.env.rng) : this.ruleCtx;
     for (const m of this.memberships.values()) m.clean(nc);
+    this.capsCache = new WeakMap();
     if (save) {
       const bytes = encodeNetworkConfig(nc);
       if (bytes.ok) this.env.saveConfig(this.id, bytes.value);
@@ -466,10 +468,12 @@ export class Network {
       const holder = cap.custody.length > 0 ? cap.custody[cap.custody.length - 1]!.to : 0;
       const m = this.membership(holder, true);
       if (m !== null) note("capability", m.addCapability(c, cap, (a) => this.env.identityOf(a)));
+      if (m !== null) this.capsCache.delete(m);
     }
     for (const rev of creds.revocations) {
       const m = this.membership(rev.target, true);
       if (m !== null) note("revocation", m.addRevocation(c, rev, ctl));
+      if (m !== null) this.capsCache.delete(m);
     }
     return accepted;
   }
@@ -543,10 +547,21 @@ export class Network {
     fi.start = ps;
     fi.end = end;
     const m = this.memberships.get(peer) ?? null;
-    const caps = m === null ? NO_CAPS : m.capabilityRules(c);
+    const caps = m === null ? NO_CAPS : this.peerCapabilities(m, c);
     const d = filterFrame(c.rules, caps, fi, this.ruleCtx!.use(c, m, true), this.decision);
     this.sendCopies(d, macDest, macSource, etherType, buf, ps, end);
     return d;
+  }
+
+  /** The peer's valid capability rule tables, cached until our config or its credentials change. */
+  private peerCapabilities(m: Membership, c: NetworkConfig): readonly (readonly Rule[])[] {
+    let caps = this.capsCache.get(m);
+    if (caps === undefined) {
+      const found = m.capabilityRules(c);
+      caps = found.length === 0 ? NO_CAPS : found;
+      this.capsCache.set(m, caps);
+    }
+    return caps;
   }
 
   /** Common entry checks for a frame verb; false = dropped (counted). */

@@ -406,3 +406,27 @@ describe("MAC derivation cache", () => {
     }
   });
 });
+
+describe("capabilities", () => {
+  test("a member's capability accepts what the main table does not; a forged one is rejected and counted", async () => {
+    const { issueCapability } = await import("../../src/vl2/credentials/capability.ts");
+    const { ACCEPT_ALL } = await import("../../src/vl2/rules.ts");
+    const f = makeFixture();
+    configure(f, configFor(f, f.me, { type: 1, rules: [] }));
+    const frame = () => frameFrom(f, 0x0800, new Uint8Array(40));
+    let p = frame();
+    f.network.onFrame(f.other.address, p, 0, p.length);
+    expect(f.port.delivered.length).toBe(0);
+    const forged = issueCapability({ networkId: f.nwid, timestamp: 1_700_000_000_000, id: 7, rules: ACCEPT_ALL }, f.other.address, f.stranger);
+    expect(f.network.addCredentials({ ...NO_CREDENTIALS, capabilities: [forged] })).toBe(false);
+    expect(f.network.credentialRejects.total()).toBe(1);
+    p = frame();
+    f.network.onFrame(f.other.address, p, 0, p.length);
+    expect(f.port.delivered.length).toBe(0);
+    const cap = issueCapability({ networkId: f.nwid, timestamp: 1_700_000_000_000, id: 7, rules: ACCEPT_ALL }, f.other.address, f.ctl);
+    expect(f.network.addCredentials({ ...NO_CREDENTIALS, capabilities: [cap] })).toBe(true);
+    p = frame();
+    f.network.onFrame(f.other.address, p, 0, p.length);
+    expect(f.port.delivered.length).toBe(1);
+  });
+});
