@@ -17,7 +17,7 @@ import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-a
 import { IpScope, ipScope } from "../vl1/ip-scope.ts";
 import { IDX_PAYLOAD, Verb } from "../vl1/packet.ts";
 import { type NetworkPort, PortError, type PortFactory } from "../port/port.ts";
-import { comIssuedTo, decodeCom, encodeCom } from "./com.ts";
+import { type CertificateOfMembership, comIssuedTo, decodeCom, encodeCom } from "./com.ts";
 import { ConfigAssembler } from "./config-chunks.ts";
 import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
 import { encodeNetworkCredentials } from "./credentials/network-credentials.ts";
@@ -153,6 +153,7 @@ export class Network {
   private configGeneration = 0;
   private readonly pushedGeneration = new WeakMap<Membership, number>();
   private capsCache = new WeakMap<Membership, readonly (readonly Rule[])[]>();
+  private readonly gateCache = new WeakMap<Membership, { com: CertificateOfMembership | null; generation: number; ok: boolean }>();
   private requestInFlight = false;
   private lastGroupScan = -Infinity;
   private destroyed = false;
@@ -425,9 +426,17 @@ export class Network {
     const c = this.config;
     if (c === null) return false;
     if (!isPrivateNetwork(c)) return true;
-    const id = this.env.identityOf(peer);
     const m = this.memberships.get(peer);
-    return id !== null && m !== undefined && m.isAllowedOnNetwork(c, id);
+    if (m === undefined) return false;
+    // COM agreement hashes the peer's identity: cache the answer per (COM held, our config).
+    const com = m.certificateOfMembership;
+    const cached = this.gateCache.get(m);
+    if (cached !== undefined && cached.com === com && cached.generation === this.configGeneration) return cached.ok;
+    const id = this.env.identityOf(peer);
+    if (id === null) return false;
+    const ok = m.isAllowedOnNetwork(c, id);
+    this.gateCache.set(m, { com, generation: this.configGeneration, ok });
+    return ok;
   }
 
   /** After a passed gate: announce our groups to that member once per period (spec 6.12). */
@@ -474,6 +483,7 @@ export class Network {
       const m = this.membership(rev.target, true);
       if (m !== null) note("revocation", m.addRevocation(c, rev, ctl));
       if (m !== null) this.capsCache.delete(m);
+      if (m !== null) this.gateCache.delete(m);
     }
     return accepted;
   }

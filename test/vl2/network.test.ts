@@ -430,3 +430,19 @@ describe("capabilities", () => {
     expect(f.port.delivered.length).toBe(1);
   });
 });
+
+describe("revocation", () => {
+  test("a COM revocation from the controller cuts an admitted member off at once", async () => {
+    const { signRevocation } = await import("../../src/vl2/credentials/revocation.ts");
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    f.network.addCredentials(credentialsWithCom(f));
+    let p = frameFrom(f, 0x0800, new Uint8Array(40));
+    expect(f.network.onFrame(f.other.address, p, 0, p.length)).toBe(true);
+    const rev = signRevocation({ id: 1, networkId: f.nwid, credentialId: 0, threshold: 1_700_000_000_001, flags: 1n, target: f.other.address, credentialType: 1 }, f.ctl);
+    expect(f.network.addCredentials({ ...NO_CREDENTIALS, revocations: [rev] })).toBe(true);
+    p = frameFrom(f, 0x0800, new Uint8Array(40));
+    expect(f.network.onFrame(f.other.address, p, 0, p.length)).toBe(false);
+    expect(f.port.delivered.length).toBe(1);
+  });
+});
