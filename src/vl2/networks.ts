@@ -54,7 +54,11 @@ export class Networks {
       const saved = this.store.read(`${networkIdToString(nwid)}.conf`);
       if (saved === null || saved.length <= 1) continue;
       const nc = networkConfigFromBytes(saved);
-      if (nc.ok && nc.value.networkId === nwid && nc.value.issuedTo === this.env.address) n.applyConfig(nc.value, false);
+      if (nc.ok && nc.value.networkId === nwid && nc.value.issuedTo === this.env.address) {
+        n.applyConfig(nc.value, false);
+        // as 1.14: the saved config is used, but a fresh one is still wanted right away
+        n.lastConfigUpdate = -Infinity;
+      }
       else consola.warn(`networks.d/${networkIdToString(nwid)}.conf is not a config for us; requesting a new one`);
     }
   }
