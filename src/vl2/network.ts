@@ -308,6 +308,8 @@ export class Network {
       case "access-denied":
         this.failure = "access-denied";
         return;
+      case "ignored":
+        return; // a repeated request within the controller's rate limit: the earlier answer stands
       default:
         this.configRejects.add(`local controller: ${r.kind}`, r.reason);
     }
