@@ -43,6 +43,7 @@ import {
 } from "./network-config.ts";
 import { controllerOf, isAdHocNetworkId, networkIdToString } from "./network-id.ts";
 import { adHocNetworkConfig } from "./adhoc.ts";
+import { type AuthInfo, parseAuthInfo } from "./auth-info.ts";
 import { type ConfigFailure, NetworkStatus, ReasonCounters } from "./network-state.ts";
 import { NetworkRuleContext } from "./rule-context.ts";
 import { FilterDecision, filterFrame } from "./rules-filter.ts";
@@ -119,6 +120,8 @@ export class Network {
   private readonly maskLo: number;
   config: NetworkConfig | null = null;
   failure: ConfigFailure = "none";
+  /** What the controller sent with NETWORK_AUTHENTICATION_REQUIRED (SSO), for the API. */
+  authInfo: AuthInfo | null = null;
   settings: NetworkLocalSettings;
   port: NetworkPort | null = null;
   portError: string | null = null;
@@ -238,7 +241,19 @@ export class Network {
       routes: c === null ? [] : c.routes.filter((r) => r.target !== null).map((r) => ({ target: inetAddressToString(r.target!), via: r.via === null ? null : ipToString(r.via), flags: r.flags, metric: r.metric })),
       multicastSubscriptions: this.multicast.subscriptions.map((g) => ({ mac: macToString(g.mac), adi: g.adi })),
       dns: { domain: c?.dns.domain ?? "", servers: c === null ? [] : c.dns.servers.map(ipToString) },
+      ...this.ssoJson(),
     };
+  }
+
+  /** SSO fields zerotier-one adds to the network object when SSO is involved. */
+  private ssoJson(): Record<string, unknown> {
+    const a = this.authInfo;
+    const sso = this.config?.sso;
+    if (this.failure === "authentication-required" && a !== null) {
+      return { ssoEnabled: true, authenticationURL: a.version === 0 ? a.authenticationUrl : a.centralAuthUrl, authenticationExpiryTime: 0 };
+    }
+    if (sso !== undefined && sso.enabled) return { ssoEnabled: true, authenticationURL: sso.authenticationUrl, authenticationExpiryTime: sso.authenticationExpiryTime };
+    return {};
   }
 
   // ------------------------------------------------------------------ timers
@@ -353,6 +368,7 @@ export class Network {
     const now = this.env.clock.now();
     this.config = nc;
     this.failure = "none";
+    this.authInfo = null;
     this.lastConfigUpdate = now;
     this.credentialsPayload = null;
     this.configGeneration++;
@@ -1024,6 +1040,15 @@ export class Network {
   onError(from: Address, inReVerb: number, code: number, pkt: Uint8Array, errPayload: number, end: number): void {
     if (inReVerb === Verb.NETWORK_CONFIG_REQUEST) {
       this.handleConfigError(from, code);
+      // nwid(8) then optionally len(2) + auth-info dictionary (spec 4.2)
+      if (code === ERROR_NETWORK_AUTHENTICATION_REQUIRED && from === this.controller && end - errPayload >= 10) {
+        const len = (pkt[errPayload + 8]! << 8) | pkt[errPayload + 9]!;
+        if (errPayload + 10 + len <= end) {
+          const a = parseAuthInfo(pkt, errPayload + 10, errPayload + 10 + len);
+          if (a.ok) this.authInfo = a.value;
+          else this.configRejects.add("bad auth info", a.error);
+        }
+      }
       return;
     }
     if (code === ERROR_NEED_MEMBERSHIP_CERTIFICATE) this.handleNeedCertificate(from);

@@ -446,3 +446,20 @@ describe("revocation", () => {
     expect(f.port.delivered.length).toBe(1);
   });
 });
+
+describe("authentication required", () => {
+  test("ERROR NETWORK_AUTHENTICATION_REQUIRED from the controller: status and the URL in the network object", async () => {
+    const { authInfoToDictionary } = await import("../../src/vl2/auth-info.ts");
+    const f = makeFixture();
+    const dict = authInfoToDictionary({ version: 0, authenticationUrl: "https://sso.example/login" }).toBytes();
+    const p = new Uint8Array(10 + dict.length);
+    new DataView(p.buffer).setBigUint64(0, f.nwid);
+    new DataView(p.buffer).setUint16(8, dict.length);
+    p.set(dict, 10);
+    f.network.onError(f.ctl.address, V.NETWORK_CONFIG_REQUEST, 0x09, p, 0, p.length);
+    expect(f.network.status).toBe(NetworkStatus.AUTHENTICATION_REQUIRED);
+    const j = f.network.toJson();
+    expect(j.authenticationURL).toBe("https://sso.example/login");
+    expect(j.ssoEnabled).toBe(true);
+  });
+});
