@@ -68,6 +68,8 @@ const ERROR_UNWANTED_MULTICAST = 0x08;
 const ERROR_NETWORK_AUTHENTICATION_REQUIRED = 0x09;
 const MAX_GATHER_TARGETS = 16;
 const GROUP_SCAN_INTERVAL = 5_000;
+const DEFERRED_CREDENTIALS_TIMEOUT = 5_000;
+const MAX_DEFERRED_CREDENTIALS = 16;
 const LIKES_PER_PACKET = 500;
 
 /** Result of asking the embedded controller for our own network (no packets). */
@@ -159,6 +161,8 @@ export class Network {
   private readonly gateCache = new WeakMap<Membership, { com: CertificateOfMembership | null; generation: number; ok: boolean }>();
   private requestInFlight = false;
   private lastGroupScan = -Infinity;
+  /** Credentials waiting for a signer's identity (bounded, retried each tick until their deadline). */
+  private deferred: { creds: NetworkCredentials; until: number }[] = [];
   private destroyed = false;
   private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.fromPort(buf, start, end) };
 
@@ -269,6 +273,7 @@ export class Network {
       if (now - this.multicast.lastAnnounce >= MULTICAST_ANNOUNCE_PERIOD) this.announceMulticastGroups(now, null);
     }
     this.multicast.clean(now);
+    this.retryDeferredCredentials(now);
     if (this.lastNeedCert.size > 1024) this.lastNeedCert.clear();
   }
 
@@ -343,11 +348,24 @@ export class Network {
         this.configRejects.add(r.reason, `chunk from ${from.toString(16).padStart(10, "0")}`, "warn");
         return null;
       case "duplicate":
+        return null;
       case "incomplete":
+        if (r.fastPropagate) this.propagateChunk(from, buf, chunkStart, end);
         return null;
       case "complete":
+        if (r.fastPropagate) this.propagateChunk(from, buf, chunkStart, end);
         this.applyConfig(r.config, true);
         return r.updateId;
+    }
+  }
+
+  /** A verified chunk flagged "fast propagate": pass it on as NETWORK_CONFIG to recently associated members. */
+  private propagateChunk(from: Address, buf: Uint8Array, start: number, end: number): void {
+    // "recently associated" compares COM timestamps, which are the controller's wall clock: use our config's
+    const t = this.config?.timestamp ?? 0;
+    for (const [a, m] of this.memberships) {
+      if (a === from || a === this.controller || !m.recentlyAssociated(t)) continue;
+      this.env.send(a, Verb.NETWORK_CONFIG, buf, start, end, { compress: true });
     }
   }
 
@@ -466,14 +484,16 @@ export class Network {
   }
 
   /** Credentials a member pushed; returns true if anything was accepted (trust established). */
-  addCredentials(creds: NetworkCredentials): boolean {
+  addCredentials(creds: NetworkCredentials, retryUntil = -1): boolean {
     const c = this.config;
     if (c === null) return false;
     const ctl = this.env.identityOf(this.controller);
     let accepted = false;
+    let deferred = false;
     const note = (kind: string, r: { kind: string; reason?: string; whois?: Address }) => {
       if (r.kind === "accepted-new" || r.kind === "accepted-redundant") accepted = true;
       else if (r.kind === "deferred") {
+        deferred = true;
         this.env.requestWhois(r.whois!);
         this.credentialRejects.add(`${kind} deferred (signer unknown)`);
       } else this.credentialRejects.add(`${kind}: ${r.reason ?? "rejected"}`, "", "info");
@@ -503,7 +523,20 @@ export class Network {
       if (m !== null) this.capsCache.delete(m);
       if (m !== null) this.gateCache.delete(m);
     }
+    if (deferred) {
+      // 1.14 keeps the packet and retries once the signer's identity arrives (WHOIS): so do we, for 5 s
+      const now = this.env.clock.now();
+      const until = retryUntil < 0 ? now + DEFERRED_CREDENTIALS_TIMEOUT : retryUntil;
+      if (until > now && this.deferred.length < MAX_DEFERRED_CREDENTIALS) this.deferred.push({ creds, until });
+    }
     return accepted;
+  }
+
+  private retryDeferredCredentials(now: number): void {
+    if (this.deferred.length === 0) return;
+    const list = this.deferred;
+    this.deferred = [];
+    for (const d of list) if (d.until > now) this.addCredentials(d.creds, d.until);
   }
 
   private credentials(): Uint8Array | null {

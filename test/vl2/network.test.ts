@@ -463,3 +463,35 @@ describe("authentication required", () => {
     expect(j.ssoEnabled).toBe(true);
   });
 });
+
+describe("credential and config edge cases", () => {
+  test("a COM that arrives while the controller's identity is unknown is retried once it is known", () => {
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    const ctlId = f.known.get(f.ctl.address)!;
+    f.known.delete(f.ctl.address);
+    expect(f.network.addCredentials(credentialsWithCom(f))).toBe(false);
+    expect(f.whois).toContain(f.ctl.address);
+    f.known.set(f.ctl.address, ctlId);
+    f.clock.advance(1000);
+    f.network.tick(f.clock.now());
+    const p = frameFrom(f, 0x0800, new Uint8Array(40));
+    expect(f.network.onFrame(f.other.address, p, 0, p.length)).toBe(true);
+    expect(f.port.delivered.length).toBe(1);
+  });
+
+  test("a fast-propagate chunk is passed on to recently associated members", async () => {
+    const { makeConfigChunks } = await import("../../src/vl2/config-chunks.ts");
+    const f = makeFixture();
+    configure(f, configFor(f, f.me));
+    f.network.addCredentials(credentialsWithCom(f));
+    f.sent.length = 0;
+    const nc = { ...configFor(f, f.me), revision: 9 };
+    const chunks = makeConfigChunks(f.nwid, dictOf(nc), f.ctl, 0x77n, undefined, 0x01);
+    for (const c of chunks) f.network.handleConfigChunk(f.ctl.address, 1n, c, 0, c.length, false);
+    expect(f.network.config!.revision).toBe(9);
+    const fwd = f.sent.filter((s) => s.verb === V.NETWORK_CONFIG);
+    expect(fwd.map((s) => s.dest)).toEqual([f.other.address]);
+    expect(Array.from(fwd[0]!.payload)).toEqual(Array.from(chunks[0]!));
+  });
+});
