@@ -27,7 +27,7 @@ import type { NetworkIdHalves } from "./frame-codec.ts";
 import { DEFAULT_LOCAL_SETTINGS, type NetworkLocalSettings } from "./local-conf.ts";
 import { MAC_BROADCAST, type Mac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
 import { Membership } from "./membership.ts";
-import { MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, writeMulticastGather, writeMulticastLike, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
+import { MulticastFrameFlags, MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, writeMulticastGather, writeMulticastLike, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
 import { BROADCAST_GROUP, type MulticastGroup, addressResolutionGroup, arpGroupForIpv4 } from "./multicast-group.ts";
 import { MULTICAST_ANNOUNCE_PERIOD, MULTICAST_TRANSMIT_TIMEOUT, MulticastSubscriber } from "./multicast-subscriber.ts";
 import {
@@ -738,7 +738,11 @@ export class Network {
     const d = this.filterInbound(peer, src, group.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
     if (d.accept === 0) return this.dropTrusted(`inbound ${d.dropReason}`);
     this.traffic.multicastIn++;
-    this.deliver(pkt, v.payloadStart, v.payloadEnd, group.mac, src, v.etherType);
+    const pleaseReplicate = (v.flags & MulticastFrameFlags.PLEASE_REPLICATE) !== 0;
+    const etherType = v.etherType;
+    this.deliver(pkt, v.payloadStart, v.payloadEnd, group.mac, src, etherType);
+    // a designated replicator re-sends to the group as if it were the sender (spec 4.15)
+    if (pleaseReplicate && multicastReplicators(c).includes(this.env.address)) this.sendMulticast(c, group, src, etherType, pkt, v.payloadStart, v.payloadEnd, peer);
     if (gatherLimit > 0) {
       const members = this.membersFor(group, peer, gatherLimit, now);
       if (members.length > 0) {
@@ -875,14 +879,24 @@ export class Network {
   }
 
   /** Spec 7.4-7.5: to known members up to the limit; gather and queue when we know too few. */
-  private sendMulticast(c: NetworkConfig, group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
+  private sendMulticast(c: NetworkConfig, group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number, origin: Address = 0): void {
     const now = this.env.clock.now();
     const limit = c.multicastLimit;
     const self = this.env.address;
+    const replicators = multicastReplicators(c);
+    if (replicators.length > 0 && !replicators.includes(self) && !activeBridges(c).includes(self)) {
+      // spec 7.5 step 1: one copy to a replicator, source MAC explicit, "please replicate"
+      const to = replicators[0]!;
+      const out = this.scratch;
+      const h = writeMulticastFrameHeader(out, 0, this.halves, group, etherType, null, src, true);
+      out.set(buf.subarray(ps, end), h);
+      this.sendMulticastTo(to, h + (end - ps), false, now);
+      return;
+    }
     const members = this.multicast.members(group, now);
     const recipients: Address[] = [];
-    for (const b of activeBridges(c)) if (b !== self && recipients.length < limit) recipients.push(b);
-    for (const m of members) if (recipients.length < limit && !recipients.includes(m)) recipients.push(m);
+    for (const b of activeBridges(c)) if (b !== self && b !== origin && recipients.length < limit) recipients.push(b);
+    for (const m of members) if (m !== origin && recipients.length < limit && !recipients.includes(m)) recipients.push(m);
     const short = members.length < limit;
     if (short) {
       if (this.multicast.gatherDue(group, members.length, now)) this.sendGathers(group, limit - members.length + 1);

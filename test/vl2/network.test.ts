@@ -495,3 +495,37 @@ describe("credential and config edge cases", () => {
     expect(Array.from(fwd[0]!.payload)).toEqual(Array.from(chunks[0]!));
   });
 });
+
+describe("multicast replicators", () => {
+  test("with a replicator, one MULTICAST_FRAME goes to it with the source MAC and 'please replicate'; the replicator re-sends to the group", async () => {
+    const { SPECIALIST_MULTICAST_REPLICATOR } = await import("../../src/vl2/network-config-binary.ts");
+    const f = makeFixture();
+    configure(f, { ...configFor(f, f.me, { type: 1 }), specialists: [SPECIALIST_MULTICAST_REPLICATOR | BigInt(f.stranger.address)] });
+    f.sent.length = 0;
+    const me = macFromAddress(f.me.address, f.nwid);
+    f.port.send(ethernet(0xffffffffffff, me, 0x0800, new Uint8Array(40)));
+    const mf = f.sent.filter((s) => s.verb === V.MULTICAST_FRAME);
+    expect(mf.map((s) => s.dest)).toEqual([f.stranger.address]);
+    expect(mf[0]!.payload[8]).toBe(0x04 | 0x08);
+    expect(f.sent.some((s) => s.verb === V.MULTICAST_GATHER)).toBe(false);
+
+    // we are the replicator: a frame asking for replication is delivered and re-sent to known members, not back to its origin
+    const g = makeFixture();
+    configure(g, { ...configFor(g, g.me, { type: 1 }), specialists: [SPECIALIST_MULTICAST_REPLICATOR | BigInt(g.me.address)] });
+    g.network.onLike(g.other.address, { mac: 0xffffffffffff, adi: 0 });
+    g.network.onLike(g.stranger.address, { mac: 0xffffffffffff, adi: 0 });
+    g.sent.length = 0;
+    const body = new Uint8Array(9 + 6 + 12 + 40);
+    const h = splitNetworkId(g.nwid);
+    new DataView(body.buffer).setUint32(0, h.hi);
+    new DataView(body.buffer).setUint32(4, h.lo);
+    body[8] = 0x04 | 0x08;
+    writeMac(body, 9, macFromAddress(g.other.address, g.nwid));
+    writeMac(body, 15, 0xffffffffffff);
+    body[25] = 0x08;
+    const pkt = packet(body);
+    expect(g.network.onMulticastFrame(g.other.address, pkt, 0, pkt.length)).toBe(true);
+    expect(g.port.delivered.length).toBe(1);
+    expect(g.sent.filter((s) => s.verb === V.MULTICAST_FRAME).map((s) => s.dest)).toEqual([g.stranger.address]);
+  });
+});
