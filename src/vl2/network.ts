@@ -47,7 +47,8 @@ import { type AuthInfo, parseAuthInfo } from "./auth-info.ts";
 import { type ConfigFailure, NetworkStatus, ReasonCounters } from "./network-state.ts";
 import { NetworkRuleContext } from "./rule-context.ts";
 import { FilterDecision, filterFrame } from "./rules-filter.ts";
-import { ETHERTYPE_ARP, type FrameInfo } from "./rules-engine.ts";
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6, type FrameInfo } from "./rules-engine.ts";
+import { NEIGHBOR_ADVERTISEMENT_LENGTH, emulateNeighborSolicitation } from "./ndp-emulation.ts";
 import type { Rule } from "./rules.ts";
 
 /** ZT_NETWORK_AUTOCONF_DELAY: refresh the config this often. */
@@ -149,6 +150,9 @@ export class Network {
   private readonly extView = new ExtFrameView();
   private readonly mcView = new MulticastFrameView();
   private readonly scratch = new Uint8Array(IDX_PAYLOAD + MAX_MULTICAST_PAYLOAD + 64);
+  /** Ethernet frame of an emulated Neighbor Advertisement; ndpPacket views its IPv6 part. */
+  private readonly ndpFrame = new Uint8Array(14 + NEIGHBOR_ADVERTISEMENT_LENGTH);
+  private readonly ndpPacket = this.ndpFrame.subarray(14);
   private credentialsPayload: Uint8Array | null = null;
   /** Rule tables of our own capabilities (outbound filtering), cached per config. */
   private ourCapabilities: readonly (readonly Rule[])[] = [];
@@ -798,6 +802,7 @@ export class Network {
       this.drops.add("outbound frame from another MAC (bridging not supported)");
       return;
     }
+    if (etherType === ETHERTYPE_IPV6 && this.emulateNdp(c, buf, ps, end)) return;
     if (isMulticastMac(dest)) {
       this.fromPortMulticast(c, dest, src, etherType, buf, ps, end);
       return;
@@ -841,6 +846,19 @@ export class Network {
     this.traffic.framesOut++;
     this.traffic.bytesOut += end - ps;
     this.env.sendTxTo(to, Verb.FRAME, p + (end - ps), 0);
+  }
+
+  /** Spec 7.6: answer a Neighbor Solicitation for a managed IPv6 neighbor locally (flag 0x4). */
+  private emulateNdp(c: NetworkConfig, buf: Uint8Array, ps: number, end: number): boolean {
+    const nb = emulateNeighborSolicitation(c, this.env.address, buf, ps, end, this.ndpPacket);
+    if (nb === null) return false;
+    const f = this.ndpFrame;
+    writeMac(f, 0, this.mac);
+    writeMac(f, 6, nb.mac);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    this.port?.deliver.receiveFrame(f, 0, 14 + NEIGHBOR_ADVERTISEMENT_LENGTH);
+    return true;
   }
 
   private fromPortMulticast(c: NetworkConfig, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {

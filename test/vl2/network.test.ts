@@ -529,3 +529,32 @@ describe("multicast replicators", () => {
     expect(g.sent.filter((s) => s.verb === V.MULTICAST_FRAME).map((s) => s.dest)).toEqual([g.stranger.address]);
   });
 });
+
+describe("NDP emulation", () => {
+  test("a Neighbor Solicitation for a member's rfc4193 address is answered locally with its MAC", async () => {
+    const { rfc4193Address } = await import("../../src/vl2/managed-ipv6.ts");
+    const f = makeFixture();
+    const mine = rfc4193Address(f.nwid, f.me.address);
+    configure(f, { ...configFor(f, f.me, { type: 1 }), flags: 0x2 | 0x4, staticIps: [{ ...mine, port: 88 }] });
+    f.sent.length = 0;
+    const ns = new Uint8Array(72);
+    ns[0] = 0x60;
+    ns[5] = 32;
+    ns[6] = 0x3a;
+    ns[7] = 255;
+    ns.set(mine.ip, 8);
+    ns.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0], 24);
+    ns[40] = 0x87;
+    ns.set(rfc4193Address(f.nwid, f.other.address).ip, 48);
+    const me = macFromAddress(f.me.address, f.nwid);
+    f.port.send(ethernet(0x3333ff000000, me, 0x86dd, ns));
+    expect(f.sent.length).toBe(0);
+    expect(f.port.delivered.length).toBe(1);
+    const na = f.port.delivered[0]!;
+    expect(na.length).toBe(86);
+    expect(Array.from(na.subarray(6, 12))).toEqual(Array.from(na.subarray(14 + 66, 14 + 72)));
+    const otherMac = macFromAddress(f.other.address, f.nwid);
+    expect(na[11]).toBe(otherMac % 256);
+    expect(na[14 + 40]).toBe(0x88);
+  });
+});
