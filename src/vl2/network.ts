@@ -20,14 +20,14 @@ import { type NetworkPort, PortError, type PortFactory } from "../port/port.ts";
 import { type CertificateOfMembership, comIssuedTo, decodeCom, encodeCom } from "./com.ts";
 import { ConfigAssembler } from "./config-chunks.ts";
 import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
-import { encodeNetworkCredentials } from "./credentials/network-credentials.ts";
+import { credentialPushPayloads } from "./credentials/network-credentials.ts";
 import type { NetworkCredentials } from "./credentials/network-credentials.ts";
 import { ExtFrameFlags, ExtFrameView, FrameView, parseExtFrame, parseFrame, splitNetworkId, writeExtFrameHeader, writeFrameHeader } from "./frame-codec.ts";
 import type { NetworkIdHalves } from "./frame-codec.ts";
 import { DEFAULT_LOCAL_SETTINGS, type NetworkLocalSettings } from "./local-conf.ts";
 import { MAC_BROADCAST, type Mac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
 import { Membership } from "./membership.ts";
-import { MulticastFrameFlags, MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, writeMulticastGather, writeMulticastLike, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
+import { MulticastFrameFlags, MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, multicastLikePayloads, writeMulticastGather, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
 import { BROADCAST_GROUP, type MulticastGroup, addressResolutionGroup, arpGroupForIpv4 } from "./multicast-group.ts";
 import { MULTICAST_ANNOUNCE_PERIOD, MULTICAST_TRANSMIT_TIMEOUT, MulticastSubscriber } from "./multicast-subscriber.ts";
 import {
@@ -71,7 +71,6 @@ const MAX_GATHER_TARGETS = 16;
 const GROUP_SCAN_INTERVAL = 5_000;
 const DEFERRED_CREDENTIALS_TIMEOUT = 5_000;
 const MAX_DEFERRED_CREDENTIALS = 16;
-const LIKES_PER_PACKET = 500;
 
 /** Result of asking the embedded controller for our own network (no packets). */
 export type LocalConfigAnswer = { readonly kind: "ok"; readonly config: NetworkConfig } | { readonly kind: "not-found" | "access-denied" | "ignored" | "error"; readonly reason: string };
@@ -153,7 +152,7 @@ export class Network {
   /** Ethernet frame of an emulated Neighbor Advertisement; ndpPacket views its IPv6 part. */
   private readonly ndpFrame = new Uint8Array(14 + NEIGHBOR_ADVERTISEMENT_LENGTH);
   private readonly ndpPacket = this.ndpFrame.subarray(14);
-  private credentialsPayload: Uint8Array | null = null;
+  private credentialsPayload: Uint8Array[] | null = null;
   /** Rule tables of our own capabilities (outbound filtering), cached per config. */
   private ourCapabilities: readonly (readonly Rule[])[] = [];
   private comBytes: Uint8Array | null = null;
@@ -543,15 +542,15 @@ export class Network {
     for (const d of list) if (d.until > now) this.addCredentials(d.creds, d.until);
   }
 
-  private credentials(): Uint8Array | null {
+  /** Our credential push as 1.14 sends it (COM if private, capabilities, tags, CoOs; split to fit packets). */
+  private credentials(): Uint8Array[] | null {
     const c = this.config;
     if (c === null) return null;
     if (this.credentialsPayload === null) {
-      this.credentialsPayload = encodeNetworkCredentials({
-        coms: isPrivateNetwork(c) && c.com !== null ? [c.com] : [],
+      this.credentialsPayload = credentialPushPayloads({
+        com: isPrivateNetwork(c) ? c.com : null,
         capabilities: c.capabilities,
         tags: c.tags,
-        revocations: [],
         certificatesOfOwnership: c.certificatesOfOwnership,
       });
     }
@@ -567,11 +566,11 @@ export class Network {
   }
 
   private pushCredentials(to: Address, m: Membership, now: number): void {
-    const p = this.credentials();
-    if (p === null) return;
+    const payloads = this.credentials();
+    if (payloads === null) return;
     m.lastPushedCredentials = now;
     this.pushedGeneration.set(m, this.configGeneration);
-    this.env.send(to, Verb.NETWORK_CREDENTIALS, p, 0, p.length, { compress: true });
+    for (const p of payloads) this.env.send(to, Verb.NETWORK_CREDENTIALS, p, 0, p.length, { compress: true });
   }
 
   /** ERROR NEED_MEMBERSHIP_CERTIFICATE from a member: push again (rate limited). */
@@ -1022,12 +1021,7 @@ export class Network {
 
   private sendLikes(to: Address, groups: readonly MulticastGroup[]): void {
     if (to === this.env.address || groups.length === 0) return;
-    const out = this.scratch;
-    for (let i = 0; i < groups.length; i += LIKES_PER_PACKET) {
-      let n = 0;
-      for (const g of groups.slice(i, i + LIKES_PER_PACKET)) n += writeMulticastLike(out, n, this.halves, g);
-      this.env.send(to, Verb.MULTICAST_LIKE, out, 0, n, { compress: true });
-    }
+    for (const p of multicastLikePayloads(this.halves, groups)) this.env.send(to, Verb.MULTICAST_LIKE, p, 0, p.length, { compress: true });
   }
 
   /** A LIKE record from a member (only members passing the gate are listed). */
