@@ -88,7 +88,12 @@ describe("networks over simulated VL1 with loss", () => {
       },
     });
     const dir = new MulticastDirectoryResponder(new MulticastDirectory(new SeededRng(9)), lab.root.node, () => lab.net.clock.now(), () => true);
-    lab.root.node.setVl2Handler({ onPacket: (peer, verb, pkt, start, end) => void dir.onPacket(peer.address, verb, pkt, start, end) || false });
+    lab.root.node.setVl2Handler({
+      onPacket: (peer, verb, pkt, start, end) => {
+        dir.onPacket(peer.address, verb, pkt, start, end);
+        return false;
+      },
+    });
     const ports = [new RecordingPort(), new RecordingPort()];
     const nets = [member(lab, h1, ports[0]!), member(lab, h2, ports[1]!)];
     const settle = async (ms: number) => {
