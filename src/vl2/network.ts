@@ -33,6 +33,7 @@ import { MULTICAST_ANNOUNCE_PERIOD, MULTICAST_TRANSMIT_TIMEOUT, MulticastSubscri
 import {
   type NetworkConfig,
   type Route,
+  DEFAULT_MTU,
   NetworkConfigFlag,
   activeBridges,
   anchors,
@@ -406,21 +407,31 @@ export class Network {
     this.refreshSubscriptions(now);
   }
 
-  private setUpPort(nc: NetworkConfig): void {
-    if (this.port === null) {
-      try {
-        this.port = this.env.portFactory.create(this.id, this.mac, nc.mtu);
-        this.port.start(this.portSink);
-        this.portError = null;
-        this.portErrorCode = 0;
-      } catch (e) {
-        this.portError = (e as Error).message;
-        this.portErrorCode = e instanceof PortError ? e.code : -1;
-        this.configRejects.add("port error", this.portError, "warn");
-        return;
-      }
+  /**
+   * Creates the port (as zerotier-one creates the tap when a network is joined, before any config:
+   * MAC and default MTU, no addresses). A failure is status PORT_ERROR; retried on each config.
+   */
+  openPort(mtu = DEFAULT_MTU): boolean {
+    if (this.port !== null) return true;
+    if (this.destroyed) return false;
+    try {
+      this.port = this.env.portFactory.create(this.id, this.mac, mtu);
+      this.port.start(this.portSink);
+      this.portError = null;
+      this.portErrorCode = 0;
+    } catch (e) {
+      this.portError = (e as Error).message;
+      this.portErrorCode = e instanceof PortError ? e.code : -1;
+      this.configRejects.add("port error", this.portError, "warn");
+      return false;
     }
-    void this.port.configure({ mac: this.mac, mtu: nc.mtu, addresses: this.managedAddresses(nc), routes: this.managedRoutes(nc) });
+    if (this.config === null) void this.port.configure({ mac: this.mac, mtu, addresses: [], routes: [] });
+    return true;
+  }
+
+  private setUpPort(nc: NetworkConfig): void {
+    if (!this.openPort(nc.mtu)) return;
+    void this.port!.configure({ mac: this.mac, mtu: nc.mtu, addresses: this.managedAddresses(nc), routes: this.managedRoutes(nc) });
   }
 
   /** Static IPs the local settings allow (allowManaged, its whitelist, allowGlobal). */

@@ -91,6 +91,7 @@ export class Networks {
     }
     n = new Network(nwid, this.env, local);
     this.nets.push(n);
+    n.openPort();
     if (this.store.read(`${name}.conf`) === null) this.store.write(`${name}.conf`, new Uint8Array([0x0a]));
     n.requestConfiguration(this.env.clock.now());
     consola.info(`joined network ${name}`);

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { Verb } from "../../src/vl1/packet.ts";
 import { encodeLocalConf, DEFAULT_LOCAL_SETTINGS } from "../../src/vl2/local-conf.ts";
 import { Networks, type NetworksStore } from "../../src/vl2/networks.ts";
+import { PortError } from "../../src/port/port.ts";
 import { NetworkStatus } from "../../src/vl2/network-state.ts";
 import { splitNetworkId, writeFrameHeader } from "../../src/vl2/frame-codec.ts";
 import { chunksOf, configFor, dictOf, makeFixture, packet } from "./network-support.ts";
@@ -91,5 +92,21 @@ describe("Networks", () => {
     const garbage = packet(new Uint8Array([1, 2, 3, 4, 5]));
     nets.onPacket(f.other.address, Verb.NETWORK_CREDENTIALS, garbage, 0, garbage.length);
     expect(nets.ignored.get("malformed NETWORK_CREDENTIALS")).toBe(1);
+  });
+});
+
+describe("ports at join", () => {
+  test("the port is created when the network is joined; a port that cannot be made is PORT_ERROR at once", () => {
+    const ok = setup();
+    ok.nets.join(ok.f.nwid);
+    expect(ok.f.port.configs.length).toBe(1);
+    expect(ok.f.port.configs[0]!.addresses).toEqual([]);
+    expect(ok.nets.get(ok.f.nwid)!.toJson().portDeviceName).toBe("rec0");
+    const bad = makeFixture();
+    const { saveConfig: _s, ...env } = bad.env;
+    const nets = new Networks({ ...env, portFactory: { create: () => { throw new PortError("tap mode needs root", 1); } } }, new MemoryStore());
+    const n = nets.join(bad.nwid);
+    expect(n.status).toBe(NetworkStatus.PORT_ERROR);
+    expect(n.toJson().portError).toBe(1);
   });
 });
