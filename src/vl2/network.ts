@@ -9,6 +9,7 @@
  * written over the end of the ZeroTier header). Outbound frames come from the port with
  * FRAME_HEADROOM before them and are copied once, into VL1's packet buffer.
  */
+import { consola } from "consola";
 import type { Clock } from "../util/clock.ts";
 import type { Rng } from "../util/random.ts";
 import type { Address } from "../vl1/address.ts";
@@ -422,7 +423,7 @@ export class Network {
     } catch (e) {
       this.portError = (e as Error).message;
       this.portErrorCode = e instanceof PortError ? e.code : -1;
-      this.configRejects.add("port error", this.portError, "warn");
+      consola.warn(`network ${this.idString}: port error (status PORT_ERROR): ${this.portError}`);
       return false;
     }
     if (this.config === null) void this.port.configure({ mac: this.mac, mtu, addresses: [], routes: [] });
