@@ -237,7 +237,7 @@ export class Network {
       type: c === null ? "PRIVATE" : isPrivateNetwork(c) ? "PRIVATE" : "PUBLIC",
       mtu: c?.mtu ?? 2800,
       dhcp: false,
-      bridge: false,
+      bridge: c !== null && activeBridges(c).includes(this.env.address),
       broadcastEnabled: c !== null && broadcastEnabled(c),
       portError: this.portErrorCode,
       netconfRevision: c?.revision ?? 0,
