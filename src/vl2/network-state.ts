@@ -1,9 +1,33 @@
 /**
  * A joined network's status as zerotier-one reports it (spec 8.9), and its counters: every
  * rejected config, dropped frame and refused credential is counted by reason (and logged), so a
- * forged packet is visible without changing the network's status.
+ * forged packet is visible without changing the network's status. Plus the few byte helpers and
+ * constants the network, its frames and its multicast share.
  */
 import { consola } from "consola";
+import type { NetworkIdHalves } from "./frame-codec.ts";
+import type { Rule } from "./rules.ts";
+
+/** Largest Ethernet payload of a MULTICAST_FRAME we accept or send (1.14's limit). */
+export const MAX_MULTICAST_PAYLOAD = 10_000;
+
+/** No capabilities (shared, so filtering a frame from a member without any allocates nothing). */
+export const NO_CAPS: readonly (readonly Rule[])[] = [];
+
+export function writeNwid(b: Uint8Array, o: number, n: NetworkIdHalves): void {
+  b[o] = n.hi >>> 24;
+  b[o + 1] = (n.hi >>> 16) & 0xff;
+  b[o + 2] = (n.hi >>> 8) & 0xff;
+  b[o + 3] = n.hi & 0xff;
+  b[o + 4] = n.lo >>> 24;
+  b[o + 5] = (n.lo >>> 16) & 0xff;
+  b[o + 6] = (n.lo >>> 8) & 0xff;
+  b[o + 7] = n.lo & 0xff;
+}
+
+export function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
 
 export const NetworkStatus = {
   REQUESTING_CONFIGURATION: "REQUESTING_CONFIGURATION",

@@ -2,7 +2,9 @@
  * One joined network on a member (1.14's Network): its config (requested from the controller,
  * assembled from signed chunks, persisted), status, memberships of other members (credentials and
  * the gate), Ethernet frames both ways through the rules engine, multicast (LIKE, GATHER,
- * MULTICAST_FRAME) and the port that consumes the frames.
+ * MULTICAST_FRAME) and the port that consumes the frames. The frame paths live in
+ * network-frames.ts and the multicast paths in network-multicast.ts (helpers owned by the Network,
+ * reaching its state through the members marked @internal).
  *
  * Inbound verbs arrive from the Networks dispatcher with the whole packet (header at `start`,
  * payload at start + 28) and may be modified in place (the Ethernet header of a delivered frame is
@@ -16,41 +18,36 @@ import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-address.ts";
 import { IpScope, ipScope } from "../vl1/ip-scope.ts";
-import { IDX_PAYLOAD, Verb } from "../vl1/packet.ts";
+import { Verb } from "../vl1/packet.ts";
 import { type NetworkPort, PortError, type PortFactory } from "../port/port.ts";
-import { type CertificateOfMembership, comIssuedTo, decodeCom, encodeCom } from "./com.ts";
+import { type CertificateOfMembership, comIssuedTo, encodeCom } from "./com.ts";
 import { ConfigAssembler } from "./config-chunks.ts";
 import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
 import { credentialPushPayloads } from "./credentials/network-credentials.ts";
 import type { NetworkCredentials } from "./credentials/network-credentials.ts";
-import { ExtFrameFlags, ExtFrameView, FrameView, parseExtFrame, parseFrame, splitNetworkId, writeExtFrameHeader, writeFrameHeader } from "./frame-codec.ts";
+import { splitNetworkId } from "./frame-codec.ts";
 import type { NetworkIdHalves } from "./frame-codec.ts";
 import { DEFAULT_LOCAL_SETTINGS, type NetworkLocalSettings } from "./local-conf.ts";
-import { MAC_BROADCAST, type Mac, isMulticastMac, macFromAddress, macToString, readMac, writeMac } from "./mac.ts";
+import { type Mac, macFromAddress, macToString } from "./mac.ts";
 import { Membership } from "./membership.ts";
-import { MulticastFrameFlags, MulticastFrameView, parseMulticastFrame, parseMulticastGather, parseOkMulticastFrame, parseOkMulticastGather, writeMulticastFrameHeader, multicastLikePayloads, writeMulticastGather, writeOkMulticastFrame, writeOkMulticastGather } from "./multicast-codec.ts";
-import { BROADCAST_GROUP, type MulticastGroup, addressResolutionGroup, arpGroupForIpv4 } from "./multicast-group.ts";
-import { MULTICAST_ANNOUNCE_PERIOD, MULTICAST_TRANSMIT_TIMEOUT, MulticastSubscriber } from "./multicast-subscriber.ts";
+import type { MulticastGroup } from "./multicast-group.ts";
+import { MULTICAST_ANNOUNCE_PERIOD, MulticastSubscriber } from "./multicast-subscriber.ts";
 import {
   type NetworkConfig,
   type Route,
   DEFAULT_MTU,
-  NetworkConfigFlag,
   activeBridges,
-  anchors,
   broadcastEnabled,
   encodeNetworkConfig,
   isPrivateNetwork,
-  multicastReplicators,
 } from "./network-config.ts";
 import { controllerOf, isAdHocNetworkId, networkIdToString } from "./network-id.ts";
 import { adHocNetworkConfig } from "./adhoc.ts";
 import { type AuthInfo, parseAuthInfo } from "./auth-info.ts";
-import { type ConfigFailure, NetworkStatus, ReasonCounters } from "./network-state.ts";
+import { type ConfigFailure, NO_CAPS, NetworkStatus, ReasonCounters, writeNwid } from "./network-state.ts";
 import { NetworkRuleContext } from "./rule-context.ts";
-import { FilterDecision, filterFrame } from "./rules-filter.ts";
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, type FrameInfo } from "./rules-engine.ts";
-import { NEIGHBOR_ADVERTISEMENT_LENGTH, emulateNeighborSolicitation } from "./ndp-emulation.ts";
+import { NetworkFrames } from "./network-frames.ts";
+import { NetworkMulticast } from "./network-multicast.ts";
 import type { Rule } from "./rules.ts";
 
 /** ZT_NETWORK_AUTOCONF_DELAY: refresh the config this often. */
@@ -62,14 +59,12 @@ export const CREDENTIAL_PUSH_PERIOD = 500_000;
 /** ZT_PEER_CREDENTIALS_REQUEST_RATE_LIMIT: re-push on NEED_MEMBERSHIP_CERTIFICATE at most this often. */
 export const CREDENTIAL_REPUSH_MIN = 1_000;
 const MAX_MEMBERSHIPS = 65_536;
-const MAX_MULTICAST_PAYLOAD = 10_000;
 const ERROR_NEED_MEMBERSHIP_CERTIFICATE = 0x06;
 const ERROR_OBJ_NOT_FOUND = 0x03;
 const ERROR_UNSUPPORTED_OPERATION = 0x05;
 const ERROR_NETWORK_ACCESS_DENIED = 0x07;
 const ERROR_UNWANTED_MULTICAST = 0x08;
 const ERROR_NETWORK_AUTHENTICATION_REQUIRED = 0x09;
-const MAX_GATHER_TARGETS = 16;
 const GROUP_SCAN_INTERVAL = 5_000;
 const DEFERRED_CREDENTIALS_TIMEOUT = 5_000;
 const MAX_DEFERRED_CREDENTIALS = 16;
@@ -108,11 +103,6 @@ export interface NetworkTraffic {
   multicastOut: number;
 }
 
-/** Reused description of the frame being filtered. */
-function newFrameInfo(): FrameInfo {
-  return { inbound: false, ztSource: 0, ztDest: 0, macSource: 0, macDest: 0, etherType: 0, vlanId: 0, frame: new Uint8Array(0), start: 0, end: 0 };
-}
-
 export class Network {
   readonly id: bigint;
   readonly idString: string;
@@ -142,22 +132,18 @@ export class Network {
   readonly multicast: MulticastSubscriber;
   readonly memberships = new Map<Address, Membership>();
 
-  private readonly env: NetworkEnv;
+  /** @internal */
+  readonly env: NetworkEnv;
   private readonly assembler: ConfigAssembler;
-  private ruleCtx: NetworkRuleContext | null = null;
-  private readonly decision = new FilterDecision();
-  private readonly fi = newFrameInfo();
-  private readonly frameView = new FrameView();
-  private readonly extView = new ExtFrameView();
-  private readonly mcView = new MulticastFrameView();
-  private readonly scratch = new Uint8Array(IDX_PAYLOAD + MAX_MULTICAST_PAYLOAD + 64);
-  /** Ethernet frame of an emulated Neighbor Advertisement; ndpPacket views its IPv6 part. */
-  private readonly ndpFrame = new Uint8Array(14 + NEIGHBOR_ADVERTISEMENT_LENGTH);
-  private readonly ndpPacket = this.ndpFrame.subarray(14);
+  /** @internal */
+  ruleCtx: NetworkRuleContext | null = null;
+  /** For the short control replies sent from here (ERROR NEED_MEMBERSHIP_CERTIFICATE). */
+  private readonly scratch = new Uint8Array(64);
   private credentialsPayload: Uint8Array[] | null = null;
   /** Rule tables of our own capabilities (outbound filtering), cached per config. */
-  private ourCapabilities: readonly (readonly Rule[])[] = [];
-  private comBytes: Uint8Array | null = null;
+  ourCapabilities: readonly (readonly Rule[])[] = [];
+  /** @internal Our COM serialized (attached to GATHERs). */
+  comBytes: Uint8Array | null = null;
   private lastNeedCert = new Map<Address, number>();
   /** Bumped per applied config: credentials are re-pushed to each member after a config change. */
   private configGeneration = 0;
@@ -165,11 +151,13 @@ export class Network {
   private capsCache = new WeakMap<Membership, readonly (readonly Rule[])[]>();
   private readonly gateCache = new WeakMap<Membership, { com: CertificateOfMembership | null; generation: number; ok: boolean }>();
   private requestInFlight = false;
-  private lastGroupScan = -Infinity;
   /** Credentials waiting for a signer's identity (bounded, retried each tick until their deadline). */
   private deferred: { creds: NetworkCredentials; until: number }[] = [];
-  private destroyed = false;
-  private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.fromPort(buf, start, end) };
+  /** @internal */
+  destroyed = false;
+  readonly frames: NetworkFrames;
+  readonly mc: NetworkMulticast;
+  private readonly portSink = { sendFrame: (buf: Uint8Array, start: number, end: number) => this.frames.fromPort(buf, start, end) };
 
   constructor(id: bigint, env: NetworkEnv, settings: NetworkLocalSettings = DEFAULT_LOCAL_SETTINGS) {
     this.id = id;
@@ -190,6 +178,8 @@ export class Network {
     this.credentialRejects = new ReasonCounters(`network ${this.idString}: credential rejected`, now);
     this.multicast = new MulticastSubscriber(env.address, env.rng);
     this.assembler = new ConfigAssembler(id, env.address, () => this.env.identityOf(this.controller));
+    this.frames = new NetworkFrames(this);
+    this.mc = new NetworkMulticast(this);
   }
 
   /** MAC(member, this network) without the per-call bigint work of macFromAddress (same result). */
@@ -274,8 +264,8 @@ export class Network {
     if (now >= due) this.requestConfiguration(now);
     if (this.config !== null) {
       // 1.14's service scans the port's multicast memberships every 5 s
-      if (now - this.lastGroupScan >= GROUP_SCAN_INTERVAL) this.refreshSubscriptions(now);
-      if (now - this.multicast.lastAnnounce >= MULTICAST_ANNOUNCE_PERIOD) this.announceMulticastGroups(now, null);
+      if (now - this.mc.lastGroupScan >= GROUP_SCAN_INTERVAL) this.mc.refreshSubscriptions(now);
+      if (now - this.multicast.lastAnnounce >= MULTICAST_ANNOUNCE_PERIOD) this.mc.announceMulticastGroups(now, null);
     }
     this.multicast.clean(now);
     this.retryDeferredCredentials(now);
@@ -405,7 +395,7 @@ export class Network {
       if (bytes.ok) this.env.saveConfig(this.id, bytes.value);
     }
     this.setUpPort(nc);
-    this.refreshSubscriptions(now);
+    this.mc.refreshSubscriptions(now);
   }
 
   /**
@@ -491,11 +481,12 @@ export class Network {
   }
 
   /** After a passed gate: announce our groups to that member once per period (spec 6.12). */
-  private afterGate(peer: Address, now: number): void {
+  /** @internal */
+  afterGate(peer: Address, now: number): void {
     const m = this.membership(peer, true);
     if (m === null || now - m.lastMulticastAnnounce < MULTICAST_ANNOUNCE_PERIOD) return;
     m.lastMulticastAnnounce = now;
-    this.sendLikes(peer, this.multicast.subscriptions);
+    this.mc.sendLikes(peer, this.multicast.subscriptions);
   }
 
   /** Credentials a member pushed; returns true if anything was accepted (trust established). */
@@ -595,7 +586,8 @@ export class Network {
   }
 
   /** ERROR(inReVerb, NEED_MEMBERSHIP_CERTIFICATE, nwid) to a sender that failed the gate (1/s per sender). */
-  private needCertificate(peer: Address, inReVerb: number, pkt: Uint8Array, start: number): void {
+  /** @internal */
+  needCertificate(peer: Address, inReVerb: number, pkt: Uint8Array, start: number): void {
     const now = this.env.clock.now();
     const last = this.lastNeedCert.get(peer);
     if (last !== undefined && now - last < CREDENTIAL_REPUSH_MIN) return;
@@ -608,29 +600,45 @@ export class Network {
     this.env.send(peer, Verb.ERROR, out, 0, 18);
   }
 
-  // ------------------------------------------------------------------ frames from members
+  // ------------------------------------------------------------------ frames and multicast (network-frames.ts, network-multicast.ts)
 
-  private filterInbound(peer: Address, macSource: Mac, macDest: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): FilterDecision {
-    const c = this.config!;
-    const fi = this.fi;
-    fi.inbound = true;
-    fi.ztSource = peer;
-    fi.ztDest = macDest === this.mac ? this.env.address : 0;
-    fi.macSource = macSource;
-    fi.macDest = macDest;
-    fi.etherType = etherType;
-    fi.frame = buf;
-    fi.start = ps;
-    fi.end = end;
-    const m = this.memberships.get(peer) ?? null;
-    const caps = m === null ? NO_CAPS : this.peerCapabilities(m, c);
-    const d = filterFrame(c.rules, caps, fi, this.ruleCtx!.use(c, m, true), this.decision);
-    this.sendCopies(d, macDest, macSource, etherType, buf, ps, end);
-    return d;
+  /** FRAME from a member (whole packet at pkt[start, end)); true if the sender passed the gate. */
+  onFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    return this.frames.onFrame(peer, pkt, start, end);
+  }
+
+  onExtFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    return this.frames.onExtFrame(peer, pkt, start, end);
+  }
+
+  onMulticastFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    return this.frames.onMulticastFrame(peer, pkt, start, end);
+  }
+
+  /** An Ethernet frame from our side (FRAME_HEADROOM free before start). */
+  fromPort(buf: Uint8Array, start: number, end: number): void {
+    this.frames.fromPort(buf, start, end);
+  }
+
+  onLike(peer: Address, group: MulticastGroup): boolean {
+    return this.mc.onLike(peer, group);
+  }
+
+  onGather(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
+    return this.mc.onGather(peer, pkt, start, end);
+  }
+
+  onGatherResults(pkt: Uint8Array, bodyStart: number, end: number): void {
+    this.mc.onGatherResults(pkt, bodyStart, end);
+  }
+
+  onMulticastFrameOk(pkt: Uint8Array, bodyStart: number, end: number): void {
+    this.mc.onMulticastFrameOk(pkt, bodyStart, end);
   }
 
   /** The peer's valid capability rule tables, cached until our config or its credentials change. */
-  private peerCapabilities(m: Membership, c: NetworkConfig): readonly (readonly Rule[])[] {
+  /** @internal */
+  peerCapabilities(m: Membership, c: NetworkConfig): readonly (readonly Rule[])[] {
     let caps = this.capsCache.get(m);
     if (caps === undefined) {
       const found = m.capabilityRules(c);
@@ -638,473 +646,6 @@ export class Network {
       this.capsCache.set(m, caps);
     }
     return caps;
-  }
-
-  /** Common entry checks for a frame verb; false = dropped (counted). */
-  private admit(peer: Address, verb: number, pkt: Uint8Array, start: number): boolean {
-    if (this.config === null) {
-      this.drops.add("no config yet");
-      return false;
-    }
-    if (!this.gate(peer)) {
-      this.drops.add("sender is not a member (no agreeing COM)", peer.toString(16).padStart(10, "0"), "info");
-      this.needCertificate(peer, verb, pkt, start);
-      return false;
-    }
-    return true;
-  }
-
-  /** FRAME from a member. Returns true if the sender passed the gate. */
-  onFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
-    const v = this.frameView;
-    if (parseFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
-      this.drops.add("malformed FRAME");
-      return false;
-    }
-    if (!this.admit(peer, Verb.FRAME, pkt, start)) return false;
-    const now = this.env.clock.now();
-    this.afterGate(peer, now);
-    const src = this.macOf(peer);
-    const d = this.filterInbound(peer, src, this.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
-    if (d.accept === 0) {
-      this.drops.add(`inbound ${d.dropReason}`);
-      return true;
-    }
-    if (d.redirectTo !== 0) {
-      this.sendExtFrame(d.redirectTo, d.redirectFlags, this.mac, src, v.etherType, pkt, v.payloadStart, v.payloadEnd);
-      return true;
-    }
-    this.deliver(pkt, v.payloadStart, v.payloadEnd, this.mac, src, v.etherType);
-    return true;
-  }
-
-  /** EXT_FRAME from a member (bridged traffic, rule copies). */
-  onExtFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
-    const v = this.extView;
-    if (parseExtFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
-      this.drops.add("malformed EXT_FRAME");
-      return false;
-    }
-    if (!this.admit(peer, Verb.EXT_FRAME, pkt, start)) return false;
-    const c = this.config!;
-    const now = this.env.clock.now();
-    this.afterGate(peer, now);
-    if (v.sourceMac === 0 || v.sourceMac === this.mac) {
-      this.drops.add("EXT_FRAME with zero or our own source MAC");
-      return true;
-    }
-    const peerMac = this.macOf(peer);
-    if (v.sourceMac !== peerMac && !activeBridges(c).includes(peer)) {
-      this.drops.add("bridged source MAC from a member that is not an active bridge");
-      return true;
-    }
-    if (isMulticastMac(v.destMac) && c.multicastLimit === 0) {
-      this.drops.add("multicast disabled");
-      return true;
-    }
-    const d = this.filterInbound(peer, v.sourceMac, v.destMac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
-    if (d.accept === 0) {
-      this.drops.add(`inbound ${d.dropReason}`);
-      return true;
-    }
-    if (d.redirectTo !== 0) {
-      this.sendExtFrame(d.redirectTo, d.redirectFlags, v.destMac, v.sourceMac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
-      return true;
-    }
-    if (v.destMac !== this.mac && !isMulticastMac(v.destMac) && d.accept !== 2) {
-      this.drops.add("EXT_FRAME for another MAC (we are not a bridge)");
-      return true;
-    }
-    // the EXT_FRAME body from the destination MAC on is an Ethernet frame already
-    this.traffic.framesIn++;
-    this.traffic.bytesIn += v.payloadEnd - v.payloadStart;
-    this.port?.deliver.receiveFrame(pkt, v.payloadStart - 14, v.payloadEnd);
-    if ((v.flags & ExtFrameFlags.ACK_REQUESTED) !== 0) {
-      const out = this.scratch;
-      out[0] = Verb.EXT_FRAME;
-      out.set(pkt.subarray(start, start + 8), 1);
-      writeNwid(out, 9, this.halves);
-      this.env.send(peer, Verb.OK, out, 0, 17);
-    }
-    return true;
-  }
-
-  /** MULTICAST_FRAME from a member. */
-  onMulticastFrame(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
-    const v = this.mcView;
-    if (parseMulticastFrame(pkt, start + IDX_PAYLOAD, end, v) !== null) {
-      this.drops.add("malformed MULTICAST_FRAME");
-      return false;
-    }
-    if (!this.admit(peer, Verb.MULTICAST_FRAME, pkt, start)) return false;
-    const c = this.config!;
-    const now = this.env.clock.now();
-    this.afterGate(peer, now);
-    const len = v.payloadEnd - v.payloadStart;
-    if (c.multicastLimit === 0) return this.dropTrusted("multicast disabled");
-    if (len === 0 || len > MAX_MULTICAST_PAYLOAD) return this.dropTrusted("multicast payload empty or too large");
-    if (!isMulticastMac(v.group.mac)) return this.dropTrusted("multicast to a unicast MAC");
-    const peerMac = this.macOf(peer);
-    const src = v.sourceMac >= 0 ? v.sourceMac : peerMac;
-    if (src === 0 || isMulticastMac(src) || src === this.mac) return this.dropTrusted("multicast with a bad source MAC");
-    if (src !== peerMac && !activeBridges(c).includes(peer)) return this.dropTrusted("bridged multicast from a member that is not an active bridge");
-    const group = v.group;
-    const gatherLimit = v.gatherLimit;
-    const d = this.filterInbound(peer, src, group.mac, v.etherType, pkt, v.payloadStart, v.payloadEnd);
-    if (d.accept === 0) return this.dropTrusted(`inbound ${d.dropReason}`);
-    this.traffic.multicastIn++;
-    const pleaseReplicate = (v.flags & MulticastFrameFlags.PLEASE_REPLICATE) !== 0;
-    const etherType = v.etherType;
-    this.deliver(pkt, v.payloadStart, v.payloadEnd, group.mac, src, etherType);
-    // a designated replicator re-sends to the group as if it were the sender (spec 4.15)
-    if (pleaseReplicate && multicastReplicators(c).includes(this.env.address)) this.sendMulticast(c, group, src, etherType, pkt, v.payloadStart, v.payloadEnd, peer);
-    if (gatherLimit > 0) {
-      const members = this.membersFor(group, peer, gatherLimit, now);
-      if (members.length > 0) {
-        const out = this.scratch;
-        out[0] = Verb.MULTICAST_FRAME;
-        out.set(pkt.subarray(start, start + 8), 1);
-        const n = writeOkMulticastFrame(out, 9, this.halves, group, members.length, members);
-        this.env.send(peer, Verb.OK, out, 0, 9 + n, { compress: true });
-      }
-    }
-    return true;
-  }
-
-  private dropTrusted(reason: string): boolean {
-    this.drops.add(reason);
-    return true;
-  }
-
-  /** Writes the Ethernet header over the bytes before the payload and hands the frame to the port. */
-  private deliver(buf: Uint8Array, ps: number, end: number, dest: Mac, src: Mac, etherType: number): void {
-    const h = ps - 14;
-    writeMac(buf, h, dest);
-    writeMac(buf, h + 6, src);
-    buf[h + 12] = etherType >> 8;
-    buf[h + 13] = etherType & 0xff;
-    this.traffic.framesIn++;
-    this.traffic.bytesIn += end - ps;
-    this.port?.deliver.receiveFrame(buf, h, end);
-  }
-
-  // ------------------------------------------------------------------ frames from the port
-
-  /** An Ethernet frame from our side (buf[start, end), FRAME_HEADROOM free before start). */
-  fromPort(buf: Uint8Array, start: number, end: number): void {
-    const c = this.config;
-    if (c === null || this.destroyed) {
-      this.drops.add("outbound frame before config");
-      return;
-    }
-    if (end - start < 14) {
-      this.drops.add("outbound frame shorter than an Ethernet header");
-      return;
-    }
-    const dest = readMac(buf, start);
-    const src = readMac(buf, start + 6);
-    const etherType = (buf[start + 12]! << 8) | buf[start + 13]!;
-    const ps = start + 14;
-    if (end - ps > c.mtu) {
-      this.drops.add("outbound frame larger than the network MTU");
-      return;
-    }
-    if (src !== this.mac) {
-      this.drops.add("outbound frame from another MAC (bridging not supported)");
-      return;
-    }
-    if (etherType === ETHERTYPE_IPV6 && this.emulateNdp(c, buf, ps, end)) return;
-    if (isMulticastMac(dest)) {
-      this.fromPortMulticast(c, dest, src, etherType, buf, ps, end);
-      return;
-    }
-    const to = this.addressOfMac(dest);
-    if (to === null) {
-      this.drops.add("outbound frame to a bridged MAC (no bridge known)");
-      return;
-    }
-    if (to === this.env.address) {
-      this.drops.add("outbound frame to ourselves");
-      return;
-    }
-    const fi = this.fi;
-    fi.inbound = false;
-    fi.ztSource = this.env.address;
-    fi.ztDest = to;
-    fi.macSource = src;
-    fi.macDest = dest;
-    fi.etherType = etherType;
-    fi.frame = buf;
-    fi.start = ps;
-    fi.end = end;
-    const m = this.memberships.get(to) ?? null;
-    const d = filterFrame(c.rules, this.ourCapabilities, fi, this.ruleCtx!.use(c, m, false), this.decision);
-    this.sendCopies(d, dest, src, etherType, buf, ps, end);
-    if (d.accept === 0) {
-      this.drops.add(`outbound ${d.dropReason}`);
-      return;
-    }
-    const now = this.env.clock.now();
-    if (d.redirectTo !== 0) {
-      this.pushCredentialsIfNeeded(d.redirectTo, now);
-      this.sendExtFrame(d.redirectTo, d.redirectFlags, dest, src, etherType, buf, ps, end);
-      return;
-    }
-    this.pushCredentialsIfNeeded(to, now);
-    const tx = this.env.tx;
-    const p = writeFrameHeader(tx, IDX_PAYLOAD, this.halves, etherType) + IDX_PAYLOAD;
-    tx.set(buf.subarray(ps, end), p);
-    this.traffic.framesOut++;
-    this.traffic.bytesOut += end - ps;
-    this.env.sendTxTo(to, Verb.FRAME, p + (end - ps), 0);
-  }
-
-  /** Spec 7.6: answer a Neighbor Solicitation for a managed IPv6 neighbor locally (flag 0x4). */
-  private emulateNdp(c: NetworkConfig, buf: Uint8Array, ps: number, end: number): boolean {
-    const nb = emulateNeighborSolicitation(c, this.env.address, buf, ps, end, this.ndpPacket);
-    if (nb === null) return false;
-    const f = this.ndpFrame;
-    writeMac(f, 0, this.mac);
-    writeMac(f, 6, nb.mac);
-    f[12] = 0x86;
-    f[13] = 0xdd;
-    this.port?.deliver.receiveFrame(f, 0, 14 + NEIGHBOR_ADVERTISEMENT_LENGTH);
-    return true;
-  }
-
-  private fromPortMulticast(c: NetworkConfig, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
-    let group: MulticastGroup;
-    if (dest === MAC_BROADCAST) {
-      const len = end - ps;
-      // ARP requests go to the group of the address asked for, even with broadcast disabled.
-      if (etherType === ETHERTYPE_ARP && len >= 28 && buf[ps + 2] === 0x08 && buf[ps + 3] === 0x00 && buf[ps + 4] === 6 && buf[ps + 5] === 4 && buf[ps + 7] === 1) {
-        group = arpGroupForIpv4(buf, ps + 24);
-      } else if (!broadcastEnabled(c)) {
-        this.drops.add("broadcast disabled on this network");
-        return;
-      } else group = BROADCAST_GROUP;
-    } else group = { mac: dest, adi: 0 };
-    if (c.multicastLimit === 0) {
-      this.drops.add("multicast disabled");
-      return;
-    }
-    const fi = this.fi;
-    fi.inbound = false;
-    fi.ztSource = this.env.address;
-    fi.ztDest = 0;
-    fi.macSource = src;
-    fi.macDest = dest;
-    fi.etherType = etherType;
-    fi.frame = buf;
-    fi.start = ps;
-    fi.end = end;
-    const d = filterFrame(c.rules, this.ourCapabilities, fi, this.ruleCtx!.use(c, null, false), this.decision);
-    this.sendCopies(d, dest, src, etherType, buf, ps, end);
-    if (d.accept === 0) {
-      this.drops.add(`outbound multicast ${d.dropReason}`);
-      return;
-    }
-    this.sendMulticast(c, group, src, etherType, buf, ps, end);
-  }
-
-  /** Spec 7.4-7.5: to known members up to the limit; gather and queue when we know too few. */
-  private sendMulticast(c: NetworkConfig, group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number, origin: Address = 0): void {
-    const now = this.env.clock.now();
-    const limit = c.multicastLimit;
-    const self = this.env.address;
-    const replicators = multicastReplicators(c);
-    if (replicators.length > 0 && !replicators.includes(self) && !activeBridges(c).includes(self)) {
-      // spec 7.5 step 1: one copy to a replicator, source MAC explicit, "please replicate"
-      const to = replicators[0]!;
-      const out = this.scratch;
-      const h = writeMulticastFrameHeader(out, 0, this.halves, group, etherType, null, src, true);
-      out.set(buf.subarray(ps, end), h);
-      this.sendMulticastTo(to, h + (end - ps), false, now);
-      return;
-    }
-    const members = this.multicast.members(group, now);
-    const recipients: Address[] = [];
-    for (const b of activeBridges(c)) if (b !== self && b !== origin && recipients.length < limit) recipients.push(b);
-    for (const m of members) if (m !== origin && recipients.length < limit && !recipients.includes(m)) recipients.push(m);
-    const short = members.length < limit;
-    if (short) {
-      if (this.multicast.gatherDue(group, members.length, now)) this.sendGathers(group, limit - members.length + 1);
-      this.multicast.queue({ group, etherType, sourceMac: src, payload: buf.slice(ps, end), expires: now + MULTICAST_TRANSMIT_TIMEOUT, limit, sentTo: new Set(recipients) });
-    }
-    const n = this.buildMulticastFrame(group, src, etherType, buf, ps, end, short ? limit - members.length : null);
-    for (const r of recipients) this.sendMulticastTo(r, n, short, now);
-  }
-
-  private buildMulticastFrame(group: MulticastGroup, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number, gatherLimit: number | null): number {
-    const out = this.scratch;
-    const h = writeMulticastFrameHeader(out, 0, this.halves, group, etherType, gatherLimit, src === this.mac ? null : src);
-    out.set(buf.subarray(ps, end), h);
-    return h + (end - ps);
-  }
-
-  private sendMulticastTo(to: Address, n: number, expectReply: boolean, now: number): void {
-    this.pushCredentialsIfNeeded(to, now);
-    const compress = (this.config!.flags & NetworkConfigFlag.DISABLE_COMPRESSION) === 0;
-    this.traffic.multicastOut++;
-    this.env.send(to, Verb.MULTICAST_FRAME, this.scratch, 0, n, { compress, expectReply });
-  }
-
-  /** Queued frames of this group go to members learned since they were sent. */
-  private flushPending(group: MulticastGroup, newMembers: readonly Address[], now: number): void {
-    if (newMembers.length === 0) return;
-    for (const p of this.multicast.pendingFor(group, now)) {
-      let n = -1;
-      for (const m of newMembers) {
-        if (p.sentTo.has(m) || p.sentTo.size >= p.limit) continue;
-        if (n < 0) n = this.buildMulticastFrame(group, p.sourceMac, p.etherType, p.payload, 0, p.payload.length, null);
-        p.sentTo.add(m);
-        this.sendMulticastTo(m, n, false, now);
-      }
-    }
-  }
-
-  private sendGathers(group: MulticastGroup, gatherLimit: number): void {
-    const c = this.config!;
-    const targets: Address[] = [];
-    const add = (a: Address) => {
-      if (a !== this.env.address && !targets.includes(a) && targets.length < MAX_GATHER_TARGETS) targets.push(a);
-    };
-    const roots = this.env.upstreams();
-    if (roots.length > 0) add(roots[0]!);
-    add(this.controller);
-    for (const a of [...multicastReplicators(c), ...anchors(c)]) add(a);
-    const out = this.scratch;
-    const n = writeMulticastGather(out, 0, this.halves, group, gatherLimit, this.comBytes);
-    for (const t of targets) this.env.send(t, Verb.MULTICAST_GATHER, out, 0, n, { expectReply: true });
-  }
-
-  private sendExtFrame(to: Address, flags: number, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
-    if (to === this.env.address) return;
-    const tx = this.env.tx;
-    const p = writeExtFrameHeader(tx, IDX_PAYLOAD, this.halves, flags, dest, src, etherType) + IDX_PAYLOAD;
-    tx.set(buf.subarray(ps, end), p);
-    this.env.sendTxTo(to, Verb.EXT_FRAME, p + (end - ps), 0);
-  }
-
-  /** TEE/WATCH copies the rules asked for. */
-  private sendCopies(d: FilterDecision, dest: Mac, src: Mac, etherType: number, buf: Uint8Array, ps: number, end: number): void {
-    for (let i = 0; i < d.teeCount; i++) {
-      const t = d.tees[i]!;
-      this.sendExtFrame(t.to, t.extFrameFlags, dest, src, etherType, buf, ps, ps + Math.min(t.length, end - ps));
-    }
-  }
-
-  // ------------------------------------------------------------------ multicast control
-
-  /** Our groups: the port's, address resolution for each managed address, broadcast if enabled. */
-  private refreshSubscriptions(now: number): void {
-    const c = this.config;
-    if (c === null) return;
-    this.lastGroupScan = now;
-    const groups: MulticastGroup[] = [...(this.port?.multicastGroups() ?? [])];
-    for (const a of this.managedAddresses(c)) {
-      const g = addressResolutionGroup(a.ip);
-      if (g !== null) groups.push(g);
-    }
-    if (broadcastEnabled(c)) groups.push(BROADCAST_GROUP);
-    const added = this.multicast.setSubscriptions(groups);
-    if (added.length > 0) this.announceMulticastGroups(now, added);
-  }
-
-  /**
-   * MULTICAST_LIKE to the controller, the roots, anchors/replicators and members that pass the
-   * gate (spec 7.3). `only` = just these new groups, else all (the periodic announcement).
-   */
-  announceMulticastGroups(now: number, only: readonly MulticastGroup[] | null): void {
-    const c = this.config;
-    if (c === null) return;
-    const groups = only ?? this.multicast.subscriptions;
-    if (only === null) this.multicast.lastAnnounce = now;
-    if (groups.length === 0) return;
-    const targets = new Set<Address>([this.controller, ...this.env.upstreams(), ...anchors(c), ...multicastReplicators(c)]);
-    for (const [a, m] of this.memberships) {
-      if (!this.gate(a)) continue;
-      if (only === null) m.lastMulticastAnnounce = now;
-      targets.add(a);
-    }
-    targets.delete(this.env.address);
-    for (const t of targets) this.sendLikes(t, groups);
-  }
-
-  private sendLikes(to: Address, groups: readonly MulticastGroup[]): void {
-    if (to === this.env.address || groups.length === 0) return;
-    for (const p of multicastLikePayloads(this.halves, groups)) this.env.send(to, Verb.MULTICAST_LIKE, p, 0, p.length, { compress: true });
-  }
-
-  /** A LIKE record from a member (only members passing the gate are listed). */
-  onLike(peer: Address, group: MulticastGroup): boolean {
-    if (!this.gate(peer)) return false;
-    const now = this.env.clock.now();
-    if (this.multicast.addMember(group, peer, now)) this.flushPending(group, [peer], now);
-    return true;
-  }
-
-  /** MULTICAST_GATHER from a member: answer with members we know (us first if subscribed). */
-  onGather(peer: Address, pkt: Uint8Array, start: number, end: number): boolean {
-    const g = parseMulticastGather(pkt, start + IDX_PAYLOAD, end);
-    if (typeof g === "string") {
-      this.drops.add("malformed MULTICAST_GATHER");
-      return false;
-    }
-    if (g.comEnd > g.comStart && this.config !== null) {
-      // 1.14 attaches its COM to a GATHER: take it as a pushed credential before the gate.
-      const com = decodeCom(pkt, g.comStart, g.comEnd);
-      if (com.ok) this.addCredentials({ coms: [com.value.com], capabilities: [], tags: [], revocations: [], certificatesOfOwnership: [] });
-    }
-    if (!this.gate(peer)) return false;
-    const members = this.membersFor(g.group, peer, g.gatherLimit, this.env.clock.now());
-    if (members.length === 0) return true;
-    const out = this.scratch;
-    out[0] = Verb.MULTICAST_GATHER;
-    out.set(pkt.subarray(start, start + 8), 1);
-    const n = writeOkMulticastGather(out, 9, this.halves, g.group, members.length, members);
-    this.env.send(peer, Verb.OK, out, 0, 9 + n, { compress: true });
-    return true;
-  }
-
-  private membersFor(group: MulticastGroup, requester: Address, limit: number, now: number): Address[] {
-    const out: Address[] = [];
-    const max = Math.min(limit, 1900);
-    if (this.multicast.subscribed(group) && out.length < max) out.push(this.env.address);
-    for (const m of this.multicast.members(group, now)) if (m !== requester && out.length < max) out.push(m);
-    return out;
-  }
-
-  /** OK(MULTICAST_GATHER) body (after the 9-byte in-re header). */
-  onGatherResults(pkt: Uint8Array, bodyStart: number, end: number): void {
-    const r = parseOkMulticastGather(pkt, bodyStart, end);
-    if (typeof r === "string") {
-      this.drops.add("malformed OK(MULTICAST_GATHER)");
-      return;
-    }
-    this.learnMembers(r.group, r.members);
-  }
-
-  /** OK(MULTICAST_FRAME) body: may carry gather results. */
-  onMulticastFrameOk(pkt: Uint8Array, bodyStart: number, end: number): void {
-    const r = parseOkMulticastFrame(pkt, bodyStart, end);
-    if (typeof r === "string") {
-      this.drops.add("malformed OK(MULTICAST_FRAME)");
-      return;
-    }
-    if (r.gather !== null) this.learnMembers(r.group, r.gather.members);
-  }
-
-  private learnMembers(group: MulticastGroup, members: readonly Address[]): void {
-    const now = this.env.clock.now();
-    const fresh = members.filter((m) => this.multicast.addMember(group, m, now));
-    this.flushPending(group, fresh, now);
-  }
-
-  /** ERROR UNWANTED_MULTICAST (nwid, mac, adi) from a member: stop sending it that group. */
-  onUnwantedMulticast(peer: Address, pkt: Uint8Array, errPayload: number, end: number): void {
-    if (end - errPayload < 18 || !this.gate(peer)) return;
-    this.multicast.removeMember({ mac: readMac(pkt, errPayload + 8), adi: readU32(pkt, errPayload + 14) }, peer);
   }
 
   /** Handles ERROR codes about this network from `from` (payload at errPayload = nwid…). */
@@ -1123,7 +664,7 @@ export class Network {
       return;
     }
     if (code === ERROR_NEED_MEMBERSHIP_CERTIFICATE) this.handleNeedCertificate(from);
-    else if (code === ERROR_UNWANTED_MULTICAST) this.onUnwantedMulticast(from, pkt, errPayload, end);
+    else if (code === ERROR_UNWANTED_MULTICAST) this.mc.onUnwantedMulticast(from, pkt, errPayload, end);
   }
 
   // ------------------------------------------------------------------ leaving
@@ -1136,23 +677,6 @@ export class Network {
     this.port = null;
     if (p !== null) await p.close();
   }
-}
-
-const NO_CAPS: readonly (readonly Rule[])[] = [];
-
-function writeNwid(b: Uint8Array, o: number, n: NetworkIdHalves): void {
-  b[o] = n.hi >>> 24;
-  b[o + 1] = (n.hi >>> 16) & 0xff;
-  b[o + 2] = (n.hi >>> 8) & 0xff;
-  b[o + 3] = n.hi & 0xff;
-  b[o + 4] = n.lo >>> 24;
-  b[o + 5] = (n.lo >>> 16) & 0xff;
-  b[o + 6] = (n.lo >>> 8) & 0xff;
-  b[o + 7] = n.lo & 0xff;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 /** Global (public) IP space: what allowGlobal guards. */
