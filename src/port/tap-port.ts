@@ -65,9 +65,10 @@ export class TapPort implements NetworkPort {
     this.deliver = { receiveFrame: (buf, start, end) => tap.sendFrame(buf, start, end) };
   }
 
-  static open(nwid: bigint, mtu: number, runCmd?: CommandRunner): TapPort {
+  /** `uid` is injectable so the refusal without root can be tested as root. */
+  static open(nwid: bigint, mtu: number, runCmd?: CommandRunner, uid = process.getuid?.()): TapPort {
     if (process.platform !== "linux") throw new PortError("tap ports need Linux");
-    if (process.getuid?.() !== 0) throw new PortError("tap mode needs root (CAP_NET_ADMIN to create a tap device)", 1);
+    if (uid !== 0) throw new PortError("tap mode needs root (CAP_NET_ADMIN to create a tap device)", 1);
     try {
       return new TapPort(TapDevice.open({ name: tapDeviceName(nwid), maxFrame: Math.max(mtu, 10000) + 18 }), runCmd);
     } catch (e) {
