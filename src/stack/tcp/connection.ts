@@ -9,7 +9,9 @@
 import { TCP_ACK, TCP_RST, type TcpSegmentView } from "../wire/tcp.ts";
 import { createCongestionControl, type CongestionControl } from "./congestion/index.ts";
 import type { TcpErrno } from "./errors.ts";
-import { icmpUnreachToErrno, TcpError } from "./errors.ts";
+import { TcpError } from "./errors.ts";
+import { onIcmpError } from "./icmp.ts";
+import { connectionInfo } from "./info.ts";
 import { EV_CLOSE, EV_CONNECT, EV_ERROR } from "./events.ts";
 import { updateThreshold, windowEdgeGain } from "./rcv.ts";
 import { output, queueFin, sendAck, sendControl, sendSyn } from "./snd.ts";
@@ -421,27 +423,7 @@ export class Connection implements TcpSocket {
   }
 
   info(): TcpInfo {
-    const ss = this.cc.ssthresh;
-    return {
-      state: this.stateName,
-      srtt: this.rto.srtt,
-      rttvar: this.rto.rttvar,
-      rto: this.rto.current(),
-      mss: this.sendMss,
-      cwnd: Math.round(this.cc.cwnd),
-      ssthresh: ss >= Number.MAX_SAFE_INTEGER ? Infinity : ss,
-      sndWnd: this.sndWnd,
-      inFlight: seqDiff(this.sndMax, this.sndUna),
-      inRecovery: this.inRecovery,
-      sendBuffer: this.sndq === null ? this.txSize : this.sndq.capacity,
-      sendQueued: this.sndq === null ? 0 : this.sndq.length,
-      recvBuffer: this.rcvq === null ? this.rxSize : this.rcvq.capacity,
-      recvQueued: this.rcvq === null ? 0 : this.rcvq.length,
-      windowScaling: this.wsOk,
-      sack: this.sackOk,
-      timestamps: this.tsOk,
-      congestion: this.cc.name,
-    };
+    return connectionInfo(this);
   }
 
   setKeepalive(enable: boolean, idleMs?: number, intervalMs?: number, count?: number): void {
@@ -655,30 +637,9 @@ export class Connection implements TcpSocket {
 
   // ================================================================ ICMP
 
-  /** An ICMP error quoted one of our segments (RFC 1122 4.2.3.9, RFC 5927 checks done by the layer). */
+  /** An ICMP error quoted one of our segments (see icmp.ts). */
   onIcmp(type: number, code: number, nextHopMtu: number): void {
-    if (type === 3 && code === 4) {
-      // Fragmentation needed: lower the MSS (PMTU discovery, RFC 1191).
-      if (nextHopMtu >= 68 && nextHopMtu < this.host.ip.mtu) {
-        const before = this.sendMss;
-        this.updateSendMss(nextHopMtu);
-        if (this.sendMss < before && this.sndUna !== this.sndMax) {
-          this.sndNxt = this.sndUna; // resend with the smaller size
-          output(this);
-          this.rearm();
-        }
-      }
-      return;
-    }
-    if (type !== 3) return;
-    const err = icmpUnreachToErrno(code);
-    if (this.state === TcpState.SynSent || (this.state === TcpState.SynReceived && this.listener === null)) {
-      // During connect an unreachable is fatal (RFC 1122 leaves it open; Linux aborts the connect).
-      this.fail(err);
-      return;
-    }
-    // Later it is soft: remembered and reported only if the connection then times out.
-    this.softError = err;
+    onIcmpError(this, type, code, nextHopMtu);
   }
 
   // ================================================================ end of life
