@@ -20,7 +20,7 @@ import { inputSynchronized, inputSynSent } from "./input.ts";
 import type { TcpHost } from "./host.ts";
 import { RingBuffer } from "./ring-buffer.ts";
 import { RtoEstimator } from "./rto.ts";
-import { seqAdd, seqDiff } from "./seq.ts";
+import { seqAdd } from "./seq.ts";
 import { SeqRangeSet } from "./seq-ranges.ts";
 import type { ShutdownHow, TcpInfo, TcpSocket, TcpSocketHandler } from "./socket.ts";
 import { TCP_STATE_NAMES, TcpState, type TcpStateName } from "./state.ts";
