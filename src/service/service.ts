@@ -117,8 +117,8 @@ export class Service {
       const v6 = bind.find((a) => a.includes(":"));
       this.udp = await UdpTransport.open({
         port,
-        bindV4: v4 ?? (bind.length > 0 ? "127.0.0.1" : undefined),
-        bindV6: v6 ?? (bind.length > 0 ? null : undefined),
+        bindV4: bind.length === 0 ? undefined : (v4 ?? "127.0.0.1"),
+        bindV6: bind.length === 0 ? undefined : (v6 ?? null),
         onDatagram: (d, a, p, isV6) => this.host?.onDatagram(d, a, p, isV6),
       });
     } catch (e) {

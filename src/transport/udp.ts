@@ -11,7 +11,10 @@ export type DatagramHandler = (data: Uint8Array, address: string, port: number, 
 
 export interface UdpTransportOptions {
   port: number;
-  /** Bind addresses; default both wildcards. */
+  /**
+   * Bind addresses. Both undefined: one dual-stack socket on [::] (IPv4-only hosts: 0.0.0.0).
+   * Otherwise one socket per family; bindV6 null = no IPv6 socket.
+   */
   bindV4?: string | null;
   bindV6?: string | null;
   /** Kernel buffer size for each socket. */
@@ -53,29 +56,49 @@ export class UdpTransport {
         consola.debug(`UDP: ${err?.message ?? "socket error"}`);
       },
     };
-    let v4: Sock;
-    try {
-      v4 = await Bun.udpSocket({ hostname: opts.bindV4 ?? "0.0.0.0", port: opts.port, binaryType: "uint8array", socket: handler });
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (/EADDRINUSE|in use/i.test(msg) || (e as NodeJS.ErrnoException).code === "EADDRINUSE") {
-        throw new PortInUseError(`UDP port ${opts.port} is already in use`);
-      }
-      throw e;
-    }
-    t = new UdpTransport(v4.port);
-    t.v4 = v4;
-    if (opts.bindV6 !== null) {
+    const bindSocket = async (hostname: string, port: number): Promise<Sock> => {
       try {
-        t.v6 = await Bun.udpSocket({ hostname: opts.bindV6 ?? "::", port: v4.port, binaryType: "uint8array", socket: handler });
+        return await Bun.udpSocket({ hostname, port, binaryType: "uint8array", socket: handler });
       } catch (e) {
-        consola.debug(`UDP: no IPv6 socket on port ${v4.port}: ${(e as Error).message}`);
+        const msg = (e as Error).message;
+        if (/EADDRINUSE|in use/i.test(msg) || (e as NodeJS.ErrnoException).code === "EADDRINUSE") {
+          throw new PortInUseError(`UDP port ${port} is already in use`);
+        }
+        throw e;
+      }
+    };
+    if (opts.bindV4 === undefined && opts.bindV6 === undefined) {
+      // Default: one dual-stack socket on [::] carries IPv4 (as ::ffff:a.b.c.d) and IPv6. Linux
+      // refuses a second socket on 0.0.0.0 with the same port once [::] is bound dual-stack, and
+      // Bun cannot set IPV6_V6ONLY before binding, so two wildcard sockets are not an option.
+      let dual: Sock | null = null;
+      try {
+        dual = await bindSocket("::", opts.port);
+      } catch (e) {
+        if (e instanceof PortInUseError) throw e;
+        consola.debug(`UDP: no IPv6 on this host (${(e as Error).message}); IPv4 only`);
+      }
+      const sock = dual ?? (await bindSocket("0.0.0.0", opts.port));
+      t = new UdpTransport(sock.port);
+      t.v4 = sock;
+      t.v6 = dual;
+    } else {
+      // Explicit addresses (local.conf settings.bind): one socket per family.
+      const v4 = await bindSocket(opts.bindV4 ?? "0.0.0.0", opts.port);
+      t = new UdpTransport(v4.port);
+      t.v4 = v4;
+      if (opts.bindV6 !== null && opts.bindV6 !== undefined) {
+        try {
+          t.v6 = await bindSocket(opts.bindV6, v4.port);
+        } catch (e) {
+          consola.warn(`UDP: cannot bind ${opts.bindV6}/${v4.port}: ${(e as Error).message}`);
+        }
       }
     }
     const bytes = opts.bufferBytes ?? 4 << 20;
     const created = t;
-    for (const s of [created.v4, created.v6]) {
-      const fd = s ? socketFd(s) : null;
+    for (const s of created.sockets()) {
+      const fd = socketFd(s);
       if (fd !== null) {
         try {
           setSocketBuffers(fd, bytes);
@@ -151,8 +174,14 @@ export class UdpTransport {
 
   /** "ip/port" of each bound socket, for /status. */
   listeningOn(): string[] {
-    const out: string[] = [];
-    for (const s of [this.v4, this.v6]) if (s) out.push(`${s.address.address}/${s.port}`);
+    return this.sockets().map((s) => `${s.address.address}/${s.port}`);
+  }
+
+  /** The distinct open sockets (one when dual-stack). */
+  private sockets(): Sock[] {
+    const out: Sock[] = [];
+    if (this.v4) out.push(this.v4);
+    if (this.v6 && this.v6 !== this.v4) out.push(this.v6);
     return out;
   }
 
@@ -174,8 +203,7 @@ export class UdpTransport {
 
   close(): void {
     this.flush();
-    this.v4?.close();
-    this.v6?.close();
+    for (const s of this.sockets()) s.close();
     this.v4 = this.v6 = null;
   }
 }
