@@ -3,32 +3,7 @@ import { SeededRng } from "../../src/util/random.ts";
 import { Dictionary, NETWORK_CONFIG_DICT_CAPACITY } from "../../src/vl2/dictionary.ts";
 import { encodeNetworkConfig, networkConfigFromBytes } from "../../src/vl2/network-config.ts";
 import { STORED_CONFIGS, fixtureBytes } from "./fixtures.ts";
-
-/** Applies 1..4 random edits: flip, overwrite, delete, insert, truncate. */
-function mutate(src: Uint8Array, rng: SeededRng): Uint8Array {
-  let b = src.slice();
-  const edits = 1 + (rng.u32() % 4);
-  for (let e = 0; e < edits && b.length > 0; e++) {
-    const at = rng.u32() % b.length;
-    switch (rng.u32() % 5) {
-      case 0:
-        b[at]! ^= 1 << (rng.u32() % 8);
-        break;
-      case 1:
-        b[at] = rng.u32() & 0xff;
-        break;
-      case 2:
-        b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + 1 + (rng.u32() % 8))]);
-        break;
-      case 3:
-        b = Uint8Array.from([...b.subarray(0, at), rng.u32() & 0xff, ...b.subarray(at)]);
-        break;
-      default:
-        b = b.slice(0, at);
-    }
-  }
-  return b;
-}
+import { mutate } from "./netconf-corpus.ts";
 
 function check(bytes: Uint8Array): "ok" | "rejected" {
   const r = networkConfigFromBytes(bytes);
