@@ -17,9 +17,11 @@ import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { networkRoutes } from "./api/network-routes.ts";
 import { NetworksDir } from "./networks-dir.ts";
 import { registerNetworkMetrics } from "./network-metrics.ts";
+import { registerNetconMetrics } from "./netcon-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
-import { nullPortFactory, type PortFactory } from "../port/port.ts";
+import type { PortFactory } from "../port/port.ts";
+import { netconPortFactory } from "../netcon/netcon-port.ts";
 import { tapPortFactory } from "../port/tap-port.ts";
 import { Verb } from "../vl1/packet.ts";
 import { Router } from "./api/router.ts";
@@ -53,7 +55,7 @@ export class Service {
   private controller: EmbeddedController | null = null;
   private networksRef: Networks | null = null;
   private networkTimer: ReturnType<typeof setInterval> | null = null;
-  private portFactory: PortFactory = nullPortFactory;
+  private portFactory: PortFactory | null = null;
   private housekeeping: ReturnType<typeof setInterval> | null = null;
   private udp: UdpTransport | null = null;
   private stopped = false;
@@ -83,7 +85,8 @@ export class Service {
       const { identity, created } = loadOrCreateIdentity(home, rng);
       if (created) consola.info(`generated new identity ${identity.addressString}`);
       svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
-      svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : nullPortFactory);
+      // Without --tap every joined network is a network container (user-space stack + endpoint).
+      svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root));
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }
@@ -212,7 +215,7 @@ export class Service {
             rulesEngineRev: m.rulesEngineRevision,
             authToken: m.auth !== null && m.auth.startsWith("token:") ? m.auth.slice(6) : null,
           }),
-        portFactory: this.portFactory,
+        portFactory: this.portFactory ?? netconPortFactory(this.home.root),
         metadata: defaultRequestMetadata(),
       },
       new NetworksDir(this.home),
@@ -221,6 +224,7 @@ export class Service {
     networks.restore();
     networkRoutes(this.router, networks);
     registerNetworkMetrics(this.metrics, networks);
+    registerNetconMetrics(this.metrics, networks);
     this.networkTimer = setInterval(() => {
       try {
         networks.tick();

@@ -148,7 +148,8 @@ const BROADCAST_ALL = 0xffffffff;
 
 export class Iface implements FrameReceiver, Ipv4Output {
   readonly mac: number;
-  readonly mtu: number;
+  /** Link MTU (largest IPv4 datagram); change it with setMtu. */
+  mtu: number;
   readonly routes = new RouteTable();
   readonly drops: Record<DropReason, number>;
   readonly stats: IfaceStats = {
@@ -180,7 +181,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
   /** Builds ICMP replies/errors and pings (a full datagram fits). */
   private readonly txBuf = new Uint8Array(TRANSPORT_HEADROOM + MAX_DATAGRAM);
   /** Builds one outbound fragment at a time. */
-  private readonly fragBuf: Uint8Array;
+  private fragBuf: Uint8Array;
   private readonly arpBuf = new Uint8Array(FRAME_HEADROOM + ETH_HEADER_LEN + ARP_LEN);
   private ipId: number;
   private icmpTokens: number;
@@ -222,6 +223,14 @@ export class Iface implements FrameReceiver, Ipv4Output {
     if (this.addrs.some((a) => a.addr === addr)) return;
     this.addrs.push({ addr, prefixLen });
     if (prefixLen > 0) this.routes.add(addr, prefixLen, 0);
+  }
+
+  /** Change the link MTU (a network's config may change it); new segments use it at once. */
+  setMtu(mtu: number): void {
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw new RangeError(`bad MTU ${mtu}`);
+    if (mtu === this.mtu) return;
+    this.mtu = mtu;
+    this.fragBuf = new Uint8Array(FRAME_HEADROOM + ETH_HEADER_LEN + mtu);
   }
 
   removeAddress(addr: number): void {

@@ -183,6 +183,22 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     this.flushEvents();
   }
 
+  /**
+   * An address was taken away from the interface: every connection bound to it is reset (RST to
+   * the peer, onError ENETDOWN-like as ECONNABORTED then onClose), as Linux does when an address
+   * its sockets use disappears. Listeners bound to exactly that address are closed. Returns the
+   * number of connections aborted.
+   */
+  abortLocalAddress(addr: number): number {
+    addr >>>= 0;
+    for (const l of [...this.listeners.values()]) if (l.localAddr === addr) l.close();
+    const hit: Connection[] = [];
+    for (const head of this.conns.values()) for (let c: Connection | null = head; c !== null; c = c.nextInBucket) if (c.localAddr === addr) hit.push(c);
+    for (const c of hit) c.abort();
+    this.flushEvents();
+    return hit.length;
+  }
+
   /** Run every timer due at clock.now(). */
   poll(): void {
     const now = this.clock.now();

@@ -1,0 +1,76 @@
+/**
+ * The service's record of one program socket: what the program has asked of it (bound name,
+ * options), its state, the pending SO_ERROR, and the TCP side once there is one. The program's fd
+ * is found through the kernel names in protocol.ts, never through this record.
+ */
+import type { TcpSocket } from "../stack/tcp/index.ts";
+import type { Bridge } from "./bridge.ts";
+import { SockState } from "./protocol.ts";
+
+/** Socket options as the program set them; applied to the TCP socket when there is one. */
+export interface SocketOptions {
+  nodelay: boolean;
+  keepalive: boolean;
+  keepIdleS: number;
+  keepIntvlS: number;
+  keepCnt: number;
+  /** SO_LINGER: null = off, else seconds. */
+  lingerS: number | null;
+  rcvbuf: number;
+  sndbuf: number;
+  reuseAddr: boolean;
+  reusePort: boolean;
+  /** Options recorded only (timing hints with no effect on correctness here), by level<<16|name. */
+  recorded: Map<number, number>;
+}
+
+export function defaultSocketOptions(rcvbuf: number, sndbuf: number): SocketOptions {
+  return {
+    nodelay: false,
+    keepalive: false,
+    keepIdleS: 7200,
+    keepIntvlS: 75,
+    keepCnt: 9,
+    lingerS: null,
+    rcvbuf,
+    sndbuf,
+    reuseAddr: false,
+    reusePort: false,
+    recorded: new Map(),
+  };
+}
+
+export class NetconSocket {
+  state: SockState = SockState.NEW;
+  localAddr = 0;
+  localPort = 0;
+  remoteAddr = 0;
+  remotePort = 0;
+  /** Pending SO_ERROR (errno number, 0 = none); read and cleared by GETSOCKOPT. */
+  error = 0;
+  backlog = 0;
+  tcp: TcpSocket | null = null;
+  bridge: Bridge | null = null;
+  /** Connecting: the program's attached fd and the stuffing bytes still in it. */
+  attachFd = -1;
+  stuffed = 0;
+  /** True for a connection the service accepted (its name is the `c` form). */
+  readonly accepted: boolean;
+
+  constructor(
+    readonly id: number,
+    readonly opts: SocketOptions,
+    readonly createdAt: number,
+    accepted = false,
+  ) {
+    this.accepted = accepted;
+  }
+
+  /** Apply the recorded options to a TCP socket (at connect, or at accept from the listener's). */
+  applyTo(t: TcpSocket): void {
+    const o = this.opts;
+    t.nodelay = o.nodelay;
+    if (o.keepalive) t.setKeepalive(true, o.keepIdleS * 1000, o.keepIntvlS * 1000, o.keepCnt);
+    t.linger = o.lingerS === null ? null : o.lingerS * 1000;
+  }
+}
