@@ -397,12 +397,23 @@ export class Connection implements TcpSocket {
 
   abort(): void {
     if (this.state === TcpState.Closed) return;
+    this.sendAbortReset();
+    this.orphan = true;
+    this.finish(null);
+  }
+
+  /** Reset the connection and report `code` to the application (e.g. its address went away). */
+  abortWith(code: TcpErrno): void {
+    if (this.state === TcpState.Closed) return;
+    this.sendAbortReset();
+    this.fail(code);
+  }
+
+  private sendAbortReset(): void {
     if (this.state !== TcpState.SynSent && this.state !== TcpState.TimeWait) {
       sendControl(this, this.sndMax, TCP_RST | TCP_ACK);
       this.host.stats.resetsSent++;
     }
-    this.orphan = true;
-    this.finish(null);
   }
 
   setBufferSizes(recv?: number, send?: number): void {

@@ -185,16 +185,16 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
 
   /**
    * An address was taken away from the interface: every connection bound to it is reset (RST to
-   * the peer, onError ENETDOWN-like as ECONNABORTED then onClose), as Linux does when an address
-   * its sockets use disappears. Listeners bound to exactly that address are closed. Returns the
-   * number of connections aborted.
+   * the peer), as Linux does when an address
+   * its sockets use disappears: onError ECONNABORTED, then onClose. Listeners bound to exactly that
+   * address are closed. Returns the number of connections aborted.
    */
   abortLocalAddress(addr: number): number {
     addr >>>= 0;
     for (const l of [...this.listeners.values()]) if (l.localAddr === addr) l.close();
     const hit: Connection[] = [];
     for (const head of this.conns.values()) for (let c: Connection | null = head; c !== null; c = c.nextInBucket) if (c.localAddr === addr) hit.push(c);
-    for (const c of hit) c.abort();
+    for (const c of hit) c.abortWith("ECONNABORTED");
     this.flushEvents();
     return hit.length;
   }
