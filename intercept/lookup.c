@@ -1,0 +1,179 @@
+/*
+ * Recognising our sockets. The fd's inode (fstat) is the key: the table answers for sockets this
+ * process made or accepted. For any other AF_UNIX socket the kernel's names decide: bound to
+ * "\0ztnc/<svc>/s<id>" (made by socket() here or in an ancestor before exec) or connected to the
+ * service's "\0ztnc/<svc>/c<id>" (accepted). Such an fd is described by an INFO call and cached.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "intercept.h"
+
+static int by_name(int fd, const struct stat *st, struct zt_sock *s)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	char kind = 0;
+	uint32_t svc = 0, id = 0;
+	memset(&sun, 0, sizeof sun);
+	if (real_getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX)
+		return 0;
+	if (!zt_name_parse(&sun, len, &kind, &svc, &id) || kind != 's') {
+		len = sizeof sun;
+		memset(&sun, 0, sizeof sun);
+		if (real_getpeername(fd, (struct sockaddr *)&sun, &len) != 0 ||
+		    !zt_name_parse(&sun, len, &kind, &svc, &id) || kind != 'c')
+			return 0;
+	}
+	if (table_link(fd, st->st_dev, st->st_ino, s))
+		return 1; /* a dup of an fd we know */
+	uint32_t cur = zt_service_pid();
+	if (cur == 0)
+		return -1; /* errno ENETDOWN */
+	if (cur != svc) {
+		errno = ENETDOWN; /* made by an earlier service instance: dead */
+		return -1;
+	}
+	struct zt_reply rep;
+	int e = zt_call(ZOP_INFO, id, 0, 0, 0, 0, &rep);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	memset(s, 0, sizeof *s);
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->sockid = id;
+	s->svc_pid = svc;
+	/* The service does not know the family the program asked for (SOCKET always says 2), so a
+	 * socket that crossed exec reads as AF_INET; see the report on PROTOCOL.md. */
+	s->family = AF_INET;
+	s->state = rep.val[0] <= ZS_FAILED ? (uint8_t)rep.val[0] : ZS_FAILED;
+	uint32_t d[4];
+	for (int i = 0; i < 4; i++)
+		d[i] = (uint32_t)rep.data[4 * i] | (uint32_t)rep.data[4 * i + 1] << 8 |
+		       (uint32_t)rep.data[4 * i + 2] << 16 | (uint32_t)rep.data[4 * i + 3] << 24;
+	s->laddr = d[0];
+	s->lport = (uint16_t)d[1];
+	s->raddr = d[2];
+	s->rport = (uint16_t)d[3];
+	if (kind == 'c')
+		s->flags |= ZF_ACCEPTED | ZF_REPORTED;
+	else if (s->state >= ZS_CONNECTING)
+		s->flags |= ZF_ATTACHED;
+	if (s->state == ZS_CONNECTED)
+		s->flags |= ZF_REPORTED;
+	table_put(fd, s);
+	zt_debug("fd %d recognised by name as %c%08x (state %u)", fd, kind, (unsigned)id,
+		 (unsigned)s->state);
+	return 1;
+}
+
+int zt_lookup(int fd, struct zt_sock *s)
+{
+	int saved = errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		errno = saved;
+		return 0;
+	}
+	if (table_get(fd, st.st_dev, st.st_ino, s))
+		return 1;
+	int r = by_name(fd, &st, s);
+	if (r >= 0)
+		errno = saved;
+	return r;
+}
+
+int zt_lookup_fresh(int fd, struct zt_sock *s)
+{
+	int r = zt_lookup(fd, s);
+	if (r != 1 || (s->state != ZS_NEW && s->state != ZS_BOUND) || (s->flags & ZF_GHOST))
+		return r;
+	int saved = errno;
+	int acc = 0;
+	socklen_t alen = sizeof acc;
+	struct sockaddr_un sun;
+	socklen_t slen = sizeof sun;
+	int listening = real_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
+	int attached = !listening && real_getpeername(fd, (struct sockaddr *)&sun, &slen) == 0;
+	errno = saved;
+	if (!listening && !attached)
+		return 1;
+	struct zt_reply rep;
+	int e = zt_call(ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	uint32_t d[4];
+	for (int i = 0; i < 4; i++)
+		d[i] = (uint32_t)rep.data[4 * i] | (uint32_t)rep.data[4 * i + 1] << 8 |
+		       (uint32_t)rep.data[4 * i + 2] << 16 | (uint32_t)rep.data[4 * i + 3] << 24;
+	s->state = rep.val[0] <= ZS_FAILED ? (uint8_t)rep.val[0] : ZS_FAILED;
+	if (listening && s->state != ZS_LISTENING)
+		s->state = ZS_BOUND; /* listening at the kernel, not (yet) at the service */
+	s->laddr = d[0];
+	s->lport = (uint16_t)d[1];
+	s->raddr = d[2];
+	s->rport = (uint16_t)d[3];
+	if (attached)
+		s->flags |= ZF_ATTACHED | (s->state == ZS_CONNECTED ? ZF_REPORTED : 0);
+	table_update(fd, s);
+	zt_debug("fd %d: another process made s%08x %s (state %u)", fd, (unsigned)s->sockid,
+		 listening ? "listen" : "connect", (unsigned)s->state);
+	errno = saved;
+	return 1;
+}
+
+int zt_bind_name(int fd, uint32_t svc_pid, uint32_t sockid)
+{
+	struct sockaddr_un sun;
+	socklen_t len = zt_name_make(&sun, 's', svc_pid, sockid);
+	return real_bind(fd, (struct sockaddr *)&sun, len) == 0 ? 0 : errno;
+}
+
+void zt_release(const struct zt_sock *s)
+{
+	if (s->flags & ZF_ACCEPTED)
+		return; /* the service holds that name itself and sees the EOF */
+	int saved = errno;
+	int t = real_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t >= 0) {
+		/* Only when no process holds the socket any more can its name be bound again. */
+		if (zt_bind_name(t, s->svc_pid, s->sockid) == 0) {
+			struct zt_reply rep;
+			zt_call(ZOP_CLOSE, s->sockid, 0, 0, 0, 0, &rep);
+			zt_debug("s%08x closed everywhere: CLOSE sent", (unsigned)s->sockid);
+		}
+		real_close(t);
+	}
+	errno = saved;
+}
+
+int zt_connect_progress(int fd, const struct zt_sock *s)
+{
+	if (s->state != ZS_CONNECTING)
+		return s->state;
+	struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+	int r;
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && (p.revents & (POLLERR | POLLHUP)))
+		return ZS_FAILED; /* the service closed its end without reading: failed */
+	if (r > 0 && (p.revents & POLLOUT))
+		return ZS_CONNECTED; /* the service read the stuffing: the handshake ended */
+	/* Not writable: still connecting, or connected and the program filled the buffer since. */
+	struct zt_reply rep;
+	int e = zt_call(ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	if (rep.val[0] == ZS_CONNECTED)
+		return ZS_CONNECTED;
+	return rep.val[0] == ZS_CONNECTING ? ZS_CONNECTING : ZS_FAILED;
+}
