@@ -97,7 +97,12 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "source") && argc >= 5) {
     int s = connect_to(argv[2], atoi(argv[3]));
     long long want = atoll(argv[4]), sent = 0;
-    memset(buf, 'z', sizeof buf);
+    // incompressible payload: ZeroTier compresses packets when it pays, which would flatter both sides
+    unsigned x = 2463534242u;
+    for (size_t i = 0; i < sizeof buf; i++) {
+      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+      buf[i] = (char)x;
+    }
     double t0 = now();
     while (sent < want) {
       size_t chunk = (size_t)(want - sent < (long long)sizeof buf ? want - sent : (long long)sizeof buf);

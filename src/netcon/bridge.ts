@@ -134,9 +134,21 @@ export class Bridge implements TcpSocketHandler {
 
   onConnect(): void {}
 
+  /**
+   * New data: write it to the program once per event-loop turn, not per segment. Every datagram
+   * Bun hands us is its own callback, so writing at once cost one write() per ~2.7 KB segment
+   * (21% of the receiving service's time); after the turn's I/O the ring holds all of them.
+   */
   onReadable(): void {
-    this.toProgram();
+    if (this.flushArmed) return;
+    this.flushArmed = true;
+    setImmediate(this.flushBound);
   }
+  private flushArmed = false;
+  private readonly flushBound = (): void => {
+    this.flushArmed = false;
+    this.toProgram();
+  };
 
   private toProgram(): void {
     const s = this.sock;

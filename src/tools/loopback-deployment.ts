@@ -30,6 +30,8 @@ export interface DeploymentOptions {
   basePort?: number;
   /** Extra service arguments per member (e.g. ["--tap"]). */
   memberArgs?: string[];
+  /** Extra arguments for bun itself when it runs a member (e.g. ["--cpu-prof-md"] to profile). */
+  bunArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -66,8 +68,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | null>, ms: numb
   }
 }
 
-function startService(name: string, home: string, port: number, args: string[]): ServiceHandle {
-  const proc = Bun.spawn([process.execPath, join(SRC, "cli/service.ts"), "-d", home, "-p", String(port), ...args], {
+function startService(name: string, home: string, port: number, args: string[], bunArgs: string[] = []): ServiceHandle {
+  const proc = Bun.spawn([process.execPath, ...bunArgs, join(SRC, "cli/service.ts"), "-d", home, "-p", String(port), ...args], {
     stdin: "ignore",
     stdout: Bun.file(join(home, "service.log")),
     stderr: Bun.file(join(home, "service.err")),
@@ -139,7 +141,7 @@ export class LoopbackDeployment {
       writeFileSync(join(o.dir, n, "local.conf"), JSON.stringify(settings, null, 2));
     }
     const root = startService("root", join(o.dir, "root"), ports[0]!, []);
-    const members = o.members.map((n, i) => startService(n, join(o.dir, n), ports[i + 1]!, o.memberArgs ?? []));
+    const members = o.members.map((n, i) => startService(n, join(o.dir, n), ports[i + 1]!, o.memberArgs ?? [], o.bunArgs));
     const d = new LoopbackDeployment(root, members);
     for (const s of [root, ...members]) {
       await waitFor(`${s.name} API`, async () => ((await s.api("GET", "/status")).status === 200 ? true : null), 30_000);

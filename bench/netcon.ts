@@ -1,0 +1,190 @@
+#!/usr/bin/env bun
+/**
+ * Network containers, program to program: two netcon services (a and b) and a root + controller on
+ * loopback, one ordinary C program (bench/support/tcp-bench.c) run under libzerotierintercept.so
+ * in each container. Prints, as medians of NETCON_RUNS runs:
+ *   throughput a→b and b→a (MB/s of payload) with each service's CPU seconds per GB,
+ *   64-byte request/response RTT, connections per second through the intercept, and the services'
+ *   memory per idle connection.
+ * Then, when a real zerotier-one is available (ZT_ONE or on PATH) and we are root, the same
+ * program over two real zerotier-one nodes' taps, and the ratio.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { ensureInterceptLibrary } from "../intercept/build.ts";
+import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
+import { netnsPossible } from "../test/e2e/netns-lab.ts";
+import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+
+const RUNS = Number(process.env.NETCON_RUNS ?? 3);
+const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
+const RR_COUNT = 2000;
+const CONNECTS = 2000;
+const IDLE = 1000;
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+export async function buildTcpBench(dir: string): Promise<string> {
+  const out = join(dir, "tcp-bench");
+  const p = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(import.meta.dir, "support/tcp-bench.c")]);
+  if (p.exitCode !== 0) throw new Error(`building tcp-bench: ${p.stderr.toString()}`);
+  return out;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+interface Server {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** The rest of its standard output, once it exits. */
+  rest(): Promise<string>;
+}
+
+/** Start a server and wait for its "ready" line. */
+async function server(argv: string[], env: Record<string, string>): Promise<Server> {
+  const proc = Bun.spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${argv.join(" ")} exited before ready: ${await new Response(proc.stderr).text()}`);
+    text += dec.decode(value);
+  }
+  text = text.slice(text.indexOf("ready\n") + 6);
+  return {
+    proc,
+    rest: async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += dec.decode(value);
+      }
+    },
+  };
+}
+
+/** Median RSS of each process over five samples 200 ms apart. */
+async function sampleRss(pids: number[]): Promise<number[]> {
+  const samples: number[][] = pids.map(() => []);
+  for (let i = 0; i < 5; i++) {
+    pids.forEach((p, j) => samples[j]!.push(rssBytes(p)));
+    await Bun.sleep(200);
+  }
+  return samples.map(median);
+}
+
+async function client(argv: string[], env: Record<string, string>): Promise<string> {
+  const p = Bun.spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err.trim()}`);
+  return out.trim();
+}
+
+/** The same program over two real zerotier-one nodes' taps (root, netns and a binary needed). */
+async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number } | null> {
+  if (ZT_ONE === null || !netnsPossible()) return null;
+  return withTapPair("real", async ({ lab, leaves, ipB }) => {
+    const [a, b] = [leaves[0]!.ns, leaves[1]!.ns];
+    for (let i = 0; i < 20; i++) if ((await lab.exec(a, ["ping", "-c", "1", "-W", "1", ipB], { allowFail: true })).code === 0) break;
+    const mbps: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const sink = lab.spawn(b, [tb, "sink", String(6201 + r)]);
+      // the sink is up when a connect stops being refused: source retries until then
+      const out = await lab.exec(a, ["sh", "-c", `for i in $(seq 100); do ${tb} source ${ipB} ${6201 + r} ${bytes} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`], { timeoutMs: 300_000 });
+      await sink.exited;
+      const [, n, secs] = out.out.trim().split(" ");
+      mbps.push(Number(n) / Number(secs) / 1e6);
+    }
+    const echo = lab.spawn(b, [tb, "echo", "7007"]);
+    const rr = await lab.exec(a, ["sh", "-c", `for i in $(seq 100); do ${tb} rr ${ipB} 7007 ${RR_COUNT} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`], { timeoutMs: 120_000 });
+    echo.kill();
+    return { mbps: median(mbps), rttUs: Number(rr.out.trim().split(" ")[2]) };
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-netcon-"));
+  const lib = await ensureInterceptLibrary({});
+  const tb = await buildTcpBench(dir);
+  const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993 });
+  try {
+    await d.createNetwork("10.147.19");
+    const ips = await d.joinAll();
+    const [sa, sb] = d.members as [typeof d.members[0], typeof d.members[0]];
+    const env = { a: d.containerEnv("a", lib), b: d.containerEnv("b", lib) };
+    const svcPids = [sa.proc.pid, sb.proc.pid];
+    const thr: Record<string, number[]> = { "a→b": [], "b→a": [] };
+    const cpu: Record<string, number[]> = { "a→b": [], "b→a": [] };
+    let port = 5201;
+    for (let r = 0; r < RUNS; r++) {
+      for (const [from, to] of [["a", "b"], ["b", "a"]] as const) {
+        const key = `${from}→${to}`;
+        const sink = await server([tb, "sink", String(port)], env[to]);
+        const c0 = svcPids.map(cpuSeconds);
+        const out = await client([tb, "source", ips.get(to)!, String(port), String(BYTES)], env[from]);
+        const c1 = svcPids.map(cpuSeconds);
+        const sinkOut = (await sink.rest()).trim();
+        await sink.proc.exited;
+        const [, bytes, secs] = out.split(" ");
+        if (!sinkOut.startsWith(`sink ${BYTES} `)) throw new Error(`sink got ${sinkOut}, expected ${BYTES} bytes`);
+        thr[key]!.push(Number(bytes) / Number(secs) / 1e6);
+        cpu[key]!.push(((c1[0]! - c0[0]!) + (c1[1]! - c0[1]!)) / (BYTES / 1e9));
+        port++;
+      }
+    }
+    for (const k of Object.keys(thr)) {
+      console.log(`netcon ${k}: ${median(thr[k]!).toFixed(1)} MB/s (runs: ${thr[k]!.map((x) => x.toFixed(0)).join(", ")}), both services ${median(cpu[k]!).toFixed(2)} CPU s/GB`);
+    }
+    const echo = await server([tb, "echo", "7007"], env.b);
+    const rr = (await client([tb, "rr", ips.get("b")!, "7007", String(RR_COUNT)], env.a)).split(" ");
+    echo.proc.kill();
+    console.log(`netcon rtt (64 B request/response, warm): p50 ${rr[2]} µs, p90 ${rr[3]} µs`);
+    const acc = await server([tb, "acceptor", "7008"], env.b);
+    const cn = (await client([tb, "connects", ips.get("b")!, "7008", String(CONNECTS)], env.a)).split(" ");
+    acc.proc.kill();
+    console.log(`netcon connections: ${(Number(cn[1]) / Number(cn[2])).toFixed(0)} connect+close per second (${CONNECTS} sequential)`);
+    const hold = await server([tb, "hold", "7009"], env.b);
+    const before = await sampleRss(svcPids);
+    const idle = Bun.spawn([tb, "idle", ips.get("b")!, "7009", String(IDLE)], { env: env.a, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const reader = idle.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("idle")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`idle client died: ${await new Response(idle.stderr).text()}`);
+      seen += new TextDecoder().decode(value);
+    }
+    // RSS moves with garbage collection: compare medians of a few samples taken once all are up
+    const after = await sampleRss(svcPids);
+    idle.stdin.end();
+    await idle.exited;
+    hold.proc.kill();
+    console.log(`netcon idle connections: ${IDLE} held; RSS +${((after[0]! - before[0]!) / IDLE).toFixed(0)} B/connection (client side), +${((after[1]! - before[1]!) / IDLE).toFixed(0)} B/connection (server side)`);
+    const ours = median(thr["a→b"]!.concat(thr["b→a"]!));
+    const real = await measureRealTapPair(tb, BYTES);
+    if (real === null) console.log("netcon vs zerotier-one: no real zerotier-one (set ZT_ONE) or not root: ratio not measured");
+    else {
+      console.log(`zerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s, rtt p50 ${real.rttUs.toFixed(0)} µs`);
+      console.log(`ratio ours/real: ${(ours / real.mbps).toFixed(2)} (throughput), rtt ${(Number(rr[2]) / real.rttUs).toFixed(2)}`);
+    }
+  } finally {
+    await d.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await main();
