@@ -121,13 +121,31 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-netcon-"));
   const lib = await ensureInterceptLibrary({});
   const tb = await buildTcpBench(dir);
-  const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993 });
+  // 1432: ZeroTier's UDP payload on a 1500-byte link, as between the real nodes' namespaces
+  const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993, physicalMtu: 1432 });
   try {
     await d.createNetwork("10.147.19");
     const ips = await d.joinAll();
     const [sa, sb] = d.members as [typeof d.members[0], typeof d.members[0]];
     const env = { a: d.containerEnv("a", lib), b: d.containerEnv("b", lib) };
     const svcPids = [sa.proc.pid, sb.proc.pid];
+    // idle memory first, while nothing else has grown the heaps
+    const hold = await server([tb, "hold", "7009"], env.b);
+    const before = await sampleRss(svcPids);
+    const idle = Bun.spawn([tb, "idle", ips.get("b")!, "7009", String(IDLE)], { env: env.a, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const reader = idle.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("idle")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`idle client died: ${await new Response(idle.stderr).text()}`);
+      seen += new TextDecoder().decode(value);
+    }
+    // RSS moves with garbage collection: compare medians of a few samples taken once all are up
+    const after = await sampleRss(svcPids);
+    idle.stdin.end();
+    await idle.exited;
+    hold.proc.kill();
+    console.log(`netcon idle connections: ${IDLE} held; RSS +${((after[0]! - before[0]!) / IDLE).toFixed(0)} B/connection (client side), +${((after[1]! - before[1]!) / IDLE).toFixed(0)} B/connection (server side)`);
     const thr: Record<string, number[]> = { "a→b": [], "b→a": [] };
     const cpu: Record<string, number[]> = { "a→b": [], "b→a": [] };
     let port = 5201;
@@ -158,22 +176,6 @@ async function main(): Promise<void> {
     const cn = (await client([tb, "connects", ips.get("b")!, "7008", String(CONNECTS)], env.a)).split(" ");
     acc.proc.kill();
     console.log(`netcon connections: ${(Number(cn[1]) / Number(cn[2])).toFixed(0)} connect+close per second (${CONNECTS} sequential)`);
-    const hold = await server([tb, "hold", "7009"], env.b);
-    const before = await sampleRss(svcPids);
-    const idle = Bun.spawn([tb, "idle", ips.get("b")!, "7009", String(IDLE)], { env: env.a, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    const reader = idle.stdout.getReader();
-    let seen = "";
-    while (!seen.includes("idle")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`idle client died: ${await new Response(idle.stderr).text()}`);
-      seen += new TextDecoder().decode(value);
-    }
-    // RSS moves with garbage collection: compare medians of a few samples taken once all are up
-    const after = await sampleRss(svcPids);
-    idle.stdin.end();
-    await idle.exited;
-    hold.proc.kill();
-    console.log(`netcon idle connections: ${IDLE} held; RSS +${((after[0]! - before[0]!) / IDLE).toFixed(0)} B/connection (client side), +${((after[1]! - before[1]!) / IDLE).toFixed(0)} B/connection (server side)`);
     const ours = median(thr["a→b"]!.concat(thr["b→a"]!));
     const real = await measureRealTapPair(tb, BYTES);
     if (real === null) console.log("netcon vs zerotier-one: no real zerotier-one (set ZT_ONE) or not root: ratio not measured");

@@ -101,7 +101,7 @@ static int reattach(int fd, struct zt_sock *s)
 	if (nfd < 0)
 		return errno;
 	struct zt_reply rep;
-	int e = zt_call(ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, 0, 0, &rep);
+	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, 0, 0, &rep);
 	if (e == 0 && rep.sockid == 0)
 		e = EPROTO;
 	if (e == 0)
@@ -143,27 +143,16 @@ static int reattach(int fd, struct zt_sock *s)
 		return 0;
 	}
 	uint32_t bflags = (s->flags & ZF_REUSEADDR ? 1u : 0) | (s->flags & ZF_REUSEPORT ? 2u : 0);
-	e = zt_call(ZOP_BIND, s->sockid, s->laddr, s->lport, bflags, 0, &rep);
+	e = zt_call(s->svc_pid, ZOP_BIND, s->sockid, s->laddr, s->lport, bflags, 0, &rep);
 	if (e == 0)
 		s->state = ZS_BOUND;
 	return e;
 }
 
-/* SO_ERROR from the service (read and cleared there); 0 or errno, *so set. */
-static int so_error(const struct zt_sock *s, int *so)
-{
-	struct zt_reply rep;
-	int e = zt_call(ZOP_GETSOCKOPT, s->sockid, SOL_SOCKET, SO_ERROR, 0, 0, &rep);
-	if (e)
-		return e;
-	*so = rep.val[0] < 4096 ? (int)rep.val[0] : EPROTO;
-	return 0;
-}
-
 /* The outcome is known (the fd polled writable): SO_ERROR decides. */
 static int finish(int fd, struct zt_sock *s, int saved)
 {
-	int so = 0, e = so_error(s, &so);
+	int so = 0, e = zt_take_so_error(fd, s, &so);
 	if (e == 0 && so == 0) {
 		s->state = ZS_CONNECTED;
 		s->flags |= ZF_REPORTED;
@@ -215,7 +204,7 @@ static int again(int fd, struct zt_sock *s, int saved)
 		return 0;
 	}
 	if (st == ZS_FAILED) {
-		int so = 0, e = so_error(s, &so);
+		int so = 0, e = zt_take_so_error(fd, s, &so);
 		s->state = ZS_FAILED;
 		table_update(fd, s);
 		return fail(e ? e : so ? so : ECONNABORTED);
@@ -284,7 +273,7 @@ int zt_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	e = attach(fd, &s, &stuffed);
 	struct zt_reply rep;
 	if (e == 0)
-		e = zt_call(ZOP_CONNECT, s.sockid, ip, port, stuffed, 0, &rep);
+		e = zt_call(s.svc_pid, ZOP_CONNECT, s.sockid, ip, port, stuffed, 0, &rep);
 	zt_debug("connect(fd %d, %08x:%u) stuffed %u: %s", fd, (unsigned)ip, (unsigned)port,
 		 (unsigned)stuffed, e ? strerror(e) : "in progress");
 	if (e) {

@@ -44,7 +44,7 @@ int zt_socket(int domain, int type, int protocol)
 	if (fd < 0)
 		return -1;
 	struct zt_reply rep;
-	int e = zt_call(ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, (uint32_t)protocol, 0, &rep);
+	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, (uint32_t)protocol, 0, &rep);
 	if (e == 0 && rep.sockid == 0)
 		e = EPROTO;
 	if (e == 0 && (e = zt_bind_name(fd, rep.svc_pid, rep.sockid)) != 0) {
@@ -112,7 +112,7 @@ ZT_EXPORT int bind(int fd, zt_csa_arg arg, socklen_t len)
 	}
 	uint32_t bflags = (s.flags & ZF_REUSEADDR ? 1u : 0) | (s.flags & ZF_REUSEPORT ? 2u : 0);
 	struct zt_reply rep;
-	e = zt_call(ZOP_BIND, s.sockid, ip, port, bflags, 0, &rep);
+	e = zt_call(s.svc_pid, ZOP_BIND, s.sockid, ip, port, bflags, 0, &rep);
 	zt_debug("bind(fd %d, %08x:%u) = %s", fd, (unsigned)ip, (unsigned)port, strerror(e));
 	if (e)
 		return fail(e);
@@ -151,7 +151,7 @@ ZT_EXPORT int listen(int fd, int backlog)
 	/* The kernel reads the backlog as unsigned: a negative one means "as large as allowed". */
 	uint32_t b = backlog < 0 ? 4096u : backlog > 4096 ? 4096u : (uint32_t)backlog;
 	struct zt_reply rep;
-	int e = zt_call(ZOP_LISTEN, s.sockid, b, 0, 0, 0, &rep);
+	int e = zt_call(s.svc_pid, ZOP_LISTEN, s.sockid, b, 0, 0, 0, &rep);
 	zt_debug("listen(fd %d, %d) = %s", fd, backlog, strerror(e));
 	if (e)
 		return fail(e);

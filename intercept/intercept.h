@@ -127,8 +127,11 @@ struct zt_reply {
 	uint32_t svc_pid; /* the service that answered (from its HELLO) */
 };
 /* One call. Returns 0 when the service answered success, the service's errno when it answered an
- * error, ENETDOWN when it cannot be reached (one stderr line the first time). */
-int zt_call(uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+ * error, ENETDOWN when it cannot be reached (one stderr line the first time). svc: the service
+ * pid the socket's sockid belongs to (0 for SOCKET): a sockid of an earlier service instance means
+ * nothing, or another program's socket, to a restarted service, so such a call fails with ENETDOWN
+ * without being sent. */
+int zt_call(uint32_t svc, uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
 	    struct zt_reply *rep);
 /* The service's pid (connecting when it is not known yet); 0 with errno ENETDOWN on failure. */
 uint32_t zt_service_pid(void);
@@ -162,6 +165,8 @@ void zt_release(const struct zt_sock *s);
 /* Whether a nonblocking connect has ended: returns the state (ZS_CONNECTING, ZS_CONNECTED, or
  * ZS_FAILED when it failed and SO_ERROR still waits to be read), or -1 with errno. */
 int zt_connect_progress(int fd, const struct zt_sock *s);
+/* SO_ERROR, read and cleared at the service and on the fd; 0 or errno (*so = the value). */
+int zt_take_so_error(int fd, const struct zt_sock *s, int *so);
 
 /* ---- inaddr.c: program sockaddrs <-> (addr, port) ---- */
 /* Parse a program's address for a socket of family fam. Returns 0 or an errno; *any6 = 1 for

@@ -37,7 +37,7 @@ static int by_name(int fd, const struct stat *st, struct zt_sock *s)
 		return -1;
 	}
 	struct zt_reply rep;
-	int e = zt_call(ZOP_INFO, id, 0, 0, 0, 0, &rep);
+	int e = zt_call(svc, ZOP_INFO, id, 0, 0, 0, 0, &rep);
 	if (e) {
 		errno = e;
 		return -1;
@@ -103,7 +103,7 @@ int zt_lookup_fresh(int fd, struct zt_sock *s)
 	if (!listening && !attached)
 		return 1;
 	struct zt_reply rep;
-	int e = zt_call(ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
+	int e = zt_call(s->svc_pid, ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
 	if (e) {
 		errno = e;
 		return -1;
@@ -145,12 +145,32 @@ void zt_release(const struct zt_sock *s)
 		/* Only when no process holds the socket any more can its name be bound again. */
 		if (zt_bind_name(t, s->svc_pid, s->sockid) == 0) {
 			struct zt_reply rep;
-			zt_call(ZOP_CLOSE, s->sockid, 0, 0, 0, 0, &rep);
+			zt_call(s->svc_pid, ZOP_CLOSE, s->sockid, 0, 0, 0, 0, &rep);
 			zt_debug("s%08x closed everywhere: CLOSE sent", (unsigned)s->sockid);
 		}
 		real_close(t);
 	}
 	errno = saved;
+}
+
+int zt_take_so_error(int fd, const struct zt_sock *s, int *so)
+{
+	struct zt_reply rep;
+	int e = zt_call(s->svc_pid, ZOP_GETSOCKOPT, s->sockid, SOL_SOCKET, SO_ERROR, 0, 0, &rep);
+	/* Also read (and so clear) the unix fd's own pending error: the service's end closed with
+	 * unread bytes (a failed connect, or a reset) leaves ECONNRESET there, which keeps POLLERR
+	 * up; TCP drops POLLERR once SO_ERROR is read, and so must we. */
+	int saved = errno, k = 0;
+	socklen_t klen = sizeof k;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_ERROR, &k, &klen) != 0)
+		k = 0;
+	errno = saved;
+	if (e)
+		return e;
+	*so = rep.val[0] < 4096 ? (int)rep.val[0] : EPROTO;
+	if (*so == 0 && k != 0 && s->state == ZS_CONNECTED)
+		*so = k; /* the service had nothing to say, the kernel had a reset */
+	return 0;
 }
 
 int zt_connect_progress(int fd, const struct zt_sock *s)
@@ -168,7 +188,7 @@ int zt_connect_progress(int fd, const struct zt_sock *s)
 		return ZS_CONNECTED; /* the service read the stuffing: the handshake ended */
 	/* Not writable: still connecting, or connected and the program filled the buffer since. */
 	struct zt_reply rep;
-	int e = zt_call(ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
+	int e = zt_call(s->svc_pid, ZOP_INFO, s->sockid, 0, 0, 0, 0, &rep);
 	if (e) {
 		errno = e;
 		return -1;

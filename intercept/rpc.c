@@ -255,13 +255,19 @@ static int open_locked(void)
 	return 0;
 }
 
-int zt_call(uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-	    struct zt_reply *rep)
+int zt_call(uint32_t svc, uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1, uint32_t a2,
+	    uint32_t a3, struct zt_reply *rep)
 {
 	uint32_t a[4] = {a0, a1, a2, a3};
 	if (!lock_channel())
 		return EAGAIN;
 	int ok = usable_locked() || open_locked() == 0;
+	if (ok && svc != 0 && svc != ch.svc_pid) {
+		zt_debug("op %u on s%08x of service %u: the service is now %u", (unsigned)op,
+			 (unsigned)sockid, (unsigned)svc, (unsigned)ch.svc_pid);
+		unlock_channel();
+		return ENETDOWN;
+	}
 	if (ok && call_locked(op, sockid, a, rep) != 0) {
 		zt_log_once(&warned_down, "lost the control channel to zerotier-netcon-service; "
 					  "socket calls fail with ENETDOWN");

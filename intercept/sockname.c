@@ -29,7 +29,7 @@ ZT_EXPORT int getsockname(int fd, zt_sa_arg arg, socklen_t *len)
 	if ((s.state == ZS_CONNECTING || s.state == ZS_CONNECTED) && s.lport == 0 &&
 	    !(s.flags & ZF_GHOST)) {
 		struct zt_reply rep;
-		int e = zt_call(ZOP_GETNAME, s.sockid, 0, 0, 0, 0, &rep);
+		int e = zt_call(s.svc_pid, ZOP_GETNAME, s.sockid, 0, 0, 0, 0, &rep);
 		if (e)
 			return fail(e);
 		s.laddr = rep.val[0];

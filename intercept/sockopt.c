@@ -88,6 +88,10 @@ static int get_opt(int fd, const struct zt_sock *s, int level, int name, void *v
 			return put_int(level, val, lenp, IPPROTO_TCP);
 		if (name == SO_ERROR && (s->flags & ZF_GHOST))
 			return put_int(level, val, lenp, 0);
+		if (name == SO_ERROR) {
+			int so = 0, e = zt_take_so_error(fd, s, &so);
+			return e ? e : put_int(level, val, lenp, so);
+		}
 		if (!service_sockopt(name))
 			return real_getsockopt(fd, level, name, val, lenp) == 0 ? 0 : errno;
 	} else if (level == IPPROTO_IPV6) {
@@ -102,7 +106,7 @@ static int get_opt(int fd, const struct zt_sock *s, int level, int name, void *v
 		return s->family == AF_INET6 ? ENOPROTOOPT : EOPNOTSUPP;
 	}
 	struct zt_reply rep;
-	int e = zt_call(ZOP_GETSOCKOPT, s->sockid, (uint32_t)level, (uint32_t)name, 0, 0, &rep);
+	int e = zt_call(s->svc_pid, ZOP_GETSOCKOPT, s->sockid, (uint32_t)level, (uint32_t)name, 0, 0, &rep);
 	if (e)
 		return e;
 	if (level == SOL_SOCKET && name == SO_LINGER) {
@@ -199,7 +203,7 @@ static int set_opt(int fd, struct zt_sock *s, int level, int name, const void *v
 	if (!(level == SOL_SOCKET && name == SO_LINGER))
 		a2 = (uint32_t)v;
 	struct zt_reply rep;
-	e = zt_call(ZOP_SETSOCKOPT, s->sockid, (uint32_t)level, (uint32_t)name, a2, a3, &rep);
+	e = zt_call(s->svc_pid, ZOP_SETSOCKOPT, s->sockid, (uint32_t)level, (uint32_t)name, a2, a3, &rep);
 	if (e)
 		return e;
 	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))

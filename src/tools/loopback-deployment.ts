@@ -30,6 +30,12 @@ export interface DeploymentOptions {
   basePort?: number;
   /** Extra service arguments per member (e.g. ["--tap"]). */
   memberArgs?: string[];
+  /**
+   * Largest UDP payload the services send (local.conf physical MTU for 127.0.0.0/8). Loopback
+   * carries 64 KiB datagrams; 1432 is what ZeroTier uses on an ordinary 1500-byte link, so a
+   * benchmark fragments its 2800-byte frames the way it would between two hosts.
+   */
+  physicalMtu?: number;
   /** Extra arguments for bun itself when it runs a member (e.g. ["--cpu-prof-md"] to profile). */
   bunArgs?: string[];
   log?: (line: string) => void;
@@ -135,7 +141,10 @@ export class LoopbackDeployment {
       },
       key,
     ).serialize();
-    const settings = { settings: { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true } };
+    const settings = {
+      settings: { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true },
+      ...(o.physicalMtu !== undefined ? { physical: { "127.0.0.0/8": { mtu: o.physicalMtu } } } : {}),
+    };
     for (const n of names) {
       writeFileSync(join(o.dir, n, "planet"), planet);
       writeFileSync(join(o.dir, n, "local.conf"), JSON.stringify(settings, null, 2));

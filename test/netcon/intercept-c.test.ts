@@ -7,7 +7,7 @@
  * ZT_INTERCEPT_ASAN=1 runs everything with the AddressSanitizer+UBSan build of the library.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -143,10 +143,10 @@ beforeAll(async () => {
   plainLibrary = ensureInterceptLibrary();
   const lib = ASAN ? ensureInterceptLibrary({ asan: true }) : plainLibrary;
   preload = (ASAN ? [...asanRuntimePreload(), lib] : [lib]).join(" ");
-  thirdPartyPreload = (program) =>
+  thirdPartyPreload = (program): Record<string, string> =>
     ASAN && !program.endsWith("curl") ? { LD_PRELOAD: preload, ASAN_OPTIONS: "detect_leaks=0" } : { LD_PRELOAD: plainLibrary };
   const sources = readdirSync(C_DIR).filter((f) => f.endsWith(".c"));
-  Bun.spawnSync(["mkdir", "-p", join(work, "bin")]);
+  mkdirSync(join(work, "bin"));
   const builds = sources.map((f) => {
     const out = bin(f.slice(0, -2));
     return start(["cc", ...CFLAGS, "-o", out, join(C_DIR, f)], baseEnv());

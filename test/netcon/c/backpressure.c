@@ -61,8 +61,16 @@ int main(void)
 		CHECK("the service did not buffer the excess", svc0 < 0 || svc1 < 0 || svc1 - svc0 < 65536,
 		      "VmRSS %ld -> %ld KiB", svc0, svc1);
 	}
-	ssize_t w = write(fd, buf, 1);
-	CHECK("still EAGAIN", w < 0 && errno == EAGAIN, "w=%zd errno %s", w, ename(errno));
+	/* It stays blocked: another second of trying gets (almost) nothing through. */
+	size_t more = 0;
+	for (int64_t t1 = now_ms(); now_ms() - t1 < 1000;) {
+		ssize_t w = write(fd, buf, sizeof buf);
+		if (w > 0)
+			more += (size_t)w;
+		else
+			wait_fd(fd, POLLOUT, 100);
+	}
+	CHECK("it stays blocked", more < (1u << 20), "%zu more bytes went through", more);
 	close(fd);
 	return finish();
 }

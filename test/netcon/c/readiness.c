@@ -20,21 +20,18 @@ static uint32_t ep_wait(int ep, int fd, int ms)
 	return got;
 }
 
-/* Waits until an event in mask shows up (other events, e.g. the OUT edges a draining peer
- * causes, are skipped); returns all events seen last, 0 on timeout. */
+/* Waits on an edge-triggered set until an event in mask shows up (the OUT edges a draining peer
+ * causes are skipped; each wait blocks until the next edge); returns the events, 0 on timeout. */
 static uint32_t ep_wait_for(int ep, int fd, uint32_t mask, int ms)
 {
 	int64_t deadline = now_ms() + ms;
 	for (;;) {
 		int64_t left = deadline - now_ms();
 		uint32_t ev = ep_wait(ep, fd, left < 0 ? 0 : (int)left);
-		if ((ev & mask) || left <= 0)
-			return ev & mask ? ev : 0;
-		if (!(ev & mask)) {
-			/* nothing of interest yet: an LT OUT would spin, so look again shortly */
-			struct timespec ts = {0, 2000000};
-			nanosleep(&ts, NULL);
-		}
+		if (ev & mask)
+			return ev;
+		if (left <= 0)
+			return 0;
 	}
 }
 
