@@ -101,7 +101,7 @@ static int reattach(int fd, struct zt_sock *s)
 	if (nfd < 0)
 		return errno;
 	struct zt_reply rep;
-	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, 0, 0, &rep);
+	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, 0, (uint32_t)s->family, &rep);
 	if (e == 0 && rep.sockid == 0)
 		e = EPROTO;
 	if (e == 0)

@@ -44,7 +44,7 @@ int zt_socket(int domain, int type, int protocol)
 	if (fd < 0)
 		return -1;
 	struct zt_reply rep;
-	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, (uint32_t)protocol, 0, &rep);
+	int e = zt_call(0, ZOP_SOCKET, 0, AF_INET, SOCK_STREAM, (uint32_t)protocol, (uint32_t)domain, &rep);
 	if (e == 0 && rep.sockid == 0)
 		e = EPROTO;
 	if (e == 0 && (e = zt_bind_name(fd, rep.svc_pid, rep.sockid)) != 0) {

@@ -135,6 +135,8 @@ int zt_call(uint32_t svc, uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1
 	    struct zt_reply *rep);
 /* The service's pid (connecting when it is not known yet); 0 with errno ENETDOWN on failure. */
 uint32_t zt_service_pid(void);
+/* The service instance's cookie from HELLO (valid once zt_service_pid() returned non-zero). */
+uint64_t zt_service_cookie(void);
 /* A private duplicate of the channel fd, to watch for POLLRDHUP; -1 (errno ENETDOWN) if none. */
 int zt_channel_watch_fd(void);
 void zt_rpc_atfork_child(void);

@@ -47,9 +47,8 @@ static int by_name(int fd, const struct stat *st, struct zt_sock *s)
 	s->ino = st->st_ino;
 	s->sockid = id;
 	s->svc_pid = svc;
-	/* The service does not know the family the program asked for (SOCKET always says 2), so a
-	 * socket that crossed exec reads as AF_INET; see the report on PROTOCOL.md. */
-	s->family = AF_INET;
+	/* The family the program asked for at SOCKET (an accepted connection: its listener's). */
+	s->family = rep.val[1] == AF_INET6 ? AF_INET6 : AF_INET;
 	s->state = rep.val[0] <= ZS_FAILED ? (uint8_t)rep.val[0] : ZS_FAILED;
 	uint32_t d[4];
 	for (int i = 0; i < 4; i++)
@@ -137,8 +136,8 @@ int zt_bind_name(int fd, uint32_t svc_pid, uint32_t sockid)
 
 void zt_release(const struct zt_sock *s)
 {
-	if (s->flags & ZF_ACCEPTED)
-		return; /* the service holds that name itself and sees the EOF */
+	if (s->flags & ZF_ACCEPTED || s->state == ZS_CONNECTED)
+		return; /* the service sees the end of the stream itself (and holds an accepted name) */
 	int saved = errno;
 	int t = real_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t >= 0) {
@@ -155,6 +154,18 @@ void zt_release(const struct zt_sock *s)
 
 int zt_take_so_error(int fd, const struct zt_sock *s, int *so)
 {
+	/* Only a failure or a reset leaves something to ask: the service then closes its end, so the
+	 * fd shows POLLERR or POLLHUP. Otherwise SO_ERROR is 0 (connected, or still connecting) and
+	 * the common check after a nonblocking connect costs no call. */
+	struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+	int pr;
+	do
+		pr = poll(&p, 1, 0);
+	while (pr < 0 && errno == EINTR);
+	if (pr >= 0 && !(p.revents & (POLLERR | POLLHUP)) && s->state != ZS_FAILED) {
+		*so = 0;
+		return 0;
+	}
 	struct zt_reply rep;
 	int e = zt_call(s->svc_pid, ZOP_GETSOCKOPT, s->sockid, SOL_SOCKET, SO_ERROR, 0, 0, &rep);
 	/* Also read (and so clear) the unix fd's own pending error: the service's end closed with

@@ -36,7 +36,8 @@ static struct {
 	pid_t owner;
 	uint32_t seq;
 	uint32_t svc_pid; /* last HELLO's answer; kept after fork (the service did not change) */
-} ch = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0, 0};
+	uint64_t cookie;  /* the service instance's cookie (HELLO), carried by accept preambles */
+} ch = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0, 0, 0};
 
 static __thread int in_call; /* this thread holds ch.mu (or is about to) */
 
@@ -250,6 +251,8 @@ static int open_locked(void)
 		drop_locked();
 		return -1;
 	}
+	__atomic_store_n(&ch.cookie, (uint64_t)get32(rep.data + 12) | (uint64_t)get32(rep.data + 16) << 32,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&ch.svc_pid, rep.val[0], __ATOMIC_RELAXED);
 	zt_debug("control channel fd %d to service pid %u", fd, (unsigned)ch.svc_pid);
 	return 0;
@@ -281,6 +284,11 @@ int zt_call(uint32_t svc, uint16_t op, uint32_t sockid, uint32_t a0, uint32_t a1
 		return 0;
 	/* An errno from the service is only a number to return; keep it a plausible one. */
 	return rep->err < 4096 ? (int)rep->err : EPROTO;
+}
+
+uint64_t zt_service_cookie(void)
+{
+	return __atomic_load_n(&ch.cookie, __ATOMIC_RELAXED);
 }
 
 uint32_t zt_service_pid(void)

@@ -5,6 +5,7 @@
  * reset and both socket files removed).
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { getUid, unixPathFits } from "../../ffi/unix.ts";
 import type { NetStack } from "../stack/stack.ts";
@@ -80,6 +81,7 @@ export class NetconEndpoint {
       attach: this.attach,
       nwid: opts.nwid,
       servicePid: process.pid,
+      cookie: randomBytes(8).readBigUInt64LE(0),
       now,
       rcvbuf: tcpOpts.recvBufferSize,
       sndbuf: tcpOpts.sendBufferSize,

@@ -56,6 +56,8 @@ export class NetconSocket {
   stuffed = 0;
   /** True for a connection the service accepted (its name is the `c` form). */
   readonly accepted: boolean;
+  /** The family the program asked for (2 AF_INET, 10 AF_INET6 as dual-stack), for INFO after exec. */
+  family = 2;
 
   constructor(
     readonly id: number,

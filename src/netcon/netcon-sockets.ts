@@ -46,6 +46,11 @@ export interface NetconSocketsEnv {
   nwid: bigint;
   servicePid: number;
   now: () => number;
+  /**
+   * Random per endpoint instance: the accept preamble carries it so the library knows the
+   * connection came from this service (pids differ across PID namespaces; the cookie does not).
+   */
+  cookie: bigint;
   /** TCP ring sizes reported as the default SO_RCVBUF / SO_SNDBUF. */
   rcvbuf: number;
   sndbuf: number;
@@ -112,7 +117,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
         this.closeHint(s);
         return m.reply(s.id, 0);
       case Op.INFO:
-        m.reply(s.id, 0, s.state, 2, 1);
+        m.reply(s.id, 0, s.state, s.family, 1);
         m.setData32(0, s.localAddr);
         m.setData32(4, s.localPort);
         m.setData32(8, s.remoteAddr);
@@ -128,13 +133,16 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     m.reply(0, 0, this.env.servicePid, PROTOCOL_VERSION);
     m.setData64(0, this.env.nwid);
     m.setData32(8, this.env.stack.iface.mtu);
+    m.setData64(12, this.env.cookie);
   }
 
   private socket(m: Message): void {
-    if (m.arg(0) !== 2) return m.reply(0, Errno.EAFNOSUPPORT);
+    const family = m.arg(3) === 0 ? 2 : m.arg(3);
+    if (m.arg(0) !== 2 || (family !== 2 && family !== 10)) return m.reply(0, Errno.EAFNOSUPPORT);
     if (m.arg(1) !== 1 || (m.arg(2) !== 0 && m.arg(2) !== 6)) return m.reply(0, Errno.EPROTONOSUPPORT);
     if (this.socks.size >= MAX_SOCKETS) return m.reply(0, Errno.EMFILE);
     const s = this.create(false);
+    s.family = family;
     m.reply(s.id, 0);
   }
 
@@ -383,6 +391,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     p.setUint32(12, t.remotePort, true);
     p.setUint32(16, t.localAddr, true);
     p.setUint32(20, t.localPort, true);
+    p.setBigUint64(24, this.env.cookie, true);
     // A fresh socket's buffer always takes 32 bytes.
     if (unixSend(fd, this.preamble, 0, ACCEPT_PREAMBLE_SIZE) !== ACCEPT_PREAMBLE_SIZE) {
       unixClose(fd);
@@ -394,6 +403,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     conn.remoteAddr = t.remoteAddr;
     conn.remotePort = t.remotePort;
     conn.state = SockState.CONNECTED;
+    conn.family = member.family;
     // Accepted sockets inherit the listener's options, as the kernel's do.
     Object.assign(conn.opts, member.opts, { recorded: new Map(member.opts.recorded) });
     conn.applyTo(t);

@@ -16,6 +16,7 @@ const home = mkdtempSync(join(tmpdir(), "ztnc-ctl-"));
 const nwid = 0x8056c2e21c000001n;
 let fx: Fixture;
 let cl: ControlClient;
+let cookie = 0n;
 
 beforeAll(async () => {
   fx = createFixture(home, nwid);
@@ -35,6 +36,13 @@ describe("netcon control protocol", () => {
     expect(h.err).toBe(0);
     expect(BigInt(h.data32(0)) | (BigInt(h.data32(4)) << 32n)).toBe(nwid);
     expect(h.data32(8)).toBe(2800);
+    cookie = BigInt(h.data32(12)) | (BigInt(h.data32(16)) << 32n);
+    expect(cookie).not.toBe(0n);
+    // the family the program asked for comes back from INFO (an fd recognised after exec)
+    const v6 = await cl.call(Op.SOCKET, 0, 2, 1, 0, 10);
+    expect((await cl.call(Op.INFO, v6.sockid)).v1).toBe(10);
+    expect((await cl.call(Op.SOCKET, 0, 2, 1, 0, 7)).err).toBe(Errno.EAFNOSUPPORT);
+    expect((await cl.call(Op.CLOSE, v6.sockid)).err).toBe(0);
     expect((await cl.call(Op.HELLO, 0, 99, 1)).err).toBe(Errno.EPROTONOSUPPORT);
   });
 
@@ -98,6 +106,7 @@ describe("netcon control protocol", () => {
     expect(pre.getUint32(8, true)).toBe(NETCON_IP);
     expect(pre.getUint32(12, true)).toBe(cr.v1);
     expect(pre.getUint32(20, true)).toBe(8080);
+    expect(pre.getBigUint64(24, true)).toBe(cookie);
     expect((await waitFd(c.fd, POLLOUT)) & POLLOUT).toBe(POLLOUT);
     const ping = Uint8Array.of(1, 2, 3, 4);
     unixSend(c.fd, ping, 0, 4);
