@@ -18,6 +18,9 @@ export interface SocketOptions {
   lingerS: number | null;
   rcvbuf: number;
   sndbuf: number;
+  /** The program set SO_RCVBUF / SO_SNDBUF itself (then the stack uses it, and stops autotuning). */
+  rcvbufSet: boolean;
+  sndbufSet: boolean;
   reuseAddr: boolean;
   reusePort: boolean;
   /** Options recorded only (timing hints with no effect on correctness here), by level<<16|name. */
@@ -34,6 +37,8 @@ export function defaultSocketOptions(rcvbuf: number, sndbuf: number): SocketOpti
     lingerS: null,
     rcvbuf,
     sndbuf,
+    rcvbufSet: false,
+    sndbufSet: false,
     reuseAddr: false,
     reusePort: false,
     recorded: new Map(),
@@ -66,6 +71,14 @@ export class NetconSocket {
     accepted = false,
   ) {
     this.accepted = accepted;
+  }
+
+  /** Ring sizes the program chose, for ConnectOptions / ListenOptions. */
+  bufferOptions(): { recvBufferSize?: number; sendBufferSize?: number } {
+    return {
+      ...(this.opts.rcvbufSet ? { recvBufferSize: this.opts.rcvbuf } : {}),
+      ...(this.opts.sndbufSet ? { sendBufferSize: this.opts.sndbuf } : {}),
+    };
   }
 
   /** Apply the recorded options to a TCP socket (at connect, or at accept from the listener's). */

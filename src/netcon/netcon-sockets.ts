@@ -229,6 +229,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
           ...(s.localAddr !== 0 ? { localAddr: s.localAddr } : {}),
           backlog,
           handler: g,
+          ...s.bufferOptions(),
         });
       } catch (e) {
         return m.reply(s.id, e instanceof TcpError ? errnoNumber(e.code) : Errno.EADDRINUSE);
@@ -271,6 +272,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
         ...(s.localPort !== 0 ? { localPort: s.localPort } : {}),
         handler: this.connectHandler(s),
         nodelay: s.opts.nodelay,
+        ...s.bufferOptions(),
       });
     } catch (e) {
       return fail(e instanceof TcpError ? errnoNumber(e.code) : Errno.EINVAL);

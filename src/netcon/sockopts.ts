@@ -156,8 +156,13 @@ export function applySockopt(s: NetconSocket, level: number, name: number, v: nu
         // Linux doubles the value (bookkeeping overhead) and clamps it; a get returns the double.
         const rcv = name === SO_RCVBUF;
         const size = Math.min(BUF_MAX, Math.max(rcv ? RCVBUF_MIN : SNDBUF_MIN, Math.max(0, v) * 2));
-        if (rcv) o.rcvbuf = size;
-        else o.sndbuf = size;
+        if (rcv) {
+          o.rcvbuf = size;
+          o.rcvbufSet = true;
+        } else {
+          o.sndbuf = size;
+          o.sndbufSet = true;
+        }
         try {
           t?.setBufferSizes(rcv ? size : undefined, rcv ? undefined : size);
         } catch {

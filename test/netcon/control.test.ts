@@ -151,6 +151,27 @@ describe("netcon control protocol", () => {
     unixClose(s.fd);
   });
 
+  test("a program closing with unread data resets the TCP connection (RST), as the kernel does", async () => {
+    const s = await cl.socket();
+    expect((await cl.connect(s, fx.endpoint.dataPath, PEER_IP, 19)).err).toBe(0);
+    expect((await waitFd(s.fd, POLLIN)) & POLLIN).toBe(POLLIN); // the source's bytes arrived, unread
+    const before = fx.peer.tcp.stats.resetsReceived;
+    unixClose(s.fd);
+    const until = Date.now() + 3000;
+    while (fx.peer.tcp.stats.resetsReceived === before && Date.now() < until) await Bun.sleep(5);
+    expect(fx.peer.tcp.stats.resetsReceived).toBe(before + 1);
+  });
+
+  test("SO_RCVBUF set before connect sizes the stack's receive buffer", async () => {
+    const s = await cl.socket();
+    expect((await cl.call(Op.SETSOCKOPT, s.id, SOL_SOCKET, 8, 32768)).err).toBe(0);
+    expect((await cl.connect(s, fx.endpoint.dataPath, PEER_IP, 7)).err).toBe(0);
+    expect((await waitFd(s.fd, POLLOUT)) & POLLOUT).toBe(POLLOUT);
+    const info = (fx.endpoint.sockets as unknown as { socks: Map<number, { tcp: { info(): { recvBuffer: number } } | null }> }).socks.get(s.id)?.tcp?.info();
+    expect(info?.recvBuffer).toBe(65536); // Linux doubles what is set, and so do we
+    unixClose(s.fd);
+  });
+
   test("malformed control input: unknown op answered, bad magic closes only that channel", async () => {
     const c2 = await ControlClient.open(fx.endpoint.controlPath);
     expect((await c2.call(77, 0)).err).toBe(Errno.ENOSYS);
