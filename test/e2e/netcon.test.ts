@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -27,6 +27,7 @@ const ports: Record<Node, number> = { root: 9993, tap: 9993, n1: 9993, n2: 9994 
 let lab: NetnsLab | null = null;
 let nwid = "";
 let lib = "";
+let daemon = "";
 let uid = 0;
 const ip: Partial<Record<Node, string>> = {};
 const procs: Record<string, Subprocess> = {};
@@ -58,7 +59,15 @@ function gauge(text: string, re: RegExp): number {
 
 beforeAll(async () => {
   if (!possible) return;
-  lib = await ensureInterceptLibrary({});
+  // The unprivileged user may not be able to enter the checkout (a fresh clone in a 0700
+  // directory): give it the standalone compiled daemon and a copy of the library instead, which
+  // is also how containers run them.
+  const bin = join(tmp, "bin");
+  mkdirSync(bin, { mode: 0o755 });
+  copyFileSync(await ensureInterceptLibrary({}), join(bin, "libzerotierintercept.so"));
+  lib = join(bin, "libzerotierintercept.so");
+  daemon = join(bin, "zerotier-netcon-service");
+  await sh([process.execPath, "build", "--compile", "--outfile", daemon, join(ROOT, "src/cli/service.ts"), join(ROOT, "ffi/tap-reader-worker.ts")], { timeoutMs: 120_000 });
   if ((await sh(["id", "-u", USER], { allowFail: true })).code !== 0) {
     await sh(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]);
   }
@@ -83,7 +92,7 @@ beforeAll(async () => {
   lab.startService(lab.hub, homes.root, []);
   lab.startService(ns("tap"), homes.tap, ["--tap"]);
   for (const k of ["n1", "n2"] as const) {
-    procs[k] = lab.spawn(ns(k), asUser([process.execPath, join(ROOT, "src/cli/service.ts"), "-d", homes[k], "-p", String(ports[k])]), join(tmp, `${k}.log`));
+    procs[k] = lab.spawn(ns(k), asUser([daemon, "-d", homes[k], "-p", String(ports[k])]), join(tmp, `${k}.log`));
   }
   for (const k of Object.keys(homes) as Node[]) await waitFor(`${k} API`, async () => ((await api(k, "GET", "/status")).status === 200 ? true : null), 30_000);
 }, 90_000);
