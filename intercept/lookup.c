@@ -20,12 +20,17 @@ static int by_name(int fd, const struct stat *st, struct zt_sock *s)
 	memset(&sun, 0, sizeof sun);
 	if (real_getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX)
 		return 0;
-	if (!zt_name_parse(&sun, len, &kind, &svc, &id) || kind != 's') {
-		len = sizeof sun;
-		memset(&sun, 0, sizeof sun);
-		if (real_getpeername(fd, (struct sockaddr *)&sun, &len) != 0 ||
-		    !zt_name_parse(&sun, len, &kind, &svc, &id) || kind != 'c')
-			return 0;
+	/* The peer's name first: an accepted connection's own name is its listener's "s" name (the
+	 * kernel gives accepted AF_UNIX sockets the listener's address), so only the service's "c"
+	 * name on the other end tells the connection from the listener. */
+	struct sockaddr_un peer;
+	socklen_t plen = sizeof peer;
+	memset(&peer, 0, sizeof peer);
+	if (real_getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 &&
+	    zt_name_parse(&peer, plen, &kind, &svc, &id) && kind == 'c') {
+		/* accepted: described by the service's record of the connection */
+	} else if (!zt_name_parse(&sun, len, &kind, &svc, &id) || kind != 's') {
+		return 0;
 	}
 	if (table_link(fd, st->st_dev, st->st_ino, s))
 		return 1; /* a dup of an fd we know */
