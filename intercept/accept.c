@@ -33,6 +33,13 @@ static int wait_listener(int lfd)
 	int tmo = zt_sock_timeout_ms(lfd, SO_RCVTIMEO);
 	int64_t deadline = tmo < 0 ? -1 : zt_now_ms() + tmo;
 	int watch = zt_channel_watch_fd();
+	if (watch < 0 && errno == EACCES) {
+		/* The service runs but this process may not call it (a worker that dropped privileges
+		 * after fork, like apache's and nginx's): the listener itself still works, so wait on it
+		 * alone, as the kernel would. */
+		int ev = zt_poll_until(lfd, POLLIN, deadline);
+		return (ev & POLLIN) ? 0 : ev < 0 ? errno : EAGAIN;
+	}
 	if (watch < 0) /* no service: only what already waits can be accepted */
 		return (zt_poll_until(lfd, POLLIN, 0) & POLLIN) ? 0 : ENETDOWN;
 	int e;

@@ -28,6 +28,10 @@
 
 #include "intercept.h"
 
+/* Why the last attempt to open the channel failed: EACCES means the service is there but this
+ * process may not talk to it (a worker that switched to another user after fork). */
+static int last_open_errno;
+
 static struct {
 	pthread_mutex_t mu;
 	int fd;
@@ -210,9 +214,17 @@ static int open_locked(void)
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && errno != EISCONN) {
 		int e = errno;
+		last_open_errno = e;
 		real_close(fd);
-		zt_log_once(&warned_down, "cannot reach zerotier-netcon-service at %s (%s); "
-					  "socket calls fail with ENETDOWN", sun.sun_path, strerror(e));
+		if (e == EACCES || e == EPERM)
+			zt_log_once(&warned_down, "uid %u may not use %s (the service's owner only): "
+						  "sockets inherited from the parent keep working, new "
+						  "socket calls fail with ENETDOWN; run the program as "
+						  "the service's user",
+				    (unsigned)geteuid(), sun.sun_path);
+		else
+			zt_log_once(&warned_down, "cannot reach zerotier-netcon-service at %s (%s); "
+						  "socket calls fail with ENETDOWN", sun.sun_path, strerror(e));
 		return -1;
 	}
 	struct ucred cred = {0, 0, 0};
@@ -311,6 +323,7 @@ uint32_t zt_service_pid(void)
 
 int zt_channel_watch_fd(void)
 {
+	last_open_errno = 0;
 	if (!lock_channel()) {
 		errno = EAGAIN;
 		return -1;
@@ -320,7 +333,7 @@ int zt_channel_watch_fd(void)
 		fd = fcntl(ch.fd, F_DUPFD_CLOEXEC, 0);
 	unlock_channel();
 	if (fd < 0)
-		errno = ENETDOWN;
+		errno = last_open_errno == EACCES || last_open_errno == EPERM ? EACCES : ENETDOWN;
 	return fd;
 }
 

@@ -181,6 +181,7 @@ describe(`intercept C programs${ASAN ? " (ASan)" : ""}`, () => {
     "refuse",
     "syscall",
     "threads",
+    "privdrop",
   ];
   for (const name of programs) {
     test(name, async () => {
