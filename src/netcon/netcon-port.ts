@@ -40,7 +40,8 @@ export class NetconPort implements NetworkPort {
 
   constructor(home: string, nwid: bigint, mac: Mac, mtu: number) {
     const sink: FrameSink = { sendFrame: (buf, start, end) => this.toNetwork?.sendFrame(buf, start, end) };
-    this.stack = new NetStack(sink, { mac: Number(mac), mtu });
+    // Programs in a container talk to each other over 127.0.0.1 as on any host.
+    this.stack = new NetStack(sink, { mac: Number(mac), mtu, hostLoopback: true });
     this.deliver = {
       receiveFrame: (buf, start, end) => {
         this.stack.receiveFrame(buf, start, end);

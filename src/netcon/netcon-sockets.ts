@@ -264,7 +264,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     if (port === 0 || port > 65535) return fail(port === 0 ? Errno.ECONNREFUSED : Errno.EINVAL);
     const iface = this.env.stack.iface;
     if (addr === 0) addr = iface.addresses()[0]?.addr ?? 0; // INADDR_ANY: this host
-    if (addr === 0 || addr >>> 24 === 127 || addr >>> 28 >= 14) return fail(Errno.ENETUNREACH);
+    if (addr === 0 || addr >>> 28 >= 14) return fail(Errno.ENETUNREACH);
     let t: TcpSocket;
     try {
       t = this.env.stack.connect(addr, port, {

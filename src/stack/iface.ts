@@ -110,6 +110,12 @@ export interface IfaceOptions {
   reassembly?: ReassemblyOptions;
   /** ICMP errors we originate, per second (token bucket; Linux's icmp_ratelimit is similar). */
   icmpErrorsPerSecond?: number;
+  /**
+   * Treat 127.0.0.0/8 as this host's loopback, as a kernel does with `lo`: datagrams to it are
+   * delivered internally and never reach the link; such addresses are never announced or answered
+   * by ARP, and a frame from the link addressed to them is dropped. Off by default.
+   */
+  hostLoopback?: boolean;
 }
 
 export interface IfaceAddress {
@@ -187,6 +193,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
   private icmpTokens: number;
   private icmpLast: number;
   private readonly icmpRate: number;
+  private readonly hostLoopback: boolean;
   /** The datagram being delivered, so a handler can ask for an ICMP error about it. */
   private curBuf: Uint8Array | undefined;
   private curIpStart = -1;
@@ -202,6 +209,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
     this.sink = opts.sink;
     this.clock = opts.clock;
     this.mtu = opts.mtu ?? 1500;
+    this.hostLoopback = opts.hostLoopback ?? false;
     this.ttl = opts.ttl ?? IPV4_DEFAULT_TTL;
     this.fragBuf = new Uint8Array(FRAME_HEADROOM + ETH_HEADER_LEN + this.mtu);
     const drops = {} as Record<DropReason, number>;
@@ -267,11 +275,18 @@ export class Iface implements FrameReceiver, Ipv4Output {
   // ---- Ipv4Output ----
 
   isLocal(addr: number): boolean {
+    if (this.hostLoopback && addr >>> 24 === 127) return true;
+    return this.isInterfaceAddress(addr);
+  }
+
+  /** One of the addresses configured on the link (never the host loopback). */
+  private isInterfaceAddress(addr: number): boolean {
     for (let i = 0; i < this.addrs.length; i++) if (this.addrs[i]!.addr === addr) return true;
     return false;
   }
 
   sourceFor(dst: number): number {
+    if (this.hostLoopback && dst >>> 24 === 127) return 0x7f000001; // 127.0.0.1, as Linux picks
     const r = this.routes.lookup(dst >>> 0);
     if (r === undefined) return 0;
     if (r.src !== 0) return r.src;
@@ -449,9 +464,9 @@ export class Iface implements FrameReceiver, Ipv4Output {
     const sha = arpSenderMac(buf, p);
     const spa = arpSenderIp(buf, p);
     const tpa = arpTargetIp(buf, p);
-    const forUs = this.isLocal(tpa);
+    const forUs = this.isInterfaceAddress(tpa);
     if (spa !== 0 && !isMulticastMac(sha)) {
-      if (this.isLocal(spa)) {
+      if (this.isInterfaceAddress(spa)) {
         if (sha !== this.mac) this.drops["arp-conflict"]++;
       } else {
         // RFC 826 merge: update known senders always, create entries only when the packet targets us.
@@ -472,11 +487,13 @@ export class Iface implements FrameReceiver, Ipv4Output {
       return;
     }
     const bcast = this.isBroadcast(h.dst);
-    if (!bcast && !this.isLocal(h.dst)) {
+    if (!bcast && !(local ? this.isLocal(h.dst) : this.isInterfaceAddress(h.dst))) {
       this.drops["ipv4-not-for-us"]++;
       return;
     }
-    if (isMartianSource(h.src) || (!local && this.isLocal(h.src))) {
+    // From our own loopback a 127.x source is expected; from the link it is martian.
+    const loopSrc = local && this.hostLoopback && h.src >>> 24 === 127;
+    if ((isMartianSource(h.src) && !loopSrc) || (!local && this.isLocal(h.src))) {
       this.drops["ipv4-martian-source"]++;
       return;
     }

@@ -26,6 +26,8 @@ export interface NetStackOptions {
   reassembly?: ReassemblyOptions;
   /** Run timers with setTimeout after start() (default: true unless a custom clock is given). */
   realTime?: boolean;
+  /** 127.0.0.0/8 as this host's own loopback (see IfaceOptions.hostLoopback). */
+  hostLoopback?: boolean;
 }
 
 export class NetStack implements FrameReceiver, Pollable {
@@ -42,6 +44,7 @@ export class NetStack implements FrameReceiver, Pollable {
       sink,
       clock: this.clock,
       mtu: opts.mtu ?? 1500,
+      hostLoopback: opts.hostLoopback ?? false,
       ...(opts.arp !== undefined ? { arp: opts.arp } : {}),
       ...(opts.reassembly !== undefined ? { reassembly: opts.reassembly } : {}),
     });

@@ -73,9 +73,9 @@ describe("netcon control protocol", () => {
     unixClose(s.fd);
   });
 
-  test("immediate errors: unreachable, loopback, port 0, twice, unknown socket", async () => {
+  test("immediate errors: unreachable, multicast, unknown socket, no attach", async () => {
     const s = await cl.socket();
-    expect((await cl.connect(s, fx.endpoint.dataPath, (127 << 24) | 1, 80)).err).toBe(Errno.ENETUNREACH);
+    expect((await cl.connect(s, fx.endpoint.dataPath, 0xe0000001, 80)).err).toBe(Errno.ENETUNREACH);
     unixClose(s.fd);
     const s2 = await cl.socket();
     expect((await cl.connect(s2, fx.endpoint.dataPath, ((192 << 24) | (168 << 16) | 1) >>> 0, 80)).err).toBe(Errno.ENETUNREACH);
@@ -122,6 +122,31 @@ describe("netcon control protocol", () => {
     expect(fx.endpoint.sockets.size).toBe(before - 2);
     unixClose(l.fd);
     expect((await cl.call(Op.CLOSE, l.id)).err).toBe(0);
+  });
+
+  test("127.0.0.1 is the container's own loopback: listen there, connect there, nothing on the wire", async () => {
+    const lo = 0x7f000001;
+    const l = await cl.socket();
+    expect((await cl.call(Op.BIND, l.id, lo, 6379, 0)).err).toBe(0);
+    const { unixListen } = await import("../../ffi/unix.ts");
+    expect(unixListen(l.fd, 8)).toBe(0);
+    expect((await cl.call(Op.LISTEN, l.id, 8)).err).toBe(0);
+    const txBefore = fx.netcon.iface.stats.txFrames;
+    const c = await cl.socket();
+    expect((await cl.connect(c, fx.endpoint.dataPath, lo, 6379)).err).toBe(0);
+    expect((await waitFd(l.fd, POLLIN)) & POLLIN).toBe(POLLIN);
+    const a = unixAccept(l.fd);
+    const pre = new DataView((await readExactly(a, ACCEPT_PREAMBLE_SIZE)).buffer);
+    expect(pre.getUint32(8, true)).toBe(lo);
+    expect(pre.getUint32(16, true)).toBe(lo);
+    expect((await waitFd(c.fd, POLLOUT)) & POLLOUT).toBe(POLLOUT);
+    expect(fx.netcon.iface.stats.txFrames).toBe(txBefore);
+    // a listener on 127.0.0.1 is not reachable from the network
+    const r = await cl.socket();
+    expect((await cl.connect(r, fx.endpoint.dataPath, NETCON_IP, 6379)).err).toBe(0);
+    await waitFd(r.fd, POLLHUP);
+    expect((await cl.call(Op.GETSOCKOPT, r.id, SOL_SOCKET, SO_ERROR)).v0).toBe(Errno.ECONNREFUSED);
+    for (const fd of [a, c.fd, l.fd, r.fd]) unixClose(fd);
   });
 
   test("EADDRINUSE while the first socket lives; free again once it is closed (no CLOSE needed)", async () => {

@@ -666,3 +666,45 @@ describe("iface loopback", () => {
     expect(iface.nextDeadline()).toBe(Infinity);
   });
 });
+
+describe("host loopback (127.0.0.0/8)", () => {
+  const LO = 0x7f000001;
+  function makeLo(enabled: boolean): RecordingHandler {
+    clock = new ManualClock(1000);
+    sink = new CaptureSink();
+    iface = new Iface({ mac: MAC_A, sink, clock, hostLoopback: enabled });
+    iface.addAddress(IP_A, 24);
+    const h = new RecordingHandler();
+    iface.registerProtocol(IPPROTO_UDP, h);
+    return h;
+  }
+
+  test("datagrams to 127.x are delivered inside, from 127.0.0.1, and never reach the link", async () => {
+    const h = makeLo(true);
+    expect(iface.sourceFor(0x7f000005)).toBe(LO);
+    const buf = new Uint8Array(TRANSPORT_HEADROOM + 4);
+    buf.set([1, 2, 3, 4], TRANSPORT_HEADROOM);
+    expect(iface.sendIpv4(IPPROTO_UDP, LO, 0x7f000005, buf, TRANSPORT_HEADROOM, buf.length)).toBe(true);
+    await Promise.resolve();
+    expect(h.got.map((g) => [g.src, g.dst, [...g.data]])).toEqual([[LO, 0x7f000005, [1, 2, 3, 4]]]);
+    expect(sink.take().length).toBe(0);
+  });
+
+  test("the link can neither ARP for 127.0.0.1 nor send to it", () => {
+    const h = makeLo(true);
+    feed(arpFrame(ARP_REQUEST, ETH_BROADCAST, MAC_B, IP_B, 0, LO));
+    expect(sink.take().length).toBe(0);
+    feed(ipv4Frame({ ethDst: MAC_A, ethSrc: MAC_B, src: IP_B, dst: LO, proto: IPPROTO_UDP, payload: new Uint8Array(8) }));
+    expect(h.got.length).toBe(0);
+    expect(iface.drops["ipv4-not-for-us"]).toBe(1);
+    feed(ipv4Frame({ ethDst: MAC_A, ethSrc: MAC_B, src: LO, dst: IP_A, proto: IPPROTO_UDP, payload: new Uint8Array(8) }));
+    expect(h.got.length).toBe(0);
+    expect(iface.drops["ipv4-martian-source"]).toBe(1);
+  });
+
+  test("off by default: 127.x has no route", () => {
+    makeLo(false);
+    expect(iface.isLocal(LO)).toBe(false);
+    expect(iface.sourceFor(LO)).toBe(0);
+  });
+});

@@ -47,7 +47,7 @@ export function createFixture(home: string, nwid: bigint): Fixture {
 
   const toPeer = new Wire();
   const toNetcon = new Wire();
-  const netcon = new NetStack(toPeer, { mac: 0x02aa00000001, mtu: 2800 });
+  const netcon = new NetStack(toPeer, { mac: 0x02aa00000001, mtu: 2800, hostLoopback: true });
   const peer = new NetStack(toNetcon, { mac: 0x02aa00000002, mtu: 2800 });
   toPeer.target = peer;
   toNetcon.target = netcon;
