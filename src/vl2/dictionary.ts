@@ -6,9 +6,11 @@
  * Entries keep their order and duplicates so that re-serializing a parsed dictionary gives back
  * the same bytes; lookups return the first occurrence, as the reference does.
  *
- * Parsing is strict about what a conforming writer never produces (NUL bytes, a line without '=',
+ * `parse` is strict about what a conforming writer never produces (NUL bytes, a line without '=',
  * an empty or non-ASCII key, a dangling backslash, more bytes than the capacity) and lenient where
  * the reference is (unknown escapes yield the escaped byte; empty lines and CR separators are skipped).
+ * `parseAsReference` and the `…AsReference` getters instead see exactly what 1.14's lookups see,
+ * for data 1.14 takes as it finds it (network configs).
  */
 import { type Decoded, fail, ok } from "./result.ts";
 
@@ -148,6 +150,55 @@ export class Dictionary {
   }
 
   static parse(bytes: Uint8Array, capacity: number, start = 0, end = bytes.length): Decoded<Dictionary> {
+    return Dictionary.parseText(bytes, capacity, start, end, false);
+  }
+
+  /**
+   * Reads the text the way 1.14's own lookups (Dictionary::get) see it, for data that 1.14 takes
+   * as it finds it (a network config): the text ends at the first NUL; a line without '=', or
+   * whose key is not printable ASCII, is skipped (no lookup can ever match it); a backslash at the
+   * end of a line is dropped. Only the capacity is still a hard limit.
+   */
+  static parseAsReference(bytes: Uint8Array, capacity: number): Decoded<Dictionary> {
+    if (bytes.length >= capacity) return fail(`dictionary of ${bytes.length} bytes exceeds capacity ${capacity}`);
+    const nul = bytes.indexOf(0);
+    return Dictionary.parseText(bytes, capacity, 0, nul < 0 ? bytes.length : nul, true);
+  }
+
+  // ---- reading as 1.14's typed getters do (for parseAsReference dictionaries) ----
+
+  /**
+   * 1.14's getUI: absent or empty → dfl; otherwise the value as a C string of at most 127 bytes
+   * read by strtoull(…, 16): leading white space, an optional sign ('-' negates modulo 2^64), an
+   * optional 0x, then hex digits up to the first other byte (none → 0), saturating at 2^64 − 1.
+   */
+  getUintAsReference(key: string, dfl: bigint): bigint {
+    const v = this.get(key);
+    if (v === undefined || v.length === 0) return dfl;
+    const { negative, magnitude } = scanHex(cString(v, INTEGER_BUFFER));
+    if (magnitude > U64_MAX) return U64_MAX;
+    return negative ? BigInt.asUintN(64, -magnitude) : magnitude;
+  }
+
+  /** 1.14's getI: as getUintAsReference but strtoll's: saturating at −2^63 and 2^63 − 1. */
+  getIntAsReference(key: string, dfl: bigint): bigint {
+    const v = this.get(key);
+    if (v === undefined || v.length === 0) return dfl;
+    const { negative, magnitude } = scanHex(cString(v, INTEGER_BUFFER));
+    if (negative) return magnitude > I64_MAX + 1n ? -(I64_MAX + 1n) : -magnitude;
+    return magnitude > I64_MAX ? I64_MAX : magnitude;
+  }
+
+  /**
+   * 1.14's get into a char[size]: at most size − 1 bytes of the value, up to its first NUL (an
+   * escaped \0); absent → empty.
+   */
+  getCStringAsReference(key: string, size: number): Uint8Array {
+    const v = this.get(key);
+    return v === undefined ? new Uint8Array(0) : cString(v, size).slice();
+  }
+
+  private static parseText(bytes: Uint8Array, capacity: number, start: number, end: number, asReference: boolean): Decoded<Dictionary> {
     if (start < 0 || end > bytes.length || start > end) return fail("dictionary range outside buffer");
     if (end - start >= capacity) return fail(`dictionary of ${end - start} bytes exceeds capacity ${capacity}`);
     const d = new Dictionary();
@@ -158,15 +209,52 @@ export class Dictionary {
       while (e < end && bytes[e] !== LF && bytes[e] !== CR) e++;
       if (e > p) {
         line++;
-        const r = parseLine(bytes, p, e, line);
+        const r = parseLine(bytes, p, e, line, asReference);
         if (typeof r === "string") return fail(r);
-        d.list.push(r);
+        if (r !== null) d.list.push(r);
       }
       p = e + 1;
     }
     return ok(d);
   }
 }
+
+const U64_MAX = 0xffffffffffffffffn;
+const I64_MAX = 0x7fffffffffffffffn;
+/** getUI/getI read the value into a char[128]. */
+const INTEGER_BUFFER = 128;
+
+/** The C string a value becomes in a char[size]: cut at size − 1 bytes and at the first NUL. */
+function cString(v: Uint8Array, size: number): Uint8Array {
+  const s = v.subarray(0, Math.max(0, size - 1));
+  const nul = s.indexOf(0);
+  return nul < 0 ? s : s.subarray(0, nul);
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/** What strtoull/strtoll in base 16 (C locale) see: sign and the unbounded magnitude of the digits. */
+function scanHex(s: Uint8Array): { negative: boolean; magnitude: bigint } {
+  let i = 0;
+  while (i < s.length && (s[i] === 0x20 || (s[i]! >= 0x09 && s[i]! <= 0x0d))) i++;
+  let negative = false;
+  if (s[i] === 0x2b || s[i] === 0x2d) negative = s[i++] === 0x2d;
+  // "0x" followed by no hex digit reads as the 0 before the x: 0 either way
+  if (s[i] === 0x30 && (s[i + 1] === 0x78 || s[i + 1] === 0x58)) i += 2;
+  let magnitude = 0n;
+  for (; i < s.length; i++) {
+    const d = hexDigit(s[i]!);
+    if (d < 0) break;
+    magnitude = (magnitude << 4n) | BigInt(d);
+  }
+  return { negative, magnitude };
+}
+
 
 export function isValidKey(key: string): boolean {
   if (key.length === 0) return false;
@@ -177,15 +265,16 @@ export function isValidKey(key: string): boolean {
   return true;
 }
 
-function parseLine(b: Uint8Array, start: number, end: number, line: number): DictionaryEntry | string {
+/** An entry, a reason to refuse the text, or (asReference) null for a line no lookup can match. */
+function parseLine(b: Uint8Array, start: number, end: number, line: number, asReference: boolean): DictionaryEntry | string | null {
   let eq = start;
   while (eq < end && b[eq] !== EQUALS) eq++;
-  if (eq === end) return `dictionary line ${line} has no '='`;
-  if (eq === start) return `dictionary line ${line} has an empty key`;
+  if (eq === end) return asReference ? null : `dictionary line ${line} has no '='`;
+  if (eq === start) return asReference ? null : `dictionary line ${line} has an empty key`;
   let key = "";
   for (let i = start; i < eq; i++) {
     const c = b[i]!;
-    if (c < 0x21 || c > 0x7e) return `dictionary line ${line}: key contains byte 0x${c.toString(16).padStart(2, "0")}`;
+    if (c < 0x21 || c > 0x7e) return asReference ? null : `dictionary line ${line}: key contains byte 0x${c.toString(16).padStart(2, "0")}`;
     key += String.fromCharCode(c);
   }
   const out = new Uint8Array(end - eq - 1);
@@ -194,7 +283,10 @@ function parseLine(b: Uint8Array, start: number, end: number, line: number): Dic
     let c = b[i]!;
     if (c === 0) return `dictionary line ${line} (${key}): NUL byte`;
     if (c === BACKSLASH) {
-      if (++i === end) return `dictionary line ${line} (${key}): dangling '\\' at end of value`;
+      if (++i === end) {
+        if (asReference) break;
+        return `dictionary line ${line} (${key}): dangling '\\' at end of value`;
+      }
       c = b[i]!;
       if (c === 0) return `dictionary line ${line} (${key}): NUL byte`;
       if (c === 0x72) c = CR;

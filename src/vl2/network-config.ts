@@ -2,10 +2,11 @@
  * NetworkConfig (spec 6.5): what a controller tells a member about a network, carried as a
  * Dictionary. `networkConfigToDictionary` writes the keys in the order and forms 1.14's
  * NetworkConfig::toDictionary does, so a stored `networks.d/<nwid>.conf` re-serializes byte for
- * byte; `parseNetworkConfig` reads them strictly (a malformed key rejects the whole config with a
- * reason instead of being half-applied).
+ * byte; `parseNetworkConfig` takes exactly what 1.14's NetworkConfig::fromDictionary takes, but for
+ * a few listed values we refuse on purpose (test/vl2/network-config-reference.test.ts), and
+ * rejects anything else with a reason instead of half-applying it.
  */
-import { ByteReader, ByteWriter } from "../util/bytes.ts";
+import { ByteReader, ByteWriter, DecodeError } from "../util/bytes.ts";
 import type { Address } from "../vl1/address.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
 import { type CertificateOfMembership, readCom, writeCom } from "./com.ts";
@@ -33,7 +34,7 @@ import {
   readStaticIps,
 } from "./network-config-binary.ts";
 import type { NetworkId } from "./network-id.ts";
-import { type Decoded, fail, guard, ok } from "./result.ts";
+import { type Decoded, RefusedValueError, fail, guard, ok } from "./result.ts";
 import { MAX_NETWORK_RULES, type Rule, readRules, writeRules } from "./rules.ts";
 
 export type { DnsConfig, Route };
@@ -153,6 +154,15 @@ export const multicastReplicators = (nc: NetworkConfig): Address[] => specialist
 
 // ---- to dictionary (1.14 key order) ----
 
+/**
+ * What 1.14's Dictionary::add(key, int64_t) writes: the magnitude in 16 hex digits; for a negative
+ * value it means to prefix '-' but passes the digits without it, so the sign is lost.
+ */
+function int64As114Writes(v: number): bigint {
+  const b = BigInt(v);
+  return b < 0n ? -b : b;
+}
+
 function blob(write: (w: ByteWriter) => void): Uint8Array {
   const w = new ByteWriter(512);
   write(w);
@@ -163,8 +173,8 @@ export function networkConfigToDictionary(nc: NetworkConfig): Dictionary {
   const d = new Dictionary();
   d.addUint("v", NETWORK_CONFIG_VERSION)
     .addUint("nwid", nc.networkId)
-    .addUint("ts", nc.timestamp)
-    .addUint("ctmd", nc.credentialTimeMaxDelta)
+    .addUint("ts", int64As114Writes(nc.timestamp))
+    .addUint("ctmd", int64As114Writes(nc.credentialTimeMaxDelta))
     .addUint("r", nc.revision)
     .addAddress("id", nc.issuedTo)
     .addAddress("tt", nc.remoteTraceTarget)
@@ -184,11 +194,13 @@ export function networkConfigToDictionary(nc: NetworkConfig): Dictionary {
   if (nc.rules.length > 0) d.add("R", blob((w) => writeRules(w, nc.rules)));
   d.add("DNS", encodeDns(nc.dns));
   const s = nc.sso;
-  if (s.version !== 0 && s.version !== 1) throw new RangeError(`unsupported SSO version ${s.version}`);
+  // 1.14 writes no SSO key at all for another version
+  if (s.version !== 0 && s.version !== 1) return d;
   d.addUint("ssov", s.version).addBool("ssoe", s.enabled);
   if (s.version === 0 && s.enabled) {
     if (s.authenticationUrl.length > 0) d.add("aurl", s.authenticationUrl);
-    d.addInt("aexpt", s.authenticationExpiryTime);
+    // a uint64 field in 1.14: a negative time is written as its two's complement
+    d.addUint("aexpt", BigInt.asUintN(64, BigInt(s.authenticationExpiryTime)));
   } else if (s.version === 1) {
     d.add("iurl", s.issuerUrl).add("ssoce", s.centralAuthUrl).add("sson", s.nonce).add("ssos", s.state).add("ssocid", s.clientId).add("ssop", s.provider);
   }
@@ -219,83 +231,123 @@ export function encodeNetworkConfig(nc: NetworkConfig): Decoded<Uint8Array> {
 
 // ---- from dictionary ----
 
-/** Parses dictionary text (e.g. an assembled config or a networks.d file) into a config. */
+/**
+ * Parses dictionary text (e.g. an assembled config or a networks.d file) into a config, taking
+ * what 1.14's NetworkConfig::fromDictionary takes (see parseNetworkConfig).
+ */
 export function networkConfigFromBytes(bytes: Uint8Array): Decoded<NetworkConfig> {
-  const d = Dictionary.parse(bytes, NETWORK_CONFIG_DICT_CAPACITY);
+  const d = Dictionary.parseAsReference(bytes, NETWORK_CONFIG_DICT_CAPACITY);
   return d.ok ? parseNetworkConfig(d.value) : fail(`network config: ${d.error}`);
-}
-
-function readAll<T>(buf: Uint8Array, max: number, what: string, read: (r: ByteReader) => T): T[] {
-  const r = new ByteReader(buf);
-  const out: T[] = [];
-  while (r.remaining > 0) {
-    if (out.length >= max) throw new RangeError(`more than ${max} ${what}`);
-    out.push(read(r));
-  }
-  return out;
 }
 
 /** Fatal: a name that is not UTF-8 could not be shown in the JSON API nor written back unchanged. */
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
-function text(d: Dictionary, key: string, max = Infinity): string {
-  const v = d.get(key);
-  if (v === undefined) return "";
-  if (v.length > max) throw new RangeError(`${key}: ${v.length} bytes, max ${max}`);
+/** 1.14's char[size] text fields: at most size − 1 bytes, up to a NUL; must be UTF-8 (a refusal of ours). */
+function text(d: Dictionary, key: string, size: number): string {
   try {
-    return utf8Decoder.decode(v);
+    return utf8Decoder.decode(d.getCStringAsReference(key, size));
   } catch {
-    throw new RangeError(`${key}: not valid UTF-8`);
+    throw new RefusedValueError(`${key}: not valid UTF-8`);
   }
 }
 
+/** A 64-bit value we hold as a JS number: refused beyond 2^53 (1.14 keeps all 64 bits). */
+function exactNumber(key: string, v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RefusedValueError(`${key}: ${v} is beyond 2^53`);
+  return Number(v);
+}
+
+const U32 = 0xffffffffn;
+const ADDRESS_MASK = 0xffffffffffn;
+
+/**
+ * Credentials in a list (CAP, TAG) as 1.14 reads them: one after another until the bytes end or
+ * one fails to deserialize, keeping those read before it (1.14 swallows that exception).
+ */
+function readCredentialList<T>(buf: Uint8Array, max: number, what: string, read: (r: ByteReader) => T): T[] {
+  const r = new ByteReader(buf);
+  const out: T[] = [];
+  while (r.pos < r.end) {
+    let c: T;
+    try {
+      c = read(r);
+    } catch (e) {
+      if (e instanceof DecodeError) break;
+      throw e;
+    }
+    // 1.14 has no bound here and writes past its array
+    if (out.length >= max) throw new RefusedValueError(`more than ${max} ${what}`);
+    out.push(c);
+  }
+  return out;
+}
+
+/** CoOs as 1.14 reads them: any that fails rejects the config; beyond the 4th they are read and dropped. */
+function readCoos(buf: Uint8Array): CertificateOfOwnership[] {
+  const r = new ByteReader(buf);
+  const out: CertificateOfOwnership[] = [];
+  while (r.pos < r.end) {
+    const c = readCoo(r);
+    if (out.length < MAX_CERTIFICATES_OF_OWNERSHIP) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Reads a config as 1.14's NetworkConfig::fromDictionary does (the dictionary should come from
+ * Dictionary.parseAsReference): integers as its getUI/getI read them and cut to the width of its
+ * fields, texts cut to its buffers, binary values with its tolerance (trailing bytes after a COM
+ * or the DNS servers, a partial specialist, routes/IPs/rules past its maxima, a tag or capability
+ * list cut where one fails to deserialize). Rejected: what 1.14 rejects (no nwid, no issued-to
+ * address, version < 6, a COM/CoO/route/IP/rule/DNS value it fails to deserialize) and, on
+ * purpose, what we cannot hold faithfully or 1.14 handles with undefined behaviour
+ * (RefusedValueError: non-UTF-8 text, numbers beyond 2^53, rule prefixes longer than the address,
+ * static IPs without an address, more credentials than 1.14's arrays hold).
+ */
 export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
   return guard("network config", () => {
-    const version = d.getUint("v", 0n);
-    if (version < 6n) return fail(`network config: legacy format version ${version} not supported`);
-    const networkId = d.getUint("nwid", 0n);
+    const networkId = d.getUintAsReference("nwid", 0n);
     if (networkId === 0n) return fail("network config: missing nwid");
-    const issuedToBig = d.getUint("id", 0n);
-    if (issuedToBig === 0n || issuedToBig > 0xffffffffffn) return fail("network config: missing or invalid id (issued-to)");
-    // 1.14 reads these into 32-bit fields before using them
-    const rawMtu = Number(d.getUint("mtu", BigInt(DEFAULT_MTU)) & 0xffffffffn);
-    const type = d.getNumber("t", NetworkType.PRIVATE);
-    if (type !== NetworkType.PRIVATE && type !== NetworkType.PUBLIC) return fail(`network config: unknown network type ${type}`);
-    const bin = (key: string): Uint8Array | undefined => d.get(key);
-    const C = bin("C");
-    const CAP = bin("CAP");
-    const TAG = bin("TAG");
-    const COO = bin("COO");
-    const S = bin("S");
-    const RT = bin("RT");
-    const I = bin("I");
-    const R = bin("R");
-    const DNS = bin("DNS");
-    let com: CertificateOfMembership | null = null;
-    if (C !== undefined && C.length > 0) {
-      const r = new ByteReader(C);
-      com = readCom(r);
-      if (r.remaining !== 0) return fail(`network config: ${r.remaining} bytes after the COM`);
-    }
+    const issuedTo = Number(d.getUintAsReference("id", 0n) & ADDRESS_MASK);
+    if (issuedTo === 0) return fail("network config: missing or invalid id (issued-to)");
+    const version = d.getUintAsReference("v", 0n);
+    if (version < 6n) return fail(`network config: legacy format version ${version} not supported`);
+    // unsigned int in 1.14, then clamped
+    const rawMtu = Number(d.getUintAsReference("mtu", BigInt(DEFAULT_MTU)) & U32);
+    const C = d.get("C");
+    const CAP = d.get("CAP");
+    const TAG = d.get("TAG");
+    const COO = d.get("COO");
+    const S = d.get("S");
+    const RT = d.get("RT");
+    const I = d.get("I");
+    const R = d.get("R");
+    const DNS = d.get("DNS");
+    // present but empty fails too (1.14 reads its format byte); bytes after the COM are ignored;
+    // one without qualifiers is no COM to 1.14 (it neither writes nor pushes it)
+    const readC = C === undefined ? null : readCom(new ByteReader(C));
+    const com = readC !== null && readC.qualifiers.length > 0 ? readC : null;
     const byId = <T extends { id: number }>(a: T, b: T): number => a.id - b.id;
-    const remoteTrace = d.getUint("tt", 0n);
     return ok<NetworkConfig>({
       networkId,
-      timestamp: d.getNumber("ts", 0),
-      credentialTimeMaxDelta: d.getNumber("ctmd", 0),
-      revision: d.getNumber("r", 0),
-      issuedTo: Number(issuedToBig),
-      remoteTraceTarget: Number(remoteTrace & 0xffffffffffn),
-      remoteTraceLevel: Number(d.getUint("tl", 0n) & 0xffffffffn),
-      flags: d.getNumber("f", 0),
-      multicastLimit: Number(d.getUint("ml", 0n) & 0xffffffffn),
-      type,
-      name: text(d, "n", MAX_NAME_LENGTH),
+      // int64 in 1.14
+      timestamp: exactNumber("ts", BigInt.asIntN(64, d.getUintAsReference("ts", 0n))),
+      credentialTimeMaxDelta: exactNumber("ctmd", BigInt.asIntN(64, d.getUintAsReference("ctmd", 0n))),
+      revision: exactNumber("r", d.getUintAsReference("r", 0n)),
+      issuedTo,
+      remoteTraceTarget: Number(d.getUintAsReference("tt", 0n) & ADDRESS_MASK),
+      remoteTraceLevel: Number(d.getUintAsReference("tl", 0n) & U32),
+      flags: exactNumber("f", d.getUintAsReference("f", 0n)),
+      multicastLimit: Number(d.getUintAsReference("ml", 0n) & U32),
+      // any value, as 1.14 (which only ever tests for PRIVATE and PUBLIC)
+      type: Number(d.getUintAsReference("t", BigInt(NetworkType.PRIVATE)) & U32),
+      name: text(d, "n", MAX_NAME_LENGTH + 1),
       mtu: Math.min(MAX_MTU, Math.max(MIN_MTU, rawMtu)),
       com,
-      capabilities: CAP === undefined ? [] : readAll(CAP, MAX_CAPABILITIES, "capabilities", readCapability).sort(byId),
-      tags: TAG === undefined ? [] : readAll(TAG, MAX_TAGS, "tags", readTag).sort(byId),
-      certificatesOfOwnership: COO === undefined ? [] : readAll(COO, MAX_CERTIFICATES_OF_OWNERSHIP, "certificates of ownership", readCoo),
+      capabilities: CAP === undefined ? [] : readCredentialList(CAP, MAX_CAPABILITIES, "capabilities", readCapability).sort(byId),
+      tags: TAG === undefined ? [] : readCredentialList(TAG, MAX_TAGS, "tags", readTag).sort(byId),
+      certificatesOfOwnership: COO === undefined ? [] : readCoos(COO),
       specialists: S === undefined ? [] : readSpecialists(S),
       routes: RT === undefined ? [] : readRoutes(RT),
       staticIps: I === undefined ? [] : readStaticIps(I),
@@ -306,25 +358,41 @@ export function parseNetworkConfig(d: Dictionary): Decoded<NetworkConfig> {
   });
 }
 
+/** 1.14's buffer sizes for the SSO texts. */
+const SSO_URL_SIZE = 2048;
+const SSO_NONCE_SIZE = 128;
+const SSO_STATE_SIZE = 256;
+const SSO_CLIENT_ID_SIZE = 256;
+const SSO_PROVIDER_SIZE = 64;
+
 function parseSso(d: Dictionary): SsoConfig {
-  const version = d.getNumber("ssov", 0);
-  // 1.14 accepts other versions but then writes no SSO keys at all; nothing sends them
-  if (version !== 0 && version !== 1) throw new RangeError(`unsupported SSO version ${version}`);
+  const rawVersion = d.getUintAsReference("ssov", 0n);
+  // only 0 and 1 mean anything: for any other version 1.14 reads and writes no SSO key
+  const version = rawVersion <= 1n ? Number(rawVersion) : Math.min(Number(rawVersion), Number.MAX_SAFE_INTEGER);
   const enabled = d.getBool("ssoe", false);
-  if (!enabled) return { ...NO_SSO, version, enabled };
+  if (!enabled || version > 1) return { ...NO_SSO, version, enabled };
   if (version === 0) {
-    return { ...NO_SSO, version, enabled, authenticationUrl: text(d, "aurl"), authenticationExpiryTime: Number(d.getInt("aexpt", 0n)) };
+    return {
+      ...NO_SSO,
+      version,
+      enabled,
+      authenticationUrl: text(d, "aurl", SSO_URL_SIZE),
+      // read as int64 into a uint64 field, which 1.14 writes back unsigned
+      authenticationExpiryTime: exactNumber("aexpt", d.getIntAsReference("aexpt", 0n)),
+    };
   }
+  const provider = d.get("ssop");
   return {
     ...NO_SSO,
     version,
     enabled,
-    authenticationUrl: text(d, "aurl"),
-    issuerUrl: text(d, "iurl"),
-    centralAuthUrl: text(d, "ssoce"),
-    nonce: text(d, "sson"),
-    state: text(d, "ssos"),
-    clientId: text(d, "ssocid"),
-    provider: d.has("ssop") && text(d, "ssop").length > 0 ? text(d, "ssop") : "default",
+    authenticationUrl: text(d, "aurl", SSO_URL_SIZE),
+    issuerUrl: text(d, "iurl", SSO_URL_SIZE),
+    centralAuthUrl: text(d, "ssoce", SSO_URL_SIZE),
+    nonce: text(d, "sson", SSO_NONCE_SIZE),
+    state: text(d, "ssos", SSO_STATE_SIZE),
+    clientId: text(d, "ssocid", SSO_CLIENT_ID_SIZE),
+    // "default" only when the value is absent or empty (a value starting with \0 reads as "")
+    provider: provider !== undefined && provider.length > 0 ? text(d, "ssop", SSO_PROVIDER_SIZE) : "default",
   };
 }

@@ -10,7 +10,7 @@ import { ByteReader, ByteWriter, DecodeError } from "../util/bytes.ts";
 import type { Address } from "../vl1/address.ts";
 import { readAddress40, writeAddress40 } from "./credentials/credential.ts";
 import { type Mac, readMac, writeMac } from "./mac.ts";
-import { type Decoded, guard, ok } from "./result.ts";
+import { type Decoded, RefusedValueError, fail, guard, ok } from "./result.ts";
 
 export const MAX_NETWORK_RULES = 1024;
 export const MAX_CAPABILITY_RULES = 64;
@@ -82,7 +82,17 @@ type Flags = { readonly not: boolean; readonly or: boolean };
 export type Rule = Flags &
   (
     | { readonly type: 0 | 1 | 5 }
-    | { readonly type: 2 | 3 | 4; readonly address: Address; readonly flags: number; readonly length: number }
+    | {
+        readonly type: 2 | 3 | 4;
+        readonly address: Address;
+        readonly flags: number;
+        readonly length: number;
+        /**
+         * Bits 40..63 of the 64-bit target field when they are not zero: 1.14 acts on the low 40
+         * bits (`address`) but keeps these and writes them back, and so do we.
+         */
+        readonly addressHighBits?: number;
+      }
     | { readonly type: 6; readonly qosBucket: number }
     | { readonly type: 24 | 25; readonly address: Address }
     | { readonly type: 26; readonly vlanId: number }
@@ -149,7 +159,7 @@ function writeRule(w: ByteWriter, r: Rule): void {
   w.u8(len);
   switch (r.type) {
     case 2: case 3: case 4:
-      w.u64(BigInt(r.address)).u32(r.flags).u16(r.length);
+      w.u64((BigInt(r.addressHighBits ?? 0) << 40n) | BigInt(r.address)).u32(r.flags).u16(r.length);
       break;
     case 24: case 25:
       writeAddress40(w, r.address);
@@ -204,13 +214,17 @@ function writeRule(w: ByteWriter, r: Rule): void {
 
 // ---- reading ----
 
-/** Reads `count` rules (or until `end` if count is undefined). Throws DecodeError on malformed input. */
+/**
+ * Reads rules as 1.14 does: up to `count` (or, if undefined, up to `max`) while bytes remain, so a
+ * table longer than `max` is cut there. Each rule's field is read where it starts, bounded by the
+ * end of `r` and not by its length byte (1.14 reads a field too short for its type from the bytes
+ * after it), then skipped by that length byte, possibly past the end, where the caller's next read
+ * fails. Throws DecodeError where 1.14 throws, RefusedValueError for the values we refuse.
+ */
 export function readRules(r: ByteReader, count: number | undefined, max: number): Rule[] {
   const out: Rule[] = [];
-  while (count === undefined ? r.remaining > 0 : out.length < count) {
-    if (out.length >= max) throw new DecodeError(`more than ${max} rules`);
-    out.push(readRule(r));
-  }
+  const limit = count === undefined ? max : Math.min(count, max);
+  while (out.length < limit && r.pos < r.end) out.push(readRule(r));
   return out;
 }
 
@@ -219,72 +233,71 @@ function readRule(r: ByteReader): Rule {
   const len = r.u8("rule field length");
   const type = b0 & 0x3f;
   const f: Flags = { not: (b0 & RULE_NOT) !== 0, or: (b0 & RULE_OR) !== 0 };
-  const need = fieldLength(type);
-  const fieldEnd = r.pos + len;
-  if (fieldEnd > r.end) throw new DecodeError(`rule type ${type}: field of ${len} bytes truncated`);
-  if (need === undefined) {
-    r.skip(len);
-    return { ...f, type: type as UnknownRuleType };
-  }
-  if (len < need) throw new DecodeError(`rule type ${type}: field length ${len}, needs ${need}`);
-  const fr = new ByteReader(r.buf, r.pos, fieldEnd);
-  r.pos = fieldEnd;
+  const fr = new ByteReader(r.buf, r.pos, r.end);
+  r.pos += len;
+  if (fieldLength(type) === undefined) return { ...f, type: type as UnknownRuleType };
+  const what = `rule type ${type} field`;
   switch (type) {
     case 0: case 1: case 5:
       return { ...f, type };
     case 6:
       return { ...f, type, qosBucket: 0 };
     case 2: case 3: case 4: {
-      const wide = fr.u64();
-      // 1.14 would keep and re-send the extra bits; its controller never sets them
-      if (wide > 0xffffffffffn) throw new DecodeError(`rule type ${type}: address wider than 40 bits`);
-      const address = Number(wide);
-      return { ...f, type, address, flags: fr.u32(), length: fr.u16() };
+      const wide = fr.u64(what);
+      const address = Number(wide & 0xffffffffffn);
+      const high = Number(wide >> 40n);
+      const rule = { ...f, type, address, flags: fr.u32(what), length: fr.u16(what) };
+      return high === 0 ? rule : { ...rule, addressHighBits: high };
     }
     case 24: case 25:
-      return { ...f, type, address: readAddress40(fr, "rule address") };
+      return { ...f, type, address: readAddress40(fr, what) };
     case 26:
-      return { ...f, type, vlanId: fr.u16() };
+      return { ...f, type, vlanId: fr.u16(what) };
     case 27: case 28:
-      return { ...f, type, value: fr.u8() };
+      return { ...f, type, value: fr.u8(what) };
     case 29: case 30:
-      return { ...f, type, mac: readMac(fr.bytes(6), 0) };
+      return { ...f, type, mac: readMac(fr.bytes(6, what), 0) };
     case 31: case 32:
     case 33: case 34: {
-      const ip = fr.bytes(type <= 32 ? 4 : 16);
-      const prefixBits = fr.u8();
+      const ip = fr.bytes(type <= 32 ? 4 : 16, what);
+      const prefixBits = fr.u8(what);
       // 1.14's matcher shifts by (width − bits): larger prefixes are undefined behaviour there,
       // and its controller clamps them, so no valid table has one
-      if (prefixBits > ip.length * 8) throw new DecodeError(`rule type ${type}: prefix /${prefixBits} too long`);
+      if (prefixBits > ip.length * 8) throw new RefusedValueError(`rule type ${type}: prefix /${prefixBits} longer than the address`);
       return { ...f, type, ip, prefixBits };
     }
     case 35:
-      return { ...f, type, mask: fr.u8(), low: fr.u8(), high: fr.u8() };
+      return { ...f, type, mask: fr.u8(what), low: fr.u8(what), high: fr.u8(what) };
     case 36:
-      return { ...f, type, protocol: fr.u8() };
+      return { ...f, type, protocol: fr.u8(what) };
     case 37:
-      return { ...f, type, etherType: fr.u16() };
+      return { ...f, type, etherType: fr.u16(what) };
     case 38:
-      return { ...f, type, icmpType: fr.u8(), icmpCode: fr.u8(), icmpFlags: fr.u8() };
+      return { ...f, type, icmpType: fr.u8(what), icmpCode: fr.u8(what), icmpFlags: fr.u8(what) };
     case 39: case 40: case 42:
-      return { ...f, type, low: fr.u16(), high: fr.u16() };
+      return { ...f, type, low: fr.u16(what), high: fr.u16(what) };
     case 41:
-      return { ...f, type, characteristics: fr.u64() };
+      return { ...f, type, characteristics: fr.u64(what) };
     case 43:
-      return { ...f, type, probability: fr.u32() };
+      return { ...f, type, probability: fr.u32(what) };
     case 44: case 45: case 46: case 47: case 48: case 49: case 50:
-      return { ...f, type, tagId: fr.u32(), tagValue: fr.u32() };
+      return { ...f, type, tagId: fr.u32(what), tagValue: fr.u32(what) };
     case 51: {
-      const start = fr.u64();
+      const start = fr.u64(what);
       // the reference stores end as a 32-bit delta from start
-      const end = start + ((fr.u64() - start) & 0xffffffffn);
-      return { ...f, type, start, end: end & 0xffffffffffffffffn, index: fr.u16(), format: fr.u8() };
+      const end = start + ((fr.u64(what) - start) & 0xffffffffn);
+      return { ...f, type, start, end: end & 0xffffffffffffffffn, index: fr.u16(what), format: fr.u8(what) };
     }
     default:
       throw new DecodeError(`rule type ${type} unhandled`);
   }
 }
 
+/** A whole table; unlike 1.14 (which ignores them), rules beyond `max` are refused. */
 export function decodeRules(buf: Uint8Array, max = MAX_NETWORK_RULES): Decoded<Rule[]> {
-  return guard("rules", () => ok(readRules(new ByteReader(buf), undefined, max)));
+  return guard("rules", () => {
+    const r = new ByteReader(buf);
+    const rules = readRules(r, undefined, max);
+    return r.pos < r.end ? fail(`rules: more than ${max} rules`) : ok(rules);
+  });
 }

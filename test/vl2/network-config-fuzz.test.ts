@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRng } from "../../src/util/random.ts";
 import { Dictionary, NETWORK_CONFIG_DICT_CAPACITY } from "../../src/vl2/dictionary.ts";
-import { encodeNetworkConfig, networkConfigFromBytes } from "../../src/vl2/network-config.ts";
+import { type NetworkConfig, encodeNetworkConfig, networkConfigFromBytes } from "../../src/vl2/network-config.ts";
 import { STORED_CONFIGS, fixtureBytes } from "./fixtures.ts";
 import { mutate } from "./netconf-corpus.ts";
 
@@ -11,11 +11,26 @@ function check(bytes: Uint8Array): "ok" | "rejected" {
     expect(r.error.length).toBeGreaterThan(10);
     return "rejected";
   }
-  // whatever we accept must be stable under our own serialization
-  const again = encodeNetworkConfig(r.value);
-  if (!again.ok) throw new Error(again.error);
-  const back = networkConfigFromBytes(again.value);
-  expect(back.ok && back.value).toEqual(r.value);
+  // whatever we accept must be stable under our own serialization. Like 1.14's, writing loses an
+  // SSO block of an unknown version (read back as version 0) and the sign of a negative ts or ctmd
+  // (written as the magnitude), so those settle a round later.
+  const round = (nc: NetworkConfig): [Uint8Array, NetworkConfig] => {
+    const e = encodeNetworkConfig(nc);
+    if (!e.ok) throw new Error(e.error);
+    const back = networkConfigFromBytes(e.value);
+    if (!back.ok) throw new Error(back.error);
+    return [e.value, back.value];
+  };
+  const [b1, c1] = round(r.value);
+  const [b2, c2] = round(c1);
+  const lossy = r.value.sso.version > 1 || r.value.timestamp < 0 || r.value.credentialTimeMaxDelta < 0;
+  if (!lossy) {
+    expect(c1).toEqual(r.value);
+    expect(b2).toEqual(b1);
+  }
+  const [b3, c3] = round(c2);
+  expect(b3).toEqual(b2);
+  expect(c3).toEqual(c2);
   return "ok";
 }
 

@@ -36,7 +36,8 @@ function writeBody(w: ByteWriter, c: Capability): void {
   w.u8(c.maxCustodyChainLength);
 }
 
-function capabilitySigningMessage(c: Capability): Uint8Array {
+/** What each custody entry signs (1.14's serialize(…, forSign)). */
+export function capabilitySigningMessage(c: Capability): Uint8Array {
   return signingMessage((w) => writeBody(w, c));
 }
 

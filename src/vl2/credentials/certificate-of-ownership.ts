@@ -2,11 +2,11 @@
  * Certificate of Ownership (credential type 4, spec 6.9): the controller vouches that a member owns
  * some MACs / IPs, which makes its frames from them "sender authenticated" in rules.
  */
-import { ByteReader, ByteWriter, DecodeError } from "../../util/bytes.ts";
+import { ByteReader, ByteWriter } from "../../util/bytes.ts";
 import type { Address } from "../../vl1/address.ts";
 import type { Identity } from "../../vl1/identity.ts";
 import { type NetworkId, controllerOf } from "../network-id.ts";
-import { type Decoded, guard, ok } from "../result.ts";
+import { type Decoded, RefusedValueError, guard, ok } from "../result.ts";
 import { readAddress40, readSignatureBlock, safeNumber, signingMessage, skipAdditionalFields, writeAddress40, writeSignatureBlock } from "./credential.ts";
 
 export const COO_MAX_THINGS = 16;
@@ -81,7 +81,8 @@ export function readCoo(r: ByteReader): CertificateOfOwnership {
   const flags = r.u64("CoO flags");
   const id = r.u32("CoO id");
   const n = r.u16("CoO thing count");
-  if (n > COO_MAX_THINGS) throw new DecodeError(`CoO has ${n} things, max ${COO_MAX_THINGS}`);
+  // 1.14 reads the first 16 and keeps the count, then writes entries past the end of its arrays
+  if (n > COO_MAX_THINGS) throw new RefusedValueError(`CoO has ${n} things, more than ${COO_MAX_THINGS}`);
   const things: OwnedThing[] = [];
   for (let i = 0; i < n; i++) things.push({ type: r.u8("CoO thing type"), value: r.bytes(THING_VALUE_SIZE, "CoO thing value") });
   const issuedTo = readAddress40(r, "CoO issued to");

@@ -4,6 +4,7 @@
  */
 import { type ByteReader, DecodeError, ByteWriter } from "../../util/bytes.ts";
 import { SIGNATURE_LENGTH } from "../../vl1/identity.ts";
+import { RefusedValueError } from "../result.ts";
 
 export const CredentialType = {
   NULL: 0,
@@ -68,8 +69,11 @@ export function readAddress40(r: ByteReader, what: string): number {
   return hi * 0x100000000 + r.u32(what);
 }
 
-/** bigint that must fit a JS number (timestamps); throws DecodeError otherwise. */
+/**
+ * bigint that must fit a JS number exactly (timestamps). 1.14 keeps any 64-bit value, so a larger
+ * one is a deliberate refusal (RefusedValueError), not malformed data.
+ */
 export function safeNumber(v: bigint, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError(`${what} ${v} out of range`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RefusedValueError(`${what} ${v} is beyond 2^53`);
   return Number(v);
 }

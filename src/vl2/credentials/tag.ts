@@ -25,9 +25,14 @@ function writeBody(w: ByteWriter, t: Tag): void {
   writeAddress40(w, t.signedBy);
 }
 
+/** What the controller signs (1.14's serialize(…, forSign)). */
+export function tagSigningMessage(t: Tag): Uint8Array {
+  return signingMessage((w) => writeBody(w, t));
+}
+
 export function signTag(t: Omit<Tag, "signedBy" | "signature">, controller: Identity): Tag {
   const unsigned: Tag = { ...t, signedBy: controller.address, signature: null };
-  return { ...unsigned, signature: controller.sign(signingMessage((w) => writeBody(w, unsigned))) };
+  return { ...unsigned, signature: controller.sign(tagSigningMessage(unsigned)) };
 }
 
 /** null if signed by the network's controller (whose identity is given); else why not. */
@@ -35,7 +40,7 @@ export function verifyTag(t: Tag, controller: Identity): string | null {
   if (t.signature === null) return "tag is not signed";
   if (t.signedBy !== controllerOf(t.networkId)) return "tag not signed by the network's controller";
   if (controller.address !== t.signedBy) return "controller identity does not match tag signer";
-  return controller.verify(signingMessage((w) => writeBody(w, t)), t.signature) ? null : "tag signature invalid";
+  return controller.verify(tagSigningMessage(t), t.signature) ? null : "tag signature invalid";
 }
 
 export function writeTag(w: ByteWriter, t: Tag): void {
