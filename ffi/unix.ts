@@ -7,7 +7,8 @@
  *
  * Buffers: sockaddr and scratch buffers are preallocated; callers pass their own data buffers.
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { errno } from "./libc.ts";
 
 export const AF_UNIX = 1;
 export const SOCK_STREAM = 1;
@@ -40,7 +41,6 @@ const symbols = {
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   getuid: { args: [], returns: FFIType.u32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -48,10 +48,6 @@ let libc: Libc | null = null;
 function c(): Libc {
   if (libc === null) libc = dlopen("libc.so.6", symbols).symbols;
   return libc;
-}
-function errno(): number {
-  const p = c().__errno_location();
-  return p === null ? 0 : read.i32(p, 0);
 }
 
 const addrBuf = new Uint8Array(SUN_LEN);
