@@ -1,10 +1,10 @@
 /**
  * Tap reader thread: blocks in poll() on the tap fd, reads each frame (one read = one frame) into
- * the next free ring slot, publishes it, and wakes the main thread if it sleeps. See tap.ts.
+ * the next free ring slot, publishes it, and wakes the main thread if it sleeps. See tap.ts; every
+ * slot offset comes from tap-ring.ts, which keeps it inside the ring for any counter value.
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
-import { FRAME_HEADROOM } from "../src/stack/link.ts";
-import { RING_HEAD, RING_HEADER_INTS, RING_STOP, RING_TAIL, RING_WAITING, type TapWorkerInit } from "./tap-ring.ts";
+import { RingProducer, RING_STOP, TapRing, type TapWorkerInit } from "./tap-ring.ts";
 
 declare const self: Worker;
 
@@ -19,48 +19,37 @@ const EAGAIN = 11;
 const EINTR = 4;
 
 self.onmessage = (ev: MessageEvent<TapWorkerInit>) => {
-  const { fd, sab, slots, slotSize } = ev.data;
-  const ctl = new Int32Array(sab, 0, RING_HEADER_INTS);
-  const lens = new Int32Array(sab, RING_HEADER_INTS * 4, slots);
-  const data = new Uint8Array(sab, RING_HEADER_INTS * 4 + slots * 4);
-  const base = ptr(data);
+  const { fd, sab, slots, slotSize, headroom } = ev.data;
+  const ring = new TapRing(sab, slots, slotSize, headroom);
+  const producer = new RingProducer(ring);
+  const base = ptr(ring.data);
+  const limit = ring.data.byteLength;
+  const maxRead = ring.maxFrame;
   const pfd = new Int32Array(2); // struct pollfd { int fd; short events; short revents; }
   const pfdPtr = ptr(pfd);
-  const maxRead = slotSize - FRAME_HEADROOM;
-  let head = Atomics.load(ctl, RING_HEAD);
-  let published = head;
 
-  const publish = () => {
-    if (published === head) return;
-    published = head;
-    Atomics.store(ctl, RING_HEAD, head);
-    if (Atomics.load(ctl, RING_WAITING) === 1) Atomics.notify(ctl, RING_HEAD);
-  };
-
-  while (Atomics.load(ctl, RING_STOP) === 0) {
-    // Ring full: wait for the main thread to consume.
-    const tail = Atomics.load(ctl, RING_TAIL);
-    if (((head - tail) | 0) >= slots) {
-      publish();
-      Atomics.wait(ctl, RING_TAIL, tail, 100);
+  while (Atomics.load(ring.ctl, RING_STOP) === 0) {
+    const off = producer.reserve();
+    if (off < 0) {
+      // Ring full: wait for the main thread to consume.
+      producer.waitForRoom(100);
       continue;
     }
-    const slot = head % slots;
-    const n = Number(libc.read(fd, base + slot * slotSize + FRAME_HEADROOM, maxRead));
+    // tap-ring.ts guarantees this; checked anyway because a wrong offset here is a native write.
+    if (off + maxRead > limit) throw new RangeError(`tap ring: slot offset ${off} out of bounds`);
+    const n = Number(libc.read(fd, base + off, maxRead));
     if (n > 0) {
-      lens[slot] = n;
-      head = (head + 1) | 0;
-      // Publish in small batches under load, immediately when the device runs dry (below).
-      if (((head - published) | 0) >= 16) publish();
+      producer.commit(n);
       continue;
     }
     if (n === 0) break;
     const e = read.i32(libc.__errno_location()!, 0);
     if (e !== EAGAIN && e !== EINTR) break; // EBADF after close(): the device is gone
-    publish();
+    // The device ran dry: publish what we have at once.
+    producer.publish();
     pfd[0] = fd;
     pfd[1] = POLLIN;
     libc.poll(pfdPtr, 1, 200);
   }
-  publish();
+  producer.publish();
 };

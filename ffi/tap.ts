@@ -10,8 +10,9 @@
  * place (no copy, no message per frame). Writing is a direct write() from the caller's buffer.
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { consola } from "consola";
 import { FRAME_HEADROOM, type FrameReceiver, type FrameSink } from "../src/stack/link.ts";
-import { RING_HEAD, RING_HEADER_INTS, RING_STOP, RING_TAIL, RING_WAITING, type TapWorkerInit } from "./tap-ring.ts";
+import { RING_HEAD, RING_STOP, RING_TAIL, RingConsumer, ringSlotCount, TapRing, type TapWorkerInit } from "./tap-ring.ts";
 
 const O_RDWR = 2;
 const O_NONBLOCK = 0o4000;
@@ -53,8 +54,13 @@ export interface TapOptions {
   name?: string;
   /** Largest frame expected (Ethernet header included); longer frames are truncated by the kernel. */
   maxFrame?: number;
-  /** Ring slots between the reader worker and the main thread (default: 8 MiB worth, at least 512). */
+  /**
+   * Ring slots between the reader worker and the main thread (default: 8 MiB worth, at least 512).
+   * Rounded up to a power of two, so that a slot index can never leave the ring.
+   */
   slots?: number;
+  /** Initial value of the ring's free-running counters (tests start them near 2^31 and 2^32). */
+  ringStart?: number;
 }
 
 export class TapDevice implements FrameSink {
@@ -65,11 +71,10 @@ export class TapDevice implements FrameSink {
   onBatchEnd: (() => void) | undefined;
 
   private worker: Worker | undefined;
-  private ctl: Int32Array | undefined;
-  private lens: Int32Array | undefined;
-  private data: Uint8Array | undefined;
+  private ring: TapRing | undefined;
   private slotSize = 0;
   private slots = 0;
+  private ringStart = 0;
   private running = false;
   private closed = false;
 
@@ -99,7 +104,8 @@ export class TapDevice implements FrameSink {
     const dev = new TapDevice(fd, Buffer.from(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16))).toString("ascii"));
     dev.slotSize = FRAME_HEADROOM + (opts.maxFrame ?? 9216 + 14);
     // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its txqueuelen).
-    dev.slots = opts.slots ?? Math.max(512, Math.floor((8 << 20) / dev.slotSize));
+    dev.slots = ringSlotCount(opts.slots ?? Math.max(512, Math.floor((8 << 20) / dev.slotSize)));
+    dev.ringStart = opts.ringStart ?? 0;
     return dev;
   }
 
@@ -118,15 +124,19 @@ export class TapDevice implements FrameSink {
   start(receiver: FrameReceiver): void {
     if (this.running) throw new Error("tap already started");
     this.running = true;
-    const sab = new SharedArrayBuffer(RING_HEADER_INTS * 4 + this.slots * 4 + this.slots * this.slotSize);
-    this.ctl = new Int32Array(sab, 0, RING_HEADER_INTS);
-    this.lens = new Int32Array(sab, RING_HEADER_INTS * 4, this.slots);
-    this.data = new Uint8Array(sab, RING_HEADER_INTS * 4 + this.slots * 4);
-    const init: TapWorkerInit = { fd: this.fd, sab, slots: this.slots, slotSize: this.slotSize };
+    const ring = TapRing.create(this.slots, this.slotSize, FRAME_HEADROOM, this.ringStart);
+    this.ring = ring;
+    const init: TapWorkerInit = {
+      fd: this.fd,
+      sab: ring.buffer,
+      slots: ring.slots,
+      slotSize: ring.slotSize,
+      headroom: ring.headroom,
+    };
     // In a `bun build --compile` binary, ffi/tap-reader-worker.ts must be an extra entrypoint.
     this.worker = new Worker(new URL("./tap-reader-worker.ts", import.meta.url).href);
     this.worker.addEventListener("error", (e) => {
-      console.error(`tap ${this.name}: reader worker failed: ${e.message}`);
+      consola.error(`tap ${this.name}: reader worker failed: ${e.message}`);
     });
     this.worker.postMessage(init);
     // The worker must not keep the process alive on its own; the pending waitAsync does that while running.
@@ -135,45 +145,36 @@ export class TapDevice implements FrameSink {
   }
 
   private async loop(receiver: FrameReceiver): Promise<void> {
-    const ctl = this.ctl!;
-    const lens = this.lens!;
-    const data = this.data!;
-    const slots = this.slots;
-    const slotSize = this.slotSize;
+    const ring = this.ring!;
+    const consumer = new RingConsumer(ring);
+    const deliver = (data: Uint8Array, start: number, end: number): void => {
+      try {
+        receiver.receiveFrame(data, start, end);
+      } catch (e) {
+        // A receiver bug must not stop the link; it is reported, the frame is lost.
+        consola.error(`tap ${this.name}: receiver threw:`, e);
+      }
+    };
     while (this.running) {
-      let tail = Atomics.load(ctl, RING_TAIL);
-      let head = Atomics.load(ctl, RING_HEAD);
-      if (head === tail) {
-        Atomics.store(ctl, RING_WAITING, 1);
-        // Re-check after announcing we sleep, so a frame written in between is not missed.
-        head = Atomics.load(ctl, RING_HEAD);
-        if (head === tail) {
-          const w = Atomics.waitAsync(ctl, RING_HEAD, tail, 1000);
-          if (w.async) await w.value;
-        }
-        Atomics.store(ctl, RING_WAITING, 0);
+      const sleep = consumer.prepareSleep();
+      if (sleep.empty) {
+        const w = Atomics.waitAsync(ring.ctl, RING_HEAD, sleep.tail, 1000);
+        if (w.async) await w.value;
+        consumer.endSleep();
         continue;
       }
+      consumer.endSleep();
+      if (!this.running) break;
       this.stats.wakeups++;
-      while (tail !== head) {
-        const slot = tail % slots;
-        const off = slot * slotSize + FRAME_HEADROOM;
-        this.stats.rxFrames++;
-        try {
-          receiver.receiveFrame(data, off, off + lens[slot]!);
-        } catch (e) {
-          // A receiver bug must not stop the link; it is reported, the frame is lost.
-          console.error("tap receiver threw:", e);
-        }
-        tail = (tail + 1) | 0;
-        // Free slots early so the worker can keep reading while we process.
-        if ((tail & 31) === 0) Atomics.store(ctl, RING_TAIL, tail);
-        if (tail === head) head = Atomics.load(ctl, RING_HEAD);
-      }
-      Atomics.store(ctl, RING_TAIL, tail);
-      Atomics.notify(ctl, RING_TAIL);
+      this.stats.rxFrames += consumer.drain(deliver);
       this.onBatchEnd?.();
     }
+  }
+
+  /** The ring's counters (head, tail): for tests of the wrap-around. */
+  ringCounters(): { head: number; tail: number } | undefined {
+    if (this.ring === undefined) return undefined;
+    return { head: Atomics.load(this.ring.ctl, RING_HEAD), tail: Atomics.load(this.ring.ctl, RING_TAIL) };
   }
 
   /** Stop reading and close the device (the interface disappears unless persistent). */
@@ -181,10 +182,11 @@ export class TapDevice implements FrameSink {
     if (this.closed) return;
     this.closed = true;
     this.running = false;
-    if (this.ctl !== undefined) {
-      Atomics.store(this.ctl, RING_STOP, 1);
-      Atomics.notify(this.ctl, RING_TAIL);
-      Atomics.notify(this.ctl, RING_HEAD);
+    if (this.ring !== undefined) {
+      const ctl = this.ring.ctl;
+      Atomics.store(ctl, RING_STOP, 1);
+      Atomics.notify(ctl, RING_TAIL);
+      Atomics.notify(ctl, RING_HEAD);
     }
     this.worker?.terminate();
     c().close(this.fd);

@@ -4,7 +4,7 @@
  * namespace, so the host's networking is never touched. Names are unique per run; close() removes
  * the tap and the namespace.
  */
-import { TapDevice } from "../../ffi/tap.ts";
+import { TapDevice, type TapOptions } from "../../ffi/tap.ts";
 import { ipv4ToString } from "../../src/stack/link.ts";
 import { NetStack, type NetStackOptions } from "../../src/stack/stack.ts";
 import { FaultLink, type FaultConfig } from "../../src/stack/link/fault-link.ts";
@@ -75,7 +75,9 @@ async function sweepStale(): Promise<void> {
   }
 }
 
-export async function createKernelNet(opts: { mtu?: number; subnet?: number } = {}): Promise<KernelNet> {
+export async function createKernelNet(
+  opts: { mtu?: number; subnet?: number; tap?: Pick<TapOptions, "slots" | "ringStart"> } = {},
+): Promise<KernelNet> {
   if (counter === 0) await sweepStale();
   // pid + counter: unique per run, and tells sweepStale() whose namespace it is (ifname <= 15 bytes).
   const id = `${process.pid}x${(counter++).toString(36)}`;
@@ -88,7 +90,7 @@ export async function createKernelNet(opts: { mtu?: number; subnet?: number } = 
   await run(["ip", "netns", "add", ns]);
   let tap: TapDevice | undefined;
   try {
-    tap = TapDevice.open({ name: ifname, maxFrame: mtu + 14 });
+    tap = TapDevice.open({ name: ifname, maxFrame: mtu + 14, ...opts.tap });
     await run(["ip", "link", "set", ifname, "netns", ns]);
     const nsx = (args: string[]) => run(["ip", "-n", ns, ...args]);
     await nsx(["link", "set", "lo", "up"]);
