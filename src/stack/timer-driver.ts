@@ -3,13 +3,13 @@
  * kick() says something may have changed (a frame arrived, a socket call armed a timer), plus a
  * coarse fallback tick so a deadline armed without a kick is still served within `fallbackMs`.
  */
-import type { Clock } from "../util/clock.ts";
+import { type CancelTimer, type Clock, systemTimers, type Timers } from "../util/clock.ts";
 import type { Pollable } from "./pollable.ts";
 
 export class TimerDriver {
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: CancelTimer | undefined;
   private armedAt = Infinity;
-  private fallback: ReturnType<typeof setInterval> | undefined;
+  private fallback: CancelTimer | undefined;
   private running = false;
   private readonly fire = () => {
     this.timer = undefined;
@@ -26,14 +26,15 @@ export class TimerDriver {
     private readonly target: Pollable,
     private readonly clock: Clock,
     private readonly fallbackMs = 20,
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.fallback = setInterval(() => {
+    this.fallback = this.timers.every(this.fallbackMs, () => {
       if (this.target.nextDeadline() <= this.clock.now()) this.fire();
-    }, this.fallbackMs);
+    });
     this.kick();
   }
 
@@ -42,15 +43,15 @@ export class TimerDriver {
     if (!this.running) return;
     const next = this.target.nextDeadline();
     if (next === Infinity || next >= this.armedAt) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.();
     this.armedAt = next;
-    this.timer = setTimeout(this.fire, Math.max(0, next - this.clock.now()));
+    this.timer = this.timers.after(Math.max(0, next - this.clock.now()), this.fire);
   }
 
   stop(): void {
     this.running = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.fallback !== undefined) clearInterval(this.fallback);
+    this.timer?.();
+    this.fallback?.();
     this.timer = undefined;
     this.fallback = undefined;
     this.armedAt = Infinity;

@@ -13,6 +13,7 @@ import type { Subprocess } from "bun";
 import { join } from "node:path";
 import { idtool, ROOT, waitFor } from "./helpers.ts";
 import { NetnsLab, netnsPossible, writeHome } from "./netns-lab.ts";
+import { waitForTcpListener } from "../support/tcp-listener.ts";
 
 const possible = netnsPossible();
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-vl2-"));
@@ -74,7 +75,9 @@ beforeAll(async () => {
   lab.startService(lab.hub, homes.root, ["--tap"]);
   lab.startService(ns("a"), homes.a, ["--tap"]);
   procB = lab.startService(ns("b"), homes.b, ["--tap"]);
-  for (const k of ["root", "a", "b"] as const) await waitFor(`${k} API`, async () => ((await lab!.api(ns(k), homes[k], "GET", "/status")).status === 200 ? true : null));
+  for (const k of ["root", "a", "b"] as const) {
+    await waitFor(`${k} API`, async () => ((await lab!.api(ns(k), homes[k], "GET", "/status")).status === 200 ? true : null));
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -136,7 +139,8 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
       const x = (await lab!.api(lab!.hub, homes.root, "GET", `/network/${nwid}`)).json as NetJson;
       return x.status === "OK" && x.assignedAddresses.length > 0 ? x : null;
     }, 20_000);
-    const p = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", n.assignedAddresses[0]!.split("/")[0]!], { allowFail: true, timeoutMs: 20_000 });
+    const ip = n.assignedAddresses[0]!.split("/")[0]!;
+    const p = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", ip], { allowFail: true, timeoutMs: 20_000 });
     expect(p.out).toMatch(/ 0% packet loss/);
   }, 40_000);
 
@@ -148,7 +152,7 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     const want = createHash("sha256").update(data).digest("hex");
     const reassembledBefore = await metric("b", "zt_reassembled");
     const recv = lab!.exec(ns("b"), ["sh", "-c", "nc -l 5001 | sha256sum"], { timeoutMs: 120_000 });
-    await Bun.sleep(500);
+    await waitForTcpListener(ns("b"), 5001);
     const send = await lab!.exec(ns("a"), ["sh", "-c", `nc -N ${b} 5001 < ${file}`], { timeoutMs: 120_000, allowFail: true });
     expect(send.code).toBe(0);
     const got = (await recv).out.split(" ")[0];
@@ -162,7 +166,9 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
   }, 150_000);
 
-  test("private network: ACCESS_DENIED until authorized, then ping with COMs exchanged (zerotier-cli join/listnetworks/leave)", async () => {
+  const privateTitle =
+    "private network: ACCESS_DENIED until authorized, then ping with COMs exchanged (zerotier-cli join/listnetworks/leave)";
+  test(privateTitle, async () => {
     const r = await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${addr.root}______`, {
       name: "priv",
       private: true,
@@ -180,7 +186,8 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
         const x = await lab!.api(ns(k), homes[k], "GET", `/network/${priv}`);
         return (x.json as NetJson).status === "ACCESS_DENIED" ? true : null;
       }, 20_000);
-      expect((await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${priv}/member/${addr[k]}`, { authorized: true })).status).toBe(200);
+      const member = `/controller/network/${priv}/member/${addr[k]}`;
+      expect((await lab!.api(lab!.hub, homes.root, "POST", member, { authorized: true })).status).toBe(200);
     }
     const ips: string[] = [];
     for (const k of ["a", "b"] as const) {
@@ -191,7 +198,8 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
       ips.push(n.assignedAddresses[0]!.split("/")[0]!);
     }
     const list = await lab!.exec(ns("a"), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes.a}`, "listnetworks"]);
-    expect(list.out).toMatch(new RegExp(`^200 listnetworks ${priv} priv [0-9a-f:]{17} OK PRIVATE zt\\w+ ${ips[0]!.replaceAll(".", "\\.")}/24$`, "m"));
+    const ip = ips[0]!.replaceAll(".", "\\.");
+    expect(list.out).toMatch(new RegExp(`^200 listnetworks ${priv} priv [0-9a-f:]{17} OK PRIVATE zt\\w+ ${ip}/24$`, "m"));
     const p = await lab!.exec(ns("a"), ["ping", "-c", "3", "-W", "3", ips[1]!], { allowFail: true, timeoutMs: 20_000 });
     expect(p.out).toMatch(/ 0% packet loss/);
     const leave = await lab!.exec(ns("b"), [process.execPath, join(ROOT, "src/cli/cli.ts"), `-D${homes.b}`, "leave", priv]);
@@ -208,7 +216,8 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     const after = await ready("b");
     expect(after.portDeviceName).toBe(before.portDeviceName);
     expect(after.assignedAddresses).toEqual(before.assignedAddresses);
-    const p = await lab!.exec(ns("a"), ["ping", "-c", "2", "-W", "3", before.assignedAddresses[0]!.split("/")[0]!], { allowFail: true, timeoutMs: 20_000 });
+    const ip = before.assignedAddresses[0]!.split("/")[0]!;
+    const p = await lab!.exec(ns("a"), ["ping", "-c", "2", "-W", "3", ip], { allowFail: true, timeoutMs: 20_000 });
     expect(p.out).toMatch(/ 0% packet loss/);
   }, 60_000);
 
@@ -216,7 +225,8 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     const dev = (await network("a"))!.portDeviceName;
     const r = await lab!.api(ns("a"), homes.a, "DELETE", `/network/${nwid}`);
     expect(r.json).toEqual({ result: true });
-    await waitFor("tap gone", async () => ((await lab!.exec(ns("a"), ["ip", "link", "show", "dev", dev], { allowFail: true })).code !== 0 ? true : null), 10_000);
+    const gone = async () => ((await lab!.exec(ns("a"), ["ip", "link", "show", "dev", dev], { allowFail: true })).code !== 0 ? true : null);
+    await waitFor("tap gone", gone, 10_000);
     expect((await lab!.api(ns("a"), homes.a, "GET", `/network/${nwid}`)).status).toBe(404);
     expect((await lab!.api(ns("a"), homes.a, "DELETE", `/network/${nwid}`)).json).toEqual({});
   }, 20_000);

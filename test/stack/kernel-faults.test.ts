@@ -9,6 +9,7 @@ import { ipv4ToString } from "../../src/stack/link.ts";
 import type { FaultConfig } from "../../src/stack/link/fault-link.ts";
 import { attachStack, createKernelNet, type AttachedStack, type KernelNet } from "./kernel-harness.ts";
 import { clientExchange, hashingServer, sha256 } from "./stack-apps.ts";
+import { waitForTcpListener } from "../support/tcp-listener.ts";
 
 /**
  * Sizes per scenario and direction, in MiB: the issue's 100 MiB each way. STACK_FAULT_MB=N runs
@@ -72,7 +73,7 @@ async function stackToKernel(e: Env, port: number): Promise<void> {
   const kip = ipv4ToString(e.net.kernelIp);
   const data = (await Bun.file(e.file).bytes()).subarray(0, e.txMB << 20);
   const p = e.net.spawn(["sh", "-c", `nc -l ${kip} ${port} | sha256sum`]);
-  await Bun.sleep(150);
+  await waitForTcpListener(e.net.ns, port);
   const t0 = performance.now();
   const r = await clientExchange(e.att.stack, e.net.kernelIp, port, data, { recvBufferSize: BUF, sendBufferSize: BUF });
   const out = await new Response(p.stdout).text();

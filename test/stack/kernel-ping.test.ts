@@ -31,6 +31,12 @@ afterAll(async () => {
   await net?.close();
 });
 
+/** Poll `check` until it holds or `ms` pass (a deadline, not a guess at how long the kernel takes). */
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check()) && Date.now() < deadline) await Bun.sleep(10);
+}
+
 async function neighbour(ip: number): Promise<string> {
   const r = await net.exec(["ip", "neigh", "show", ipv4ToString(ip), "dev", net.ifname]);
   return r.stdout.trim();
@@ -41,10 +47,7 @@ describe("kernel <-> iface over a tap", () => {
     expect(await neighbour(net.stackIp)).toBe("");
     iface.start();
     let seen = "";
-    for (let i = 0; i < 50 && !seen.includes(macToString(STACK_MAC)); i++) {
-      await Bun.sleep(20);
-      seen = await neighbour(net.stackIp);
-    }
+    await until(async () => (seen = await neighbour(net.stackIp)).includes(macToString(STACK_MAC)));
     expect(seen).toContain(`lladdr ${macToString(STACK_MAC)}`);
     expect(iface.stats.gratuitousArpSent).toBe(1);
   });
@@ -55,22 +58,24 @@ describe("kernel <-> iface over a tap", () => {
     iface.onEchoReply = (src, id, seq) => {
       if (src === net.kernelIp && id === 4242) got.push(seq);
     };
+    // Each ping after the previous reply: the first one waits for ARP, the others go straight out.
     for (let seq = 1; seq <= 3; seq++) {
       iface.sendPing(net.kernelIp, 4242, seq, 56);
-      await Bun.sleep(30);
+      await until(() => got.length >= seq);
     }
-    for (let i = 0; i < 50 && got.length < 3; i++) await Bun.sleep(10);
     expect(got).toEqual([1, 2, 3]);
     expect(iface.arpPeek(net.kernelIp)).toBe(net.kernelMac);
   });
 
-  test("the kernel pings us: every echo answered, RTT well under a millisecond or two", async () => {
-    const r = await net.exec(["ping", "-c", "20", "-i", "0.01", "-W", "1", ipv4ToString(net.stackIp)]);
+  test("the kernel pings us: every echo answered, RTT logged (bounded only loosely: a loaded machine stalls)", async () => {
+    const r = await net.exec(["ping", "-c", "20", "-i", "0.01", "-W", "5", ipv4ToString(net.stackIp)]);
     expect(r.stdout).toContain("20 packets transmitted, 20 received, 0% packet loss");
     const m = /rtt min\/avg\/max\/mdev = ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(r.stdout);
     expect(m).not.toBeNull();
     console.log(`kernel -> stack ping rtt min/avg/max ms: ${m![1]}/${m![2]}/${m![3]}`);
-    expect(Number(m![2])).toBeLessThan(20);
+    // Typically well under a millisecond; only a stack that answers from a slow timer instead of at
+    // once would come near this.
+    expect(Number(m![2])).toBeLessThan(500);
     expect(await neighbour(net.stackIp)).toMatch(new RegExp(`lladdr ${macToString(STACK_MAC)} (REACHABLE|STALE|DELAY|PROBE)`));
   });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ipv4ToString } from "../../src/stack/link.ts";
 import { attachStack, createKernelNet, type AttachedStack, type KernelNet } from "./kernel-harness.ts";
 import { clientExchange, echoServer, hashingServer, httpServer, sha256, sourceServer } from "./stack-apps.ts";
+import { waitForTcpListener } from "../support/tcp-listener.ts";
 
 const BIG_MB = Number(process.env.STACK_KERNEL_MB ?? 100);
 const PEER = new URL("./kernel-peer.ts", import.meta.url).pathname;
@@ -103,7 +104,7 @@ describe("our clients -> kernel servers", () => {
   test(`we send ${BIG_MB} MB to nc -l; digests match`, async () => {
     const data = await Bun.file(dataFile).bytes();
     const p = net.spawn(["sh", "-c", `nc -l ${kip} 5002 | sha256sum`]);
-    await Bun.sleep(150);
+    await waitForTcpListener(net.ns, 5002);
     const t0 = performance.now();
     const r = await clientExchange(att.stack, net.kernelIp, 5002, data);
     const out = await new Response(p.stdout).text();
@@ -115,7 +116,7 @@ describe("our clients -> kernel servers", () => {
 
   test(`we fetch ${BIG_MB} MB from a kernel nc server; digests match`, async () => {
     const p = net.spawn(["sh", "-c", `nc -N -l ${kip} 5004 < ${dataFile}`]);
-    await Bun.sleep(150);
+    await waitForTcpListener(net.ns, 5004);
     const r = await clientExchange(att.stack, net.kernelIp, 5004, new Uint8Array(0), { halfClose: false });
     await p.exited;
     expect(r.error).toBeNull();
@@ -163,7 +164,8 @@ describe("many short HTTP requests", () => {
   test("curl --parallel: 300 requests, 100 at a time", async () => {
     const body = new TextEncoder().encode("ok\n");
     const srv = httpServer(att.stack, 8080, body);
-    const r = await net.exec(["curl", "-sS", "-Z", "--parallel-max", "100", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}\\n", `http://${ip}:8080/[1-300]`], {
+    const curl = ["curl", "-sS", "-Z", "--parallel-max", "100", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}\\n"];
+    const r = await net.exec([...curl, `http://${ip}:8080/[1-300]`], {
       timeoutMs: 60_000,
     });
     const codes = r.stdout.trim().split("\n");

@@ -4,7 +4,7 @@
  * which reports the next deadline. A timer that fires early (its deadline moved later) just polls
  * and re-arms. Simulations don't use this; they advance a ManualClock and call poll() themselves.
  */
-import type { Clock } from "../../util/clock.ts";
+import { type CancelTimer, type Clock, systemTimers, type Timers } from "../../util/clock.ts";
 
 export interface PollableTcp {
   poll(): void;
@@ -16,8 +16,8 @@ export interface TcpTimerDriver {
   stop(): void;
 }
 
-export function driveTcpTimers(tcp: PollableTcp, clock: Clock): TcpTimerDriver {
-  let handle: ReturnType<typeof setTimeout> | null = null;
+export function driveTcpTimers(tcp: PollableTcp, clock: Clock, timers: Timers = systemTimers): TcpTimerDriver {
+  let handle: CancelTimer | null = null;
   let armedFor = Infinity;
   let stopped = false;
   const fire = () => {
@@ -27,9 +27,9 @@ export function driveTcpTimers(tcp: PollableTcp, clock: Clock): TcpTimerDriver {
   };
   const arm = (deadline: number) => {
     if (stopped || deadline >= armedFor) return;
-    if (handle !== null) clearTimeout(handle);
+    handle?.();
     armedFor = deadline;
-    handle = setTimeout(fire, Math.max(0, Math.ceil(deadline - clock.now())));
+    handle = timers.after(Math.max(0, Math.ceil(deadline - clock.now())), fire);
   };
   tcp.onTimerEarlier = arm;
   const d = tcp.nextDeadline();
@@ -37,7 +37,7 @@ export function driveTcpTimers(tcp: PollableTcp, clock: Clock): TcpTimerDriver {
   return {
     stop() {
       stopped = true;
-      if (handle !== null) clearTimeout(handle);
+      handle?.();
       handle = null;
       tcp.onTimerEarlier = null;
     },
