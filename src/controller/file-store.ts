@@ -12,17 +12,16 @@
  * delete), are removed at load.
  */
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { consola } from "consola";
-import type { JsonObject } from "../service/local-conf.ts";
+import { fsyncDir, TMP_MARK, writeFileAtomic } from "../util/atomic-file.ts";
+import type { JsonObject } from "../util/json.ts";
 import { parseMemberAddress, parseNetworkId } from "./ids.ts";
 import { isJsonObject } from "./json-fields.ts";
 import { sortedJson } from "./json-order.ts";
 import type { ControllerStore, StoredRecords } from "./store.ts";
 
-const TMP_MARK = ".tmp-";
-let tmpCounter = 0;
 
 export class FileStore implements ControllerStore {
   readonly networksDir: string;
@@ -114,33 +113,9 @@ function readRecord(path: string): JsonObject | null {
   return null;
 }
 
-/** Replace dir/name atomically and durably: temp file, fsync, rename, fsync the directory. */
+/** Replace dir/name atomically and durably (util/atomic-file.ts). */
 function writeDurably(dir: string, name: string, text: string): void {
-  const target = join(dir, name);
-  const tmp = join(dir, `${name}${TMP_MARK}${process.pid}-${tmpCounter++}`);
-  const bytes = new TextEncoder().encode(text);
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkQuiet(tmp);
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, target);
-  fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileAtomic(join(dir, name), text, 0o600);
 }
 
 function unlinkQuiet(p: string): void {

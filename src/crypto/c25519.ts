@@ -103,15 +103,42 @@ function expandShared(shared: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
+/**
+ * The X25519 public keys (u-coordinates, little-endian, bit 255 ignored as X25519 ignores it) of
+ * small order: the points of order 1, 2, 4 and 8 and their non-canonical encodings (libsodium's
+ * list). With any of them the shared secret is all zeros, which OpenSSL refuses to return.
+ */
+const LOW_ORDER_X25519 = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+].map(hexBytes);
+
+/** Whether theirPub[0..32] is a low-order X25519 point (the shared secret with it is zero). */
+export function isLowOrderX25519(theirPub: Uint8Array): boolean {
+  if (theirPub.length < 32) return false;
+  return LOW_ORDER_X25519.some((p) => {
+    let d = (p[31]! ^ theirPub[31]!) & 0x7f;
+    for (let i = 0; i < 31; i++) d |= p[i]! ^ theirPub[i]!;
+    return d === 0;
+  });
+}
+
 function x25519Shared(myPriv: KeyObject, theirPub: Uint8Array): Uint8Array {
+  const publicKey = publicKeyObject(X25519_SPKI, theirPub, 0);
   try {
-    const s = diffieHellman({ privateKey: myPriv, publicKey: publicKeyObject(X25519_SPKI, theirPub, 0) });
+    const s = diffieHellman({ privateKey: myPriv, publicKey });
     return new Uint8Array(s.buffer, s.byteOffset, s.length);
-  } catch {
+  } catch (e) {
     // OpenSSL refuses an all-zero result (their key is a low-order point). The reference computes the
     // plain ladder and would hash 32 zero bytes; do the same so both ends derive the same (useless) key
-    // instead of this node throwing on a hostile key.
-    return new Uint8Array(32);
+    // instead of this node throwing on a hostile key. Any other failure is a real error.
+    if (isLowOrderX25519(theirPub)) return new Uint8Array(32);
+    throw e;
   }
 }
 

@@ -1,13 +1,15 @@
-import { chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, accessSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../util/atomic-file.ts";
 
 /** A problem with the home directory that should stop the service with a clear message. */
 export class HomeDirError extends Error {}
 
 /**
  * The service's home directory (zerotier-one's layout: identity.secret, authtoken.secret, planet,
- * moons.d, peers.d, networks.d, local.conf …). All writes are atomic (temp file + rename) so a crash
- * never leaves a half-written identity or config behind.
+ * moons.d, peers.d, networks.d, local.conf …). All writes are atomic and durable (temp file, fsync,
+ * rename, fsync of the directory: util/atomic-file.ts) so a crash never leaves a half-written
+ * identity or config behind.
  */
 export class HomeDir {
   readonly root: string;
@@ -66,6 +68,30 @@ export class HomeDir {
     writeFileAtomic(this.path(name), data, mode);
   }
 
+  /**
+   * Make a secret file (identity.secret, authtoken.secret) owner-only, as ssh insists for keys and
+   * zerotier-one does at start: a group or other permission bit is removed, and the caller told so
+   * (it warns: the secret may already have been read). A file we cannot fix stops the service.
+   * Returns the old mode when it was changed, else null.
+   */
+  lockDown(name: string): number | null {
+    const p = this.path(name);
+    let mode: number;
+    try {
+      mode = statSync(p).mode & 0o777;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+    if ((mode & 0o077) === 0) return null;
+    try {
+      chmodSync(p, mode & 0o700);
+    } catch (e) {
+      throw new HomeDirError(`${p} is readable by others (mode ${mode.toString(8)}) and cannot be made private: ${(e as Error).message}`);
+    }
+    return mode;
+  }
+
   remove(name: string): boolean {
     try {
       unlinkSync(this.path(name));
@@ -74,20 +100,4 @@ export class HomeDir {
       return false;
     }
   }
-}
-
-/** Write to a temp file in the same directory, fsync, chmod, rename over the target. */
-export function writeFileAtomic(target: string, data: Uint8Array | string, mode: number): void {
-  const tmp = `${target}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const fd = openSync(tmp, "w", mode);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, mode);
-  renameSync(tmp, target);
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { Controller } from "../../src/controller/controller.ts";
 import { FileStore } from "../../src/controller/file-store.ts";
-import type { JsonObject } from "../../src/service/local-conf.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { fakeIdentities, tmpDir, VECTOR_CONTROLLER, VECTOR_NWID } from "./helpers.ts";
 import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";

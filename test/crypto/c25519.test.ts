@@ -8,6 +8,7 @@ import {
   c25519Sign,
   c25519Verify,
   ed25519PublicFromSeed,
+  isLowOrderX25519,
   x25519PublicFromSecret,
 } from "../../src/crypto/c25519.ts";
 import { sha512 } from "../../src/crypto/sha.ts";
@@ -138,5 +139,36 @@ describe("C25519 bad input is rejected, never thrown", () => {
     const priv = hex(v, "priv1");
     const zeroPub = new Uint8Array(64);
     expect(toHex(c25519Agree(priv, zeroPub))).toBe(toHex(sha512(new Uint8Array(32)).subarray(0, 48)));
+  });
+
+  test("exactly the low-order points (any bit 255) are recognised, and each gives the zero-secret key", () => {
+    const priv = hex(v, "priv1");
+    const zeroKey = toHex(sha512(new Uint8Array(32)).subarray(0, 48));
+    const lowOrder = [
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+      "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ];
+    for (const h of lowOrder) {
+      for (const top of [0, 0x80]) {
+        const pub = new Uint8Array(64);
+        pub.set(Uint8Array.from(Buffer.from(h, "hex")));
+        pub[31]! |= top;
+        expect(isLowOrderX25519(pub)).toBe(true);
+        expect(toHex(c25519Agree(priv, pub))).toBe(zeroKey);
+      }
+    }
+    // A near miss and a real key are ordinary keys: agreement works and is not the zero-secret key.
+    const near = Uint8Array.from(Buffer.from(lowOrder[2]!, "hex"));
+    near[0]! ^= 1;
+    const real = hex(v, "pub2");
+    for (const pub of [near, real]) {
+      expect(isLowOrderX25519(pub)).toBe(false);
+      expect(toHex(c25519Agree(priv, pub))).not.toBe(zeroKey);
+    }
   });
 });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { consola, type LogObject } from "consola";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { connect } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
+import { isLoopback } from "../../src/service/api/server.ts";
 import { Service, StartupError } from "../../src/service/service.ts";
 import { writeLoopbackPlanet } from "../support/loopback-planet.ts";
 
@@ -17,7 +20,12 @@ async function runCli(args: string[]) {
   return { code, out, err };
 }
 function runService(args: string[], timeoutMs = 8000) {
-  const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, env: process.env });
+  const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: timeoutMs,
+    env: process.env,
+  });
   return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
 }
 
@@ -92,7 +100,8 @@ describe("service with a fresh home directory", () => {
     const wrongType = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: JSON.stringify({ primaryPort: "x" }) });
     expect(wrongType.status).toBe(400);
     expect(() => readFileSync(join(home, "local.conf"))).toThrow();
-    const good = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body: JSON.stringify({ allowTcpFallbackRelay: false }) });
+    const body = JSON.stringify({ allowTcpFallbackRelay: false });
+    const good = await fetch(`${base}/config/settings`, { method: "POST", headers: hdr, body });
     expect(good.status).toBe(200);
     expect(JSON.parse(readFileSync(join(home, "local.conf"), "utf8")).settings.allowTcpFallbackRelay).toBe(false);
     expect((await fetch(`${base}/nope`, { headers: hdr })).status).toBe(404);
@@ -101,9 +110,61 @@ describe("service with a fresh home directory", () => {
     expect(big.status).toBe(413);
   });
 
-  test("jsonp wraps the body", async () => {
-    const r = await fetch(`${base}/health?jsonp=cb`);
-    expect(await r.text()).toMatch(/^cb\(\{.*\}\);$/);
+  test("jsonp wraps authenticated answers only: /health stays plain JSON for any web page", async () => {
+    const h = await fetch(`${base}/health?jsonp=cb`);
+    expect(h.headers.get("content-type")).toStartWith("application/json");
+    expect(((await h.json()) as { versionMajor: number }).versionMajor).toBe(1);
+    const s = await fetch(`${base}/status?jsonp=cb&auth=${token}`);
+    expect(await s.text()).toMatch(/^cb\(\{.*\}\);$/);
+    const denied = await fetch(`${base}/status?jsonp=cb`);
+    expect(denied.status).toBe(401);
+    expect(await denied.text()).toBe("{}");
+  });
+
+  test("a chunked body over the limit is refused with 413 before it is read whole", async () => {
+    const chunk = "x".repeat(64 * 1024);
+    const head = `POST /config/settings HTTP/1.1\r\nHost: 127.0.0.1\r\nX-ZT1-Auth: ${token}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const answer = await new Promise<string>((resolve) => {
+      let out = "";
+      const sock = connect(svc.port, "127.0.0.1", () => {
+        sock.write(head);
+        // 2 MiB in 64 KiB chunks and no final chunk: a server that reads the whole body first
+        // would still be waiting for its end; the limit must answer as soon as it is passed.
+        for (let i = 0; i < 32 && !sock.destroyed; i++) sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      });
+      const deadline = setTimeout(() => sock.destroy(), 10_000);
+      sock.on("close", () => clearTimeout(deadline));
+      sock.on("data", (d) => {
+        out += d.toString();
+        if (out.includes("\r\n\r\n")) sock.destroy();
+      });
+      sock.on("error", () => {}); // the server may reset while we still write
+      sock.on("close", () => resolve(out));
+    });
+    expect(answer).toStartWith("HTTP/1.1 413");
+  });
+
+  test("the API is not reachable on any non-loopback address", async () => {
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i !== undefined && !i.internal && !i.address.startsWith("fe80"))
+      .map((i) => (i!.family === "IPv6" ? `[${i!.address}]` : i!.address));
+    // 127.0.0.2 is on lo too, but not the address the API binds: a wildcard bind would answer there.
+    for (const host of ["127.0.0.2", ...others]) {
+      let refused = false;
+      try {
+        await fetch(`http://${host}:${svc.port}/health`, { signal: AbortSignal.timeout(3000) });
+      } catch {
+        refused = true;
+      }
+      expect(`${host} ${refused ? "refused" : "answered"}`).toBe(`${host} refused`);
+    }
+    expect(isLoopback("127.0.0.1")).toBe(true);
+    expect(isLoopback("::ffff:127.0.0.1")).toBe(true);
+    expect(isLoopback("::1")).toBe(true);
+    expect(isLoopback("192.0.2.2")).toBe(false);
+    expect(isLoopback("::ffff:10.0.0.1")).toBe(false);
+    expect(isLoopback("1270.0.0.1")).toBe(false);
   });
 
   test("zerotier-cli info talks to it; a wrong token is reported", async () => {
@@ -148,6 +209,28 @@ describe("service start-up failures and restarts (separate processes)", () => {
     const r = runService(["-d", home, "-p", "0"]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("identity.secret is corrupt");
+  });
+
+  test("secret files readable by other users are made owner-only, with a warning", async () => {
+    const home = join(tmp, "home-modes");
+    writeLoopbackPlanet(home);
+    const a = await Service.start({ home, port: 0 });
+    await a.stop();
+    chmodSync(join(home, "identity.secret"), 0o644);
+    chmodSync(join(home, "authtoken.secret"), 0o640);
+    const warnings: string[] = [];
+    const reporter = { log: (o: LogObject) => void (o.type === "warn" && warnings.push(o.args.map(String).join(" "))) };
+    consola.addReporter(reporter);
+    try {
+      const b = await Service.start({ home, port: 0 });
+      await b.stop();
+    } finally {
+      consola.removeReporter(reporter);
+    }
+    expect(statSync(join(home, "identity.secret")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "authtoken.secret")).mode & 0o777).toBe(0o600);
+    expect(warnings.filter((w) => w.includes("readable by other users")).length).toBe(2);
+    expect(warnings.some((w) => w.includes("identity.secret was readable by other users (mode 0644)"))).toBe(true);
   });
 
   test("an identity whose address does not match its key is refused", async () => {
@@ -203,7 +286,8 @@ describe("service start-up failures and restarts (separate processes)", () => {
   test("SIGTERM shuts down cleanly with exit 0", async () => {
     const home = join(tmp, "home-s");
     writeLoopbackPlanet(home);
-    const proc = Bun.spawn([bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"], { stdout: "pipe", stderr: "pipe", env: process.env });
+    const argv = [bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"];
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: process.env });
     const deadline = Date.now() + 8000;
     while (Date.now() < deadline) {
       try {
