@@ -3,15 +3,17 @@ import type { Clock } from "../util/clock.ts";
 import type { Rng } from "../util/random.ts";
 import { addressFromString } from "../vl1/address.ts";
 import { EndpointCache } from "../vl1/endpoint-cache.ts";
+import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { type InetAddress, ipToString } from "../vl1/inet-address.ts";
 import { Node, type PeerInfo, type Wire } from "../vl1/node.ts";
 import { VERB_NAMES } from "../vl1/packet.ts";
+import type { TrustedPathConf } from "../vl1/trusted-path-ids.ts";
 import { DROP_REASONS } from "../vl1/stats.ts";
 import type { World } from "../vl1/world.ts";
 import type { UdpTransport } from "../transport/udp.ts";
 import type { HomeDir } from "./home.ts";
-import type { JsonObject } from "./local-conf.ts";
+import type { JsonObject } from "../util/json.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import { FilePeerStore } from "./peer-store.ts";
 import { loadMoons, loadPlanet, removeMoonFile, saveWorld } from "./worlds.ts";
@@ -24,6 +26,10 @@ export interface NodeHostOptions {
   metrics: MetricsRegistry;
   allowLoopbackPaths: boolean;
   mtu?: number;
+  /** Veto on physical paths (local.conf blacklists, our own networks' ranges); see path-policy.ts. */
+  pathCheck?: (peer: Address, address: InetAddress) => boolean;
+  /** local.conf physical.<network>.trustedPathId. */
+  trustedPaths?: readonly TrustedPathConf[];
 }
 
 /** Local socket ids the node sees: one IPv4 and one IPv6 UDP socket. */
@@ -59,10 +65,13 @@ export class NodeHost {
       store: new FilePeerStore(opts.home),
       allowLoopbackPaths: opts.allowLoopbackPaths,
       mtu: opts.mtu,
+      pathCheck: opts.pathCheck,
+      trustedPaths: opts.trustedPaths,
       events: {
         onlineChanged: (online) => consola.info(online ? "ONLINE" : "OFFLINE"),
         worldUpdated: (w: World) => saveWorld(opts.home, w),
-        identityCollision: () => consola.error("a root reports that another identity uses our address; delete identity.secret to get a new one"),
+        identityCollision: () =>
+          consola.error("a root reports that another identity uses our address; delete identity.secret to get a new one"),
       },
     });
     this.registerMetrics(opts.metrics);
@@ -219,7 +228,8 @@ export class NodeHost {
       paths.labels("active").set(active);
       paths.labels("expired").set(expired);
     };
-    m.gauge("zt_online", "1 when a root has been heard from within 500 s").collect = (metric) => metric.labels().set(this.node.online ? 1 : 0);
+    const online = m.gauge("zt_online", "1 when a root has been heard from within 500 s");
+    online.collect = (metric) => metric.labels().set(this.node.online ? 1 : 0);
   }
 }
 
@@ -233,7 +243,10 @@ function moonJson(w: World): JsonObject {
     timestamp: Number(w.timestamp),
     signature: Buffer.from(w.signature).toString("hex"),
     updatesMustBeSignedBy: Buffer.from(w.updatesMustBeSignedBy).toString("hex"),
-    roots: w.roots.map((r) => ({ identity: r.identity.toString(false), stableEndpoints: r.stableEndpoints.map((e) => `${ipToString(e)}/${e.port}`) })),
+    roots: w.roots.map((r) => ({
+      identity: r.identity.toString(false),
+      stableEndpoints: r.stableEndpoints.map((e) => `${ipToString(e)}/${e.port}`),
+    })),
     waiting: false,
   };
 }

@@ -1,14 +1,19 @@
 import { consola } from "consola";
+import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
+import type { InetAddress } from "../vl1/inet-address.ts";
 import { PortInUseError, UdpTransport } from "../transport/udp.ts";
 import { loadOrCreateToken } from "./authtoken.ts";
 import { HomeDir, HomeDirError } from "./home.ts";
 import { loadOrCreateIdentity } from "./identity-store.ts";
-import { emptyLocalConf, isObject, type JsonObject, type LocalConf, LocalConfError, parseLocalConf, parseLocalConfObject } from "./local-conf.ts";
+import { isJsonObject, type JsonObject } from "../util/json.ts";
+import { emptyLocalConf, type LocalConf, LocalConfError, parseLocalConf, parseLocalConfObject, unsupportedSettings } from "./local-conf.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { type InterfaceTable, localInterfaceAddresses } from "./local-interfaces.ts";
 import { NodeHost } from "./node-host.ts";
+import { pathCheck } from "./path-policy.ts";
 import { moonRoutes } from "./api/moon-routes.ts";
 import { type EmbeddedController, startEmbeddedController } from "../controller/embedded.ts";
 import { MulticastDirectory } from "../vl2/multicast-directory.ts";
@@ -24,7 +29,7 @@ import type { PortFactory } from "../port/port.ts";
 import { netconPortFactory } from "../netcon/netcon-port.ts";
 import { tapPortFactory } from "../port/tap-port.ts";
 import { Verb } from "../vl1/packet.ts";
-import { Router } from "./api/router.ts";
+import { Router } from "../util/router.ts";
 import { ApiServer } from "./api/server.ts";
 
 export const DEFAULT_PORT = 9993;
@@ -39,7 +44,15 @@ export interface ServiceOptions {
   tap?: boolean;
   /** Ports for joined networks (overrides `tap`; tests). */
   portFactory?: PortFactory;
+  /** The host's interfaces (default os.networkInterfaces; tests give a fixed table). */
+  networkInterfaces?: () => InterfaceTable;
 }
+
+/** Files that must be readable by their owner only (zerotier-one locks these down at start too). */
+const SECRET_FILES = ["identity.secret", "authtoken.secret", "metricstoken.secret"];
+
+/** How often local interface addresses are re-read (zerotier-one's ZT_LOCAL_INTERFACE_CHECK_INTERVAL). */
+const LOCAL_INTERFACE_CHECK_INTERVAL = 60_000;
 
 /** A start-up problem to report in one line and exit non-zero. */
 export class StartupError extends Error {}
@@ -58,6 +71,8 @@ export class Service {
   private portFactory: PortFactory | null = null;
   private housekeeping: ReturnType<typeof setInterval> | null = null;
   private udp: UdpTransport | null = null;
+  private interfaceTimer: ReturnType<typeof setInterval> | null = null;
+  private interfaces: () => InterfaceTable = networkInterfaces;
   private stopped = false;
   readonly router = new Router();
 
@@ -82,16 +97,27 @@ export class Service {
       home.ensure();
       const confText = home.readText("local.conf");
       const conf = confText === null ? emptyLocalConf() : parseLocalConf(confText);
+      for (const w of unsupportedSettings(conf.raw)) consola.warn(`local.conf: ${w}`);
+      for (const name of SECRET_FILES) {
+        const old = home.lockDown(name);
+        if (old !== null) {
+          const was = old.toString(8).padStart(4, "0");
+          consola.warn(`${home.path(name)} was readable by other users (mode ${was}); made owner-only. If anyone read it, replace it.`);
+        }
+      }
       const { identity, created } = loadOrCreateIdentity(home, rng);
       if (created) consola.info(`generated new identity ${identity.addressString}`);
       svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
+      if (opts.networkInterfaces !== undefined) svc.interfaces = opts.networkInterfaces;
       // Without --tap every joined network is a network container (user-space stack + endpoint).
       svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root));
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }
       // local.conf physical.<cidr>.mtu: the node has one physical MTU, so the smallest one given.
-      const mtus = [...conf.settings.physical.values()].map((p) => p.mtu).filter((m): m is number => m !== null);
+      const physical = [...conf.settings.physical.values()];
+      const mtus = physical.map((p) => p.mtu).filter((m): m is number => m !== null);
+      const trustedPaths = physical.flatMap((p) => (p.trustedPathId === null ? [] : [{ network: p.network, id: p.trustedPathId }]));
       svc.host = new NodeHost({
         mtu: mtus.length > 0 ? Math.min(...mtus) : undefined,
         identity,
@@ -100,6 +126,9 @@ export class Service {
         rng,
         metrics: svc.metrics,
         allowLoopbackPaths: conf.settings.allowLoopbackPaths,
+        // No path inside a network we joined (ZeroTier over ZeroTier) nor in a local.conf blacklist.
+        pathCheck: pathCheck({ settings: () => svc.conf.settings, networkRanges: () => svc.networkRanges() }),
+        trustedPaths,
       });
     } catch (e) {
       if (e instanceof HomeDirError || e instanceof LocalConfError) throw new StartupError(e.message);
@@ -110,8 +139,14 @@ export class Service {
   }
 
   private async open(port: number): Promise<void> {
-    const authToken = loadOrCreateToken(this.home, "authtoken.secret", this.rng);
-    const metricsToken = loadOrCreateToken(this.home, "metricstoken.secret", this.rng);
+    let authToken: string;
+    let metricsToken: string;
+    try {
+      authToken = loadOrCreateToken(this.home, "authtoken.secret", this.rng);
+      metricsToken = loadOrCreateToken(this.home, "metricstoken.secret", this.rng);
+    } catch (e) {
+      throw new StartupError((e as Error).message);
+    }
     try {
       // local.conf settings.bind: the first IPv4 and first IPv6 address listed (zerotier-one binds
       // each listed address; one per family covers hosts that must not answer on every interface).
@@ -142,6 +177,9 @@ export class Service {
     }
     this.home.write("zerotier-one.port", String(this.udp.port), 0o644);
     this.host?.start(this.udp);
+    this.refreshLocalAddresses();
+    this.interfaceTimer = setInterval(() => this.refreshLocalAddresses(), LOCAL_INTERFACE_CHECK_INTERVAL);
+    this.interfaceTimer.unref();
     consola.info(`${this.identity.addressString} listening on UDP/TCP port ${this.udp.port}, home ${this.home.root}`);
   }
 
@@ -235,6 +273,36 @@ export class Service {
     return networks;
   }
 
+  /** Tell the node which local interface addresses to advertise (see local-interfaces.ts). */
+  private refreshLocalAddresses(): void {
+    if (this.host === null || this.udp === null) return;
+    const s = this.conf.settings;
+    const v4 = s.bind.find((a) => !a.includes(":"));
+    const v6 = s.bind.find((a) => a.includes(":"));
+    const wildcard = (a: string): string => (a === "0.0.0.0" || a === "::" ? "any" : a);
+    let table: InterfaceTable = {};
+    try {
+      table = this.interfaces();
+    } catch (e) {
+      consola.warn(`cannot list network interfaces: ${(e as Error).message}`);
+    }
+    const addrs = localInterfaceAddresses(table, {
+      port: this.udp.port,
+      // As UdpTransport binds: no bind list = wildcard; otherwise the first address per family.
+      v4: s.bind.length === 0 ? "any" : wildcard(v4 ?? "127.0.0.1"),
+      v6: s.bind.length === 0 ? (this.udp.hasIpv6 ? "any" : null) : v6 === undefined || !this.udp.hasIpv6 ? null : wildcard(v6),
+      interfacePrefixBlacklist: s.interfacePrefixBlacklist,
+      blacklist: [...s.physical.values()].filter((p) => p.blacklist).map((p) => p.network),
+      ownAddresses: [...this.networkRanges()],
+    });
+    this.host.node.setLocalAddresses(addrs);
+  }
+
+  /** Managed address ranges of the joined networks that have a configuration. */
+  private *networkRanges(): Iterable<InetAddress> {
+    for (const n of this.networksRef?.all ?? []) yield* n.config?.staticIps ?? [];
+  }
+
   /** The joined networks. */
   get networks(): Networks {
     if (this.networksRef === null) throw new Error("service has no networks");
@@ -275,13 +343,14 @@ export class Service {
   }
 
   private updateSettings(patch: JsonObject): JsonObject | string {
-    const current = isObject(this.conf.raw.settings) ? this.conf.raw.settings : {};
+    const current = isJsonObject(this.conf.raw.settings) ? this.conf.raw.settings : {};
     const raw: JsonObject = { ...this.conf.raw, settings: { ...current, ...patch } };
     try {
       this.conf = parseLocalConfObject(raw);
     } catch (e) {
       return (e as Error).message;
     }
+    for (const w of unsupportedSettings(raw, Object.keys(patch))) consola.warn(`local.conf: ${w}`);
     this.home.write("local.conf", JSON.stringify(raw, null, 2) + "\n", 0o644);
     return raw;
   }
@@ -291,6 +360,7 @@ export class Service {
     this.stopped = true;
     this.api?.stop();
     if (this.networkTimer !== null) clearInterval(this.networkTimer);
+    if (this.interfaceTimer !== null) clearInterval(this.interfaceTimer);
     await this.networksRef?.stop();
     this.controller?.stop();
     if (this.housekeeping !== null) clearInterval(this.housekeeping);

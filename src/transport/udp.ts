@@ -172,6 +172,11 @@ export class UdpTransport {
     }
   }
 
+  /** Whether an IPv6 socket is open (dual-stack or its own). */
+  get hasIpv6(): boolean {
+    return this.v6 !== null;
+  }
+
   /** "ip/port" of each bound socket, for /status. */
   listeningOn(): string[] {
     return this.sockets().map((s) => `${s.address.address}/${s.port}`);

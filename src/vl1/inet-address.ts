@@ -97,6 +97,35 @@ export function inetAddressEquals(a: InetAddress | null, b: InetAddress | null):
 }
 
 /**
+ * Whether `net` (an address whose port field is a netmask bit count, as in network configs and
+ * local.conf CIDRs) contains the IP of `addr` (its port ignored), as the reference's
+ * InetAddress::containsAddress: same family, the first `bits` bits equal; 0 bits contain every
+ * address of the family.
+ */
+export function cidrContains(net: InetAddress, addr: InetAddress): boolean {
+  if (net.family !== addr.family) return false;
+  const bits = Math.min(net.port, net.family === 4 ? 32 : 128);
+  const whole = bits >>> 3;
+  for (let i = 0; i < whole; i++) if (net.ip[i] !== addr.ip[i]) return false;
+  const rest = bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (net.ip[whole]! & mask) === (addr.ip[whole]! & mask);
+}
+
+/**
+ * Parses "ip/bits" (bits 0..32 for IPv4, 0..128 for IPv6) into an address whose port field holds
+ * the bit count; a bare "ip" is a single host (/32 or /128). Returns null for anything else.
+ */
+export function cidrFromString(text: string): InetAddress | null {
+  const a = inetAddressFromString(text.trim());
+  if (a === null) return null;
+  const max = a.family === 4 ? 32 : 128;
+  if (!text.includes("/")) return { ...a, port: max };
+  return a.port <= max ? a : null;
+}
+
+/**
  * The order zerotier-idtool genmoon sorts stable endpoints in (IPv4 before IPv6, then by port and
  * address as the reference compares its sockaddr fields on a little-endian host). Only cosmetic:
  * any order verifies, but matching it makes our moons byte-identical to the reference tool's.

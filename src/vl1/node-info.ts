@@ -44,7 +44,7 @@ export function peerInfoOf(node: Node, p: Peer, epochMs: () => number): PeerInfo
       address: inetAddressToString(path.address),
       lastSend: wall(path.lastOut),
       lastReceive: wall(path.lastIn),
-      trustedPathId: 0,
+      trustedPathId: Number(node.trustedPathIds.idOf(node.trustedPathIds.outbound(path.address))),
       active: path.alive(now),
       expired: now - path.lastIn >= PEER_PATH_EXPIRATION,
       preferred: path === best,

@@ -14,6 +14,7 @@ import type { Node } from "./node.ts";
 import { relayDatagram } from "./node-relay.ts";
 import type { RxState } from "./node-types.ts";
 import {
+  CIPHER_NONE_TRUSTED_PATH,
   IDX_PAYLOAD,
   IDX_VERB,
   MAX_PACKET_LENGTH,
@@ -39,8 +40,6 @@ import { handlePushDirectPaths, sendPushDirectPaths } from "./verbs/push-direct-
 import { handleRendezvous } from "./verbs/rendezvous.ts";
 import { handleWhois } from "./verbs/whois.ts";
 
-const NULL_ADDRESS: InetAddress = { family: 4, ip: new Uint8Array(4), port: 0 };
-
 export class Receiver {
   private readonly node: Node;
   private readonly compression: PayloadCompression;
@@ -49,8 +48,8 @@ export class Receiver {
   private readonly reassembly: ReassemblyQueue;
   /** Decompression needs a buffer with room for the expanded payload. */
   private readonly rxScratch = new Uint8Array(MAX_PACKET_LENGTH);
-  /** Reused receive state (see RxState). */
-  private readonly rx: RxState;
+  /** Reused receive state (see RxState), made by the first packet dispatched (it needs a peer). */
+  private rx: RxState | null = null;
 
   constructor(node: Node, compression: PayloadCompression, trusted: TrustedPaths, unite: UniteGate) {
     this.node = node;
@@ -58,7 +57,6 @@ export class Receiver {
     this.trusted = trusted;
     this.unite = unite;
     this.reassembly = new ReassemblyQueue(node.clock);
-    this.rx = { peer: null as unknown as Peer, buf: node.tx, start: 0, end: 0, localSocket: -1, from: NULL_ADDRESS, hops: 0, path: null };
   }
 
   /** See Node.onDatagram. */
@@ -124,7 +122,10 @@ export class Receiver {
       handleHello(node, buf, start, end, localSocket, from, null);
       return;
     }
-    if (suite !== 0 && suite !== 1 && suite !== 3) return st.drop("cipher_unsupported");
+    // Suite 2: no armor at all, accepted only from a configured trusted path with the same ID.
+    const trustedPath = suite === CIPHER_NONE_TRUSTED_PATH;
+    if (trustedPath && !node.trustedPathIds.inbound(buf, start, from)) return st.drop("path_not_trusted");
+    if (!trustedPath && suite !== 0 && suite !== 1 && suite !== 3) return st.drop("cipher_unsupported");
     const peer = node.topology.get(src);
     if (peer === null) {
       if (queued) return;
@@ -132,7 +133,7 @@ export class Receiver {
       node.requestWhois(src);
       return;
     }
-    if (!dearmor(buf, start, end, peer.keys)) return st.drop("mac_failed");
+    if (!trustedPath && !dearmor(buf, start, end, peer.keys)) return st.drop("mac_failed");
     if ((buf[start + IDX_VERB]! & VERB_FLAG_COMPRESSED) !== 0) {
       const s = this.rxScratch;
       const n = end - start;
@@ -150,15 +151,20 @@ export class Receiver {
     const node = this.node;
     const verb = buf[start + IDX_VERB]! & VERB_MASK;
     const now = node.clock.now();
-    const rx = this.rx;
-    rx.peer = peer;
-    rx.buf = buf;
-    rx.start = start;
-    rx.end = end;
-    rx.localSocket = localSocket;
-    rx.from = from;
-    rx.hops = hops(buf, start);
-    rx.path = null;
+    let rx = this.rx;
+    if (rx === null) {
+      rx = { peer, buf, start, end, localSocket, from, hops: hops(buf, start), path: null };
+      this.rx = rx;
+    } else {
+      rx.peer = peer;
+      rx.buf = buf;
+      rx.start = start;
+      rx.end = end;
+      rx.localSocket = localSocket;
+      rx.from = from;
+      rx.hops = hops(buf, start);
+      rx.path = null;
+    }
     let inReVerb = -1;
     if (verb === Verb.OK) {
       if (end - start < IDX_PAYLOAD + 9) return node.stats.drop("malformed");

@@ -11,7 +11,7 @@ import { fragmentCount, splitPacket } from "./fragment.ts";
 import type { InetAddress } from "./inet-address.ts";
 import type { Node } from "./node.ts";
 import { SEND_COMPRESS, SEND_EXPECT_REPLY, type Wire } from "./node-types.ts";
-import { IDX_VERB, MIN_PACKET_LENGTH, VERB_MASK, packetIdHi, packetIdLo, setFragmented } from "./packet.ts";
+import { IDX_VERB, MIN_PACKET_LENGTH, VERB_MASK, Verb, packetIdHi, packetIdLo, setFragmented } from "./packet.ts";
 import type { Path } from "./path.ts";
 import type { Peer } from "./peer.ts";
 
@@ -66,7 +66,16 @@ export class Transmitter {
   }
 
   /** Fragment decision, armor, reply bookkeeping, datagrams out. */
-  private armorAndSend(peer: Peer, pkt: Uint8Array, start: number, end: number, suite: ArmorSuite, flags: number, sock: number, addr: InetAddress): boolean {
+  private armorAndSend(
+    peer: Peer,
+    pkt: Uint8Array,
+    start: number,
+    end: number,
+    suite: ArmorSuite,
+    flags: number,
+    sock: number,
+    addr: InetAddress,
+  ): boolean {
     const node = this.node;
     const mtu = node.mtu;
     const total = fragmentCount(end - start, mtu);
@@ -76,7 +85,11 @@ export class Transmitter {
     }
     const verb = pkt[start + IDX_VERB]! & VERB_MASK;
     setFragmented(pkt, start, total > 1);
-    armor(pkt, start, end, peer.keys, suite);
+    // Over a trusted path (local.conf trustedPathId) packets are marked instead of armored; HELLO
+    // never is (zerotier-one sends it armored on every path).
+    const trusted = verb === Verb.HELLO ? -1 : node.trustedPathIds.outbound(addr);
+    if (trusted >= 0) node.trustedPathIds.mark(pkt, start, trusted);
+    else armor(pkt, start, end, peer.keys, suite);
     node.lastPacketIdHi = packetIdHi(pkt, start);
     node.lastPacketIdLo = packetIdLo(pkt, start);
     if ((flags & SEND_EXPECT_REPLY) !== 0) node.expect.expect(node.lastPacketIdHi);

@@ -10,6 +10,7 @@ import type { InetAddress } from "./inet-address.ts";
 import type { Path } from "./path.ts";
 import type { Peer } from "./peer.ts";
 import type { PeerRole } from "./topology.ts";
+import type { TrustedPathConf } from "./trusted-path-ids.ts";
 import type { World } from "./world.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Rng } from "../util/random.ts";
@@ -65,6 +66,8 @@ export interface NodeOptions {
   allowLoopbackPaths?: boolean;
   /** Extra veto on physical addresses (local.conf blacklists, addresses inside our own networks). */
   pathCheck?: (peer: Address, address: InetAddress) => boolean;
+  /** Physical networks where packets travel unencrypted under a shared ID (cipher suite 2). */
+  trustedPaths?: readonly TrustedPathConf[];
   /** Wall-clock milliseconds for the API's lastSend/lastReceive; default Date.now. */
   epochMs?: () => number;
 }

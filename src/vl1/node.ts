@@ -64,6 +64,7 @@ import { UniteGate } from "./relay.ts";
 import { SelfAwareness } from "./self-awareness.ts";
 import { Vl1Stats } from "./stats.ts";
 import { Topology } from "./topology.ts";
+import { TrustedPathIds } from "./trusted-path-ids.ts";
 import { TrustedPaths } from "./trusted-paths.ts";
 import { sendHello } from "./verbs/hello.ts";
 import { sendWhois } from "./verbs/whois.ts";
@@ -89,6 +90,8 @@ export class Node {
   readonly rng: Rng;
   readonly mtu: number;
   readonly allowLoopbackPaths: boolean;
+  /** local.conf trusted paths (cipher suite 2). */
+  readonly trustedPathIds: TrustedPathIds;
   /** Packet build buffer: the header at 0, payload from IDX_PAYLOAD. Used by one send at a time. */
   readonly tx = new Uint8Array(MAX_PACKET_LENGTH);
   readonly rxWait = new WaitQueue();
@@ -118,6 +121,7 @@ export class Node {
     this.pathCheck = opts.pathCheck ?? null;
     this.epochMs = opts.epochMs ?? (() => Date.now());
     this.allowLoopbackPaths = opts.allowLoopbackPaths ?? false;
+    this.trustedPathIds = new TrustedPathIds(opts.trustedPaths);
     const mtu = opts.mtu ?? DEFAULT_PHYSMTU;
     this.mtu = Math.max(1400, Math.min(MAX_PACKET_LENGTH, mtu));
     this.topology = new Topology(this.identity);

@@ -19,6 +19,7 @@ export const DROP_REASONS = [
   "fragment_duplicate",
   "fragment_too_long",
   "cipher_unsupported",
+  "path_not_trusted",
   "mac_failed",
   "decompress_failed",
   "malformed",
