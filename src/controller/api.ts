@@ -14,8 +14,8 @@
  * rather than a 404. PUT is accepted wherever POST is, as in the reference.
  */
 
-import type { JsonObject } from "../service/local-conf.ts";
-import { type ApiResult, badRequest, ok, type Router } from "../service/api/router.ts";
+import type { JsonObject } from "../util/json.ts";
+import { type ApiResult, badRequest, ok, type Router } from "../util/router.ts";
 import type { ApiOutcome, Controller } from "./controller.ts";
 import { parseMemberAddress, parseNetworkId } from "./ids.ts";
 
@@ -25,7 +25,9 @@ const SEG = "([^/]+)";
 const WRITE = ["POST", "PUT"] as const;
 
 export function controllerRoutes(router: Router, controller: Controller, now: () => number = Date.now): void {
-  router.add("GET", /^\/controller$/, () => ok({ controller: true, apiVersion: CONTROLLER_API_VERSION, clock: now(), databaseReady: true }));
+  router.add("GET", /^\/controller$/, () =>
+    ok({ controller: true, apiVersion: CONTROLLER_API_VERSION, clock: now(), databaseReady: true }),
+  );
 
   router.add("GET", /^\/controller\/network$/, () => ok(controller.listNetworks()));
   router.add(WRITE, /^\/controller\/network$/, async (req) => outcome(await controller.createNetwork(req.body)));
@@ -45,7 +47,9 @@ export function controllerRoutes(router: Router, controller: Controller, now: ()
     const seg = req.params[0]!;
     const legacy = /^([0-9a-fA-F]{10})______$/.exec(seg);
     if (legacy) {
-      if (legacy[1]!.toLowerCase() !== controller.address) return badRequest(`${legacy[1]} is not this controller's address (${controller.address})`);
+      if (legacy[1]!.toLowerCase() !== controller.address) {
+        return badRequest(`${legacy[1]} is not this controller's address (${controller.address})`);
+      }
       return outcome(await controller.createNetwork(req.body));
     }
     const nwid = parseNetworkId(seg);

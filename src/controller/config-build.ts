@@ -5,7 +5,7 @@
  * (default capabilities/tags are recorded); the caller records the returned new IP assignments.
  */
 
-import type { JsonObject } from "../service/local-conf.ts";
+import type { JsonObject } from "../util/json.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { type Assignment, assignIps } from "./ip-assignment.ts";
 import { CONFIG_FLAG_ENABLE_BROADCAST, CONFIG_FLAG_ENABLE_IPV6_NDP_EMULATION, type ConfigGrant } from "./config-grant.ts";
@@ -22,7 +22,10 @@ export interface GrantInput {
   net: NetworkSettings;
   /** The member record being served (mutated: default capabilities and tags). */
   member: JsonObject;
-  /** First time this member is served: network default capabilities are granted. */
+  /**
+   * No record of this member existed before this request (one made by POST or a denied request
+   * counts): network default capabilities are granted.
+   */
   newMember: boolean;
   /** Addresses recorded for members of the network. */
   taken: { has(ip: string): boolean };

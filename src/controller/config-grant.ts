@@ -5,7 +5,7 @@
  * which holds the controller's secret identity.
  */
 
-import type { JsonObject } from "../service/local-conf.ts";
+import type { JsonObject } from "../util/json.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
 import type { RequestMetadata } from "./request-metadata.ts";

@@ -8,7 +8,7 @@
  */
 
 import { consola } from "consola";
-import type { JsonObject, JsonValue } from "../service/local-conf.ts";
+import type { JsonObject, JsonValue } from "../util/json.ts";
 import { Identity } from "../vl1/identity.ts";
 import { ipToString } from "../vl1/inet-address.ts";
 import { type Rng, systemRng } from "../util/random.ts";
@@ -33,7 +33,12 @@ export type ChangeSource = "api" | "request";
 export type ControllerEvent =
   | { readonly kind: "network-changed"; readonly nwid: string; readonly source: ChangeSource }
   /** `online`: members that were online (they get revocations of every member's COM, as in the reference). */
-  | { readonly kind: "network-deleted"; readonly nwid: string; readonly members: readonly string[]; readonly online: readonly OnlineMember[] }
+  | {
+      readonly kind: "network-deleted";
+      readonly nwid: string;
+      readonly members: readonly string[];
+      readonly online: readonly OnlineMember[];
+    }
   | { readonly kind: "member-changed"; readonly nwid: string; readonly address: string; readonly source: ChangeSource }
   | { readonly kind: "member-deauthorized"; readonly nwid: string; readonly address: string }
   | { readonly kind: "member-deleted"; readonly nwid: string; readonly address: string };
@@ -59,7 +64,9 @@ export interface ConfigRequest {
   readonly push?: boolean;
 }
 
-export type ApiOutcome = { readonly ok: true; readonly record: JsonObject } | { readonly ok: false; readonly status: number; readonly error: string };
+export type ApiOutcome =
+  | { readonly ok: true; readonly record: JsonObject }
+  | { readonly ok: false; readonly status: number; readonly error: string };
 
 export interface ControllerOptions {
   /** This node's 10-hex address: it serves network IDs starting with it. */
@@ -315,7 +322,9 @@ export class Controller {
     const known = typeof member.identity === "string" && member.identity.length > 0 ? member.identity : null;
     if (known !== null) {
       const parsed = Identity.parse(known);
-      if (!parsed.ok || !parsed.identity.equals(req.identity)) return { kind: "access-denied", reason: "identity differs from the one on record" };
+      if (!parsed.ok || !parsed.identity.equals(req.identity)) {
+        return { kind: "access-denied", reason: "identity differs from the one on record" };
+      }
     } else {
       if (!this.validateIdentity(req.identity)) return { kind: "access-denied", reason: "identity failed validation" };
       member.identity = req.identity.toString(false);
@@ -365,7 +374,8 @@ export class Controller {
       now,
       net,
       member,
-      newMember: existing === null || typeof existing.identity !== "string",
+      // as 1.14: only a member with no record at all is new (a record made by POST or by a denied request is not)
+      newMember: existing === null,
       taken: n.index,
       activeBridges: member.activeBridge === true && !bridges.includes(address) ? [...bridges, address].sort() : bridges,
     });
@@ -374,7 +384,12 @@ export class Controller {
       member.ipAssignments = [...list, ipToString(ip)];
     }
     const saved = await this.saveMember(n, existing, member, "request");
-    return { ...built.grant, networkId: networkIdToBigInt(nwid), network: sortedJson(structuredClone(n.record)), member: sortedJson(structuredClone(saved)) };
+    return {
+      ...built.grant,
+      networkId: networkIdToBigInt(nwid),
+      network: sortedJson(structuredClone(n.record)),
+      member: sortedJson(structuredClone(saved)),
+    };
   }
 
   // ---- persistence ----

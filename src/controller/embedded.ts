@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import type { Router } from "../service/api/router.ts";
+import type { Router } from "../util/router.ts";
 import type { Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { packetIdBigInt, Verb } from "../vl1/packet.ts";
@@ -36,7 +36,9 @@ export function openEmbeddedController(opts: {
   });
 }
 
-export type LocalConfigResult = { readonly kind: "ok"; readonly config: NetworkConfig } | { readonly kind: "not-found" | "access-denied" | "ignored" | "error"; readonly reason: string };
+export type LocalConfigResult =
+  | { readonly kind: "ok"; readonly config: NetworkConfig }
+  | { readonly kind: "not-found" | "access-denied" | "ignored" | "error"; readonly reason: string };
 
 export interface EmbeddedController {
   readonly controller: Controller;
@@ -74,7 +76,13 @@ export interface EmbeddedControllerOptions {
 
 export async function startEmbeddedController(opts: EmbeddedControllerOptions): Promise<EmbeddedController> {
   const now = opts.now ?? Date.now;
-  const controller = await openEmbeddedController({ home: opts.home, identity: opts.identity, now, rng: opts.rng, validateIdentity: opts.validateIdentity });
+  const controller = await openEmbeddedController({
+    home: opts.home,
+    identity: opts.identity,
+    now,
+    rng: opts.rng,
+    validateIdentity: opts.validateIdentity,
+  });
   controllerRoutes(opts.router, controller, now);
   const toLocal = (d: ConfigDecision): LocalConfigResult => {
     if (d.kind !== "ok") return { kind: d.kind, reason: d.kind === "not-found" ? "no such network" : d.reason };

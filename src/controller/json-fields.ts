@@ -4,14 +4,12 @@
  * silently drops bad values; we refuse them so an operator learns about the mistake.
  */
 
-import type { JsonObject, JsonValue } from "../service/local-conf.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../util/json.ts";
 import { type InetAddress, inetAddressFromString } from "../vl1/inet-address.ts";
 
 export class FieldError extends Error {}
 
-export function isJsonObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isJsonObject } from "../util/json.ts";
 
 export function readBool(v: JsonValue | undefined, field: string): boolean {
   if (typeof v !== "boolean") throw new FieldError(`${field} must be true or false`);

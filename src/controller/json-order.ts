@@ -1,4 +1,4 @@
-import type { JsonValue } from "../service/local-conf.ts";
+import type { JsonValue } from "../util/json.ts";
 
 /**
  * A copy with object keys sorted, recursively. zerotier-one's JSON library keeps keys sorted,

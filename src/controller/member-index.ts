@@ -4,7 +4,7 @@
  * the active bridges (sent to every member as specialists).
  */
 
-import type { JsonObject } from "../service/local-conf.ts";
+import type { JsonObject } from "../util/json.ts";
 import { inetAddressFromString, ipToString } from "../vl1/inet-address.ts";
 
 export class MemberIndex {

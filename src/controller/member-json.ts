@@ -3,7 +3,7 @@
  * typed view for config building. Records stay plain JSON (unknown fields survive).
  */
 
-import type { JsonObject, JsonValue } from "../service/local-conf.ts";
+import type { JsonObject, JsonValue } from "../util/json.ts";
 import { type InetAddress, ipToString } from "../vl1/inet-address.ts";
 import {
   FieldError,
@@ -22,7 +22,15 @@ export const MAX_IP_ASSIGNMENTS = 32;
 export const MAX_MEMBER_TAGS = 128;
 export const MAX_MEMBER_CAPABILITIES = 128;
 
-const COMPUTED = ["clock", "physicalAddr", "recentLog", "lastModified", "lastRequestMetaData", "authenticationURL", "authenticationClientID"];
+const COMPUTED = [
+  "clock",
+  "physicalAddr",
+  "recentLog",
+  "lastModified",
+  "lastRequestMetaData",
+  "authenticationURL",
+  "authenticationClientID",
+];
 
 /** Fill in the reference defaults for any missing key (as DB::initMember does). */
 export function initMember(record: JsonObject, now: number): JsonObject {
@@ -49,7 +57,9 @@ export function initMember(record: JsonObject, now: number): JsonObject {
   dflt("vRev", -1);
   dflt("vProto", -1);
   dflt("remoteTraceTarget", null);
-  dflt("remoteTraceLevel", 0);
+  // 1.14 tests a misspelled key ("removeTraceLevel") here, so it resets the level every time:
+  // a level set by POST lasts until the record is next initialized (for a member: its next request)
+  r.remoteTraceLevel = 0;
   r.objtype = "member";
   return r;
 }
@@ -66,7 +76,9 @@ export function applyMemberPost(existing: JsonObject | null, body: JsonValue, nw
 
   if (has("activeBridge")) m.activeBridge = readBool(b.activeBridge, "activeBridge");
   if (has("noAutoAssignIps")) m.noAutoAssignIps = readBool(b.noAutoAssignIps, "noAutoAssignIps");
-  if (has("authenticationExpiryTime")) m.authenticationExpiryTime = readInt(b.authenticationExpiryTime, "authenticationExpiryTime", 0, Number.MAX_SAFE_INTEGER);
+  if (has("authenticationExpiryTime")) {
+    m.authenticationExpiryTime = readInt(b.authenticationExpiryTime, "authenticationExpiryTime", 0, Number.MAX_SAFE_INTEGER);
+  }
   if (has("name")) m.name = readString(b.name, "name", 255);
   if (has("remoteTraceTarget")) m.remoteTraceTarget = readOptionalAddress(b.remoteTraceTarget, "remoteTraceTarget");
   if (has("remoteTraceLevel")) m.remoteTraceLevel = readInt(b.remoteTraceLevel, "remoteTraceLevel", 0, 255);

@@ -4,7 +4,7 @@
  * we do not know (from a controller.d moved over from zerotier-one) survive untouched.
  */
 
-import type { JsonObject, JsonValue } from "../service/local-conf.ts";
+import type { JsonObject, JsonValue } from "../util/json.ts";
 import { type InetAddress, ipToString } from "../vl1/inet-address.ts";
 import {
   FieldError,
@@ -61,7 +61,9 @@ export function initNetwork(record: JsonObject, now: number): JsonObject {
   dflt("ipAssignmentPools", []);
   dflt("mtu", DEFAULT_MTU);
   dflt("remoteTraceTarget", null);
-  dflt("remoteTraceLevel", 0);
+  // 1.14 tests a misspelled key ("removeTraceLevel") here, so it resets the level every time:
+  // a level set by POST lasts until the next POST that does not set it
+  r.remoteTraceLevel = 0;
   dflt("rulesSource", "");
   dflt("rules", [{ not: false, or: false, type: "ACTION_ACCEPT" }]);
   dflt("dns", []);
@@ -218,11 +220,20 @@ export interface DnsDef {
   json: JsonObject;
 }
 
-function parseDns(v: JsonValue): DnsDef | null {
+/** "stored": as 1.14 reads a record when it builds a config, which sends only the first 4 servers. */
+function parseDns(v: JsonValue, source: "post" | "stored" = "post"): DnsDef | null {
   if (v === null || (Array.isArray(v) && v.length === 0)) return null;
   const o = readObject(v, "dns");
   const domain = o.domain === undefined || o.domain === null ? "" : readString(o.domain, "dns.domain", MAX_DNS_DOMAIN);
-  const servers = o.servers === undefined || o.servers === null ? [] : readArray(o.servers, "dns.servers", MAX_DNS_SERVERS).map((s, i) => readIp(s, `dns.servers[${i}]`));
+  let list: JsonValue[] = [];
+  if (o.servers !== undefined && o.servers !== null) {
+    // Stored records are trimmed to the limit; a POST over the limit is an error.
+    list =
+      source === "stored"
+        ? readArray(o.servers, "dns.servers", Infinity).slice(0, MAX_DNS_SERVERS)
+        : readArray(o.servers, "dns.servers", MAX_DNS_SERVERS);
+  }
+  const servers = list.map((s, i) => readIp(s, `dns.servers[${i}]`));
   return { domain, servers, json: { domain, servers: servers.map(ipText) } };
 }
 
@@ -282,8 +293,10 @@ export function networkSettings(r: JsonObject): NetworkSettings {
     capabilities: lenient(() => parseCapabilities(Array.isArray(r.capabilities) ? r.capabilities.filter(isJsonObject) : [], "stored"), []),
     tags: lenient(() => parseTags(Array.isArray(r.tags) ? r.tags.filter(isJsonObject) : []), []),
     authTokens: tokens,
-    dns: lenient(() => parseDns(r.dns ?? null), null),
-    credentialTimeMaxDelta: credentialTimeMaxDelta(typeof r.certificateTimeoutWindowSize === "number" ? r.certificateTimeoutWindowSize : undefined),
+    dns: lenient(() => parseDns(r.dns ?? null, "stored"), null),
+    credentialTimeMaxDelta: credentialTimeMaxDelta(
+      typeof r.certificateTimeoutWindowSize === "number" ? r.certificateTimeoutWindowSize : undefined,
+    ),
   };
 }
 

@@ -15,7 +15,7 @@ import { consola } from "consola";
 import type { Rng } from "../util/random.ts";
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
-import { Verb } from "../vl1/packet.ts";
+import { ErrorCode, Verb } from "../vl1/packet.ts";
 import { encodeNetworkCredentials, NO_CREDENTIALS } from "../vl2/credentials/network-credentials.ts";
 import { Dictionary, REQUEST_METADATA_DICT_CAPACITY } from "../vl2/dictionary.ts";
 import type { ConfigDecision } from "./config-grant.ts";
@@ -24,8 +24,6 @@ import { networkIdToBigInt } from "./ids.ts";
 import { configChunksFromGrant, deauthorizationRevocation } from "./netconf-builder.ts";
 import { metadataFromDictionary, type RequestMetadata } from "./request-metadata.ts";
 
-export const ERROR_OBJ_NOT_FOUND = 0x03;
-export const ERROR_NETWORK_ACCESS_DENIED = 0x07;
 
 export interface ResponderTransport {
   /** Send one VL1 packet (LZ4-compressed when smaller, as 1.14 does for these verbs). */
@@ -63,7 +61,16 @@ export function parseConfigRequest(buf: Uint8Array, start: number, end: number):
 }
 
 export class ControllerResponder {
-  readonly stats: ResponderStats = { requests: 0, malformed: 0, configsSent: 0, notFound: 0, accessDenied: 0, ignored: 0, pushes: 0, revocations: 0 };
+  readonly stats: ResponderStats = {
+    requests: 0,
+    malformed: 0,
+    configsSent: 0,
+    notFound: 0,
+    accessDenied: 0,
+    ignored: 0,
+    pushes: 0,
+    revocations: 0,
+  };
   private detach: (() => void) | null = null;
 
   /** `identity` is the controller node's identity, with its secret key (it signs everything). */
@@ -111,11 +118,11 @@ export class ControllerResponder {
         return;
       case "not-found":
         this.stats.notFound++;
-        if (packetId !== null) this.sendError(dest, packetId, ERROR_OBJ_NOT_FOUND, networkId);
+        if (packetId !== null) this.sendError(dest, packetId, ErrorCode.OBJ_NOT_FOUND, networkId);
         return;
       case "access-denied":
         this.stats.accessDenied++;
-        if (packetId !== null) this.sendError(dest, packetId, ERROR_NETWORK_ACCESS_DENIED, networkId);
+        if (packetId !== null) this.sendError(dest, packetId, ErrorCode.NETWORK_ACCESS_DENIED, networkId);
         return;
       case "ignored":
         this.stats.ignored++;

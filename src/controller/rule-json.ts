@@ -9,7 +9,7 @@
  * moved over from zerotier-one) is read as 1.14 reads it, bare IPs included.
  */
 
-import type { JsonObject, JsonValue } from "../service/local-conf.ts";
+import type { JsonObject, JsonValue } from "../util/json.ts";
 import { type Rule } from "../vl2/rules.ts";
 import { RULE_JSON_TYPES, ruleFromJson, ruleToJson } from "../vl2/rules-json.ts";
 import { FieldError, isJsonObject, readBool } from "./json-fields.ts";

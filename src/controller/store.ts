@@ -5,7 +5,7 @@
  * same interface.
  */
 
-import type { JsonObject } from "../service/local-conf.ts";
+import type { JsonObject } from "../util/json.ts";
 
 export interface StoredRecords {
   networks: JsonObject[];

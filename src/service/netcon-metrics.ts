@@ -24,7 +24,10 @@ export function registerNetconMetrics(m: MetricsRegistry, networks: Networks): v
     metric.clear();
     for (const [id, p] of netconPorts(networks)) metric.labels(id).set(p.endpoint.sockets.stats.bridgesOpen);
   };
-  const events = m.counter("zt_netcon_events", "Connects, connect failures, accepted connections, control calls, refused callers", ["network_id", "event"]);
+  const events = m.counter("zt_netcon_events", "Connects, connect failures, accepted connections, control calls, refused callers", [
+    "network_id",
+    "event",
+  ]);
   events.collect = (metric) => {
     metric.clear();
     for (const [id, p] of netconPorts(networks)) {

@@ -22,7 +22,11 @@ export function registerNetworkMetrics(m: MetricsRegistry, networks: Networks): 
       metric.labels(n.idString, "tx").set(n.traffic.bytesOut);
     }
   };
-  const drops = m.counter("zt_network_drops", "Frames dropped, configs and credentials rejected, by reason", ["network_id", "kind", "reason"]);
+  const drops = m.counter("zt_network_drops", "Frames dropped, configs and credentials rejected, by reason", [
+    "network_id",
+    "kind",
+    "reason",
+  ]);
   drops.collect = (metric) => {
     metric.clear();
     for (const n of networks.all) {

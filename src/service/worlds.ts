@@ -14,7 +14,10 @@ export function loadPlanet(home: HomeDir): { planet: World; fromFile: boolean } 
   if (bytes === null) {
     // Test harnesses set this so nothing they start can reach the public roots by accident.
     if (process.env.ZT_NC_FORBID_DEFAULT_PLANET === "1") {
-      throw new HomeDirError(`no planet file in ${home.root} and ZT_NC_FORBID_DEFAULT_PLANET=1: tests must write a loopback planet (test/support/loopback-planet.ts)`);
+      throw new HomeDirError(
+        `no planet file in ${home.root} and ZT_NC_FORBID_DEFAULT_PLANET=1: ` +
+          "tests must write a loopback planet (test/support/loopback-planet.ts)",
+      );
     }
     return { planet: defaultPlanet(), fromFile: false };
   }

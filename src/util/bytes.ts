@@ -30,7 +30,9 @@ export class ByteReader {
   }
 
   private need(n: number, what: string): void {
-    if (this.end - this.pos < n) throw new DecodeError(`truncated: ${what} needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`);
+    if (this.end - this.pos < n) {
+      throw new DecodeError(`truncated: ${what} needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`);
+    }
   }
 
   u8(what = "u8"): number {

@@ -104,6 +104,21 @@ export function verbName(code: number): VerbName | null {
   return VERB_NAMES[code & VERB_MASK] ?? null;
 }
 
+// ---- ERROR codes (spec 4.2; the reference's Packet::ErrorCode) ----
+
+export const ErrorCode = {
+  NONE: 0x00,
+  INVALID_REQUEST: 0x01,
+  BAD_PROTOCOL_VERSION: 0x02,
+  OBJ_NOT_FOUND: 0x03,
+  IDENTITY_COLLISION: 0x04,
+  UNSUPPORTED_OPERATION: 0x05,
+  NEED_MEMBERSHIP_CERTIFICATE: 0x06,
+  NETWORK_ACCESS_DENIED: 0x07,
+  UNWANTED_MULTICAST: 0x08,
+  NETWORK_AUTHENTICATION_REQUIRED: 0x09,
+} as const;
+
 // ---- accessors ----
 
 /** Upper 32 bits of the on-wire packet ID (the half 1.14 remembers for reply matching, spec 3.4). */

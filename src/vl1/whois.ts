@@ -40,7 +40,16 @@ export class WaitQueue {
   overflows = 0;
 
   /** Copies pkt[start, end) into the next slot; returns false if it does not fit a slot. */
-  put(waitingFor: Address, pkt: Uint8Array, start: number, end: number, now: number, localSocket = -1, from: InetAddress | null = null, flags = 0): boolean {
+  put(
+    waitingFor: Address,
+    pkt: Uint8Array,
+    start: number,
+    end: number,
+    now: number,
+    localSocket = -1,
+    from: InetAddress | null = null,
+    flags = 0,
+  ): boolean {
     const len = end - start;
     if (len < 0 || len > MAX_PACKET_LENGTH) return false;
     const s = this.next;

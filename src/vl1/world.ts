@@ -124,7 +124,9 @@ export class World {
         r.skip(dictLen, "moon dictionary");
       }
       const length = r.pos - off;
-      if (length > WORLD_MAX_SERIALIZED_LENGTH) return { ok: false, error: `world is ${length} bytes, more than ${WORLD_MAX_SERIALIZED_LENGTH}` };
+      if (length > WORLD_MAX_SERIALIZED_LENGTH) {
+        return { ok: false, error: `world is ${length} bytes, more than ${WORLD_MAX_SERIALIZED_LENGTH}` };
+      }
       return { ok: true, world: new World(type, id, timestamp, updatesMustBeSignedBy, signature, roots), length };
     } catch (e) {
       if (e instanceof DecodeError) return { ok: false, error: e.message };
@@ -183,7 +185,9 @@ export class World {
   static make(def: WorldDefinition, signWith: SigningKeyPair): World {
     if (def.type !== WORLD_TYPE_PLANET && def.type !== WORLD_TYPE_MOON) throw new RangeError(`invalid world type ${String(def.type)}`);
     if (def.id < 0n || def.id > 0xffffffffffffffffn) throw new RangeError("world id must be an unsigned 64-bit integer");
-    if (def.timestamp < 0n || def.timestamp > 0xffffffffffffffffn) throw new RangeError("world timestamp must be an unsigned 64-bit integer");
+    if (def.timestamp < 0n || def.timestamp > 0xffffffffffffffffn) {
+      throw new RangeError("world timestamp must be an unsigned 64-bit integer");
+    }
     if (def.updatesMustBeSignedBy.length !== 64) throw new RangeError("updatesMustBeSignedBy must be a 64-byte public key");
     if (signWith.pub.length !== 64 || signWith.priv.length !== 64) throw new RangeError("signing key pair must be 64+64 bytes");
     if (def.roots.length > WORLD_MAX_ROOTS) throw new RangeError(`a world has at most ${WORLD_MAX_ROOTS} roots`);

@@ -8,6 +8,7 @@
  * Deviation: 1.14 stores a tag/capability/CoO revocation's threshold as the COM threshold (so
  * revoking a tag also cuts the member off); we record it for that credential, as intended.
  */
+import { bytesEqual } from "../util/bytes.ts";
 import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { type CertificateOfMembership, comAgrees, comEquals, comNetworkId, comTimestamp, verifyCom } from "./com.ts";
@@ -34,12 +35,6 @@ const macScratch = new Uint8Array(6);
 const NEW: AddCredentialResult = { kind: "accepted-new" };
 const REDUNDANT: AddCredentialResult = { kind: "accepted-redundant" };
 const rejected = (reason: string): AddCredentialResult => ({ kind: "rejected", reason });
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class Membership {
   private com: CertificateOfMembership | null = null;
@@ -101,7 +96,7 @@ export class Membership {
     const held = store.get(cred.id);
     if (held !== undefined) {
       if (held.timestamp > cred.timestamp) return rejected("credential older than the one held");
-      if (sameBytes(encode(held), encode(cred))) return REDUNDANT;
+      if (bytesEqual(encode(held), encode(cred))) return REDUNDANT;
     }
     const threshold = this.revocations.get(Membership.key(type, cred.id));
     if (threshold !== undefined && threshold >= cred.timestamp) return rejected("credential revoked");
@@ -216,7 +211,7 @@ function isNdpEmulated(nconf: NetworkConfig, buf: Uint8Array, off: number): bool
     [sixPlaneAddress(nconf.networkId, nconf.issuedTo), 5],
     [rfc4193Address(nconf.networkId, nconf.issuedTo), 11],
   ] as const) {
-    const assigned = nconf.staticIps.some((s) => s.family === 6 && sameBytes(s.ip, mine.ip));
+    const assigned = nconf.staticIps.some((s) => s.family === 6 && bytesEqual(s.ip, mine.ip));
     if (!assigned) continue;
     let match = true;
     for (let j = 0; j < prefix; j++) if (buf[off + j] !== mine.ip[j]) match = false;

@@ -18,8 +18,8 @@ import type { Address } from "../vl1/address.ts";
 import type { Identity } from "../vl1/identity.ts";
 import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-address.ts";
 import { IpScope, ipScope } from "../vl1/ip-scope.ts";
-import { Verb } from "../vl1/packet.ts";
-import { type NetworkPort, PortError, type PortFactory } from "../port/port.ts";
+import { ErrorCode, Verb } from "../vl1/packet.ts";
+import { type NetworkPort, PortError, type PortFactory } from "./port.ts";
 import { type CertificateOfMembership, comIssuedTo, encodeCom } from "./com.ts";
 import { ConfigAssembler } from "./config-chunks.ts";
 import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
@@ -59,12 +59,6 @@ export const CREDENTIAL_PUSH_PERIOD = 500_000;
 /** ZT_PEER_CREDENTIALS_REQUEST_RATE_LIMIT: re-push on NEED_MEMBERSHIP_CERTIFICATE at most this often. */
 export const CREDENTIAL_REPUSH_MIN = 1_000;
 const MAX_MEMBERSHIPS = 65_536;
-const ERROR_NEED_MEMBERSHIP_CERTIFICATE = 0x06;
-const ERROR_OBJ_NOT_FOUND = 0x03;
-const ERROR_UNSUPPORTED_OPERATION = 0x05;
-const ERROR_NETWORK_ACCESS_DENIED = 0x07;
-const ERROR_UNWANTED_MULTICAST = 0x08;
-const ERROR_NETWORK_AUTHENTICATION_REQUIRED = 0x09;
 const GROUP_SCAN_INTERVAL = 5_000;
 const DEFERRED_CREDENTIALS_TIMEOUT = 5_000;
 const MAX_DEFERRED_CREDENTIALS = 16;
@@ -370,9 +364,9 @@ export class Network {
       this.configRejects.add("config error not from the controller", `code ${code}`);
       return;
     }
-    if (code === ERROR_OBJ_NOT_FOUND || code === ERROR_UNSUPPORTED_OPERATION) this.failure = "not-found";
-    else if (code === ERROR_NETWORK_ACCESS_DENIED) this.failure = "access-denied";
-    else if (code === ERROR_NETWORK_AUTHENTICATION_REQUIRED) this.failure = "authentication-required";
+    if (code === ErrorCode.OBJ_NOT_FOUND || code === ErrorCode.UNSUPPORTED_OPERATION) this.failure = "not-found";
+    else if (code === ErrorCode.NETWORK_ACCESS_DENIED) this.failure = "access-denied";
+    else if (code === ErrorCode.NETWORK_AUTHENTICATION_REQUIRED) this.failure = "authentication-required";
   }
 
   /** Installs a verified config: status, persisted copy, credentials, port, multicast. */
@@ -595,7 +589,7 @@ export class Network {
     const out = this.scratch;
     out[0] = inReVerb;
     out.set(pkt.subarray(start, start + 8), 1);
-    out[9] = ERROR_NEED_MEMBERSHIP_CERTIFICATE;
+    out[9] = ErrorCode.NEED_MEMBERSHIP_CERTIFICATE;
     writeNwid(out, 10, this.halves);
     this.env.send(peer, Verb.ERROR, out, 0, 18);
   }
@@ -653,7 +647,7 @@ export class Network {
     if (inReVerb === Verb.NETWORK_CONFIG_REQUEST) {
       this.handleConfigError(from, code);
       // nwid(8) then optionally len(2) + auth-info dictionary (spec 4.2)
-      if (code === ERROR_NETWORK_AUTHENTICATION_REQUIRED && from === this.controller && end - errPayload >= 10) {
+      if (code === ErrorCode.NETWORK_AUTHENTICATION_REQUIRED && from === this.controller && end - errPayload >= 10) {
         const len = (pkt[errPayload + 8]! << 8) | pkt[errPayload + 9]!;
         if (errPayload + 10 + len <= end) {
           const a = parseAuthInfo(pkt, errPayload + 10, errPayload + 10 + len);
@@ -663,8 +657,8 @@ export class Network {
       }
       return;
     }
-    if (code === ERROR_NEED_MEMBERSHIP_CERTIFICATE) this.handleNeedCertificate(from);
-    else if (code === ERROR_UNWANTED_MULTICAST) this.mc.onUnwantedMulticast(from, pkt, errPayload, end);
+    if (code === ErrorCode.NEED_MEMBERSHIP_CERTIFICATE) this.handleNeedCertificate(from);
+    else if (code === ErrorCode.UNWANTED_MULTICAST) this.mc.onUnwantedMulticast(from, pkt, errPayload, end);
   }
 
   // ------------------------------------------------------------------ leaving

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { JsonValue } from "../../src/service/local-conf.ts";
+import type { JsonValue } from "../../src/util/json.ts";
 import { formatInfo, formatListNetworks, formatListPeers, formatPeers, jsonDump } from "../../src/cli/zerotier-cli/format.ts";
 import { normalizeArgv } from "../../src/cli/cli.ts";
 

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { controllerRoutes } from "../../src/controller/api.ts";
 import { FileStore } from "../../src/controller/file-store.ts";
 import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";
-import { Router } from "../../src/service/api/router.ts";
-import type { JsonObject, JsonValue } from "../../src/service/local-conf.ts";
+import { Router } from "../../src/util/router.ts";
+import type { JsonObject, JsonValue } from "../../src/util/json.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { fixture, jsonType, openTestController, TestClock, tmpDir, VECTOR_CONTROLLER, VECTOR_NWID } from "./helpers.ts";
 

@@ -5,7 +5,7 @@ import type { Controller } from "../../src/controller/controller.ts";
 import { createBody } from "../../src/cli/controller/network-body.ts";
 import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";
 import { Service } from "../../src/service/service.ts";
-import type { JsonObject } from "../../src/service/local-conf.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { tmpDir, writeSinkPlanet } from "./helpers.ts";
 

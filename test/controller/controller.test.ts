@@ -278,16 +278,38 @@ describe("the grant carries what a NetworkConfig needs", () => {
     expect([d.private, d.name, d.mtu, d.multicastLimit, d.flags]).toEqual([true, "lab", 1400, 10, 0]);
     expect(toHex(encodeRules(d.rules))).toBe("a50208000000" + "0100");
     expect(d.tags).toEqual([{ id: 1, value: 7 }, { id: 2, value: 9 }]);
-    expect(d.capabilities.map((c) => c.id)).toEqual([3]);
+    // the record was made by POST, so this is not a new member: no default capability (as 1.14.1)
+    expect(d.capabilities.map((c) => c.id)).toEqual([]);
     expect(d.routes.map((r) => [inetAddressToString(r.target), r.via])).toEqual([["10.9.0.0/22", null]]);
     expect(d.dns?.domain).toBe("lab.zt");
     expect(d.activeBridges).toEqual([bridge!.addressString]);
     expect(d.legacy).toBe(false);
     // defaults were recorded on the member, as the reference does
     const m = controller.getMember(NWID, id!.addressString)!;
-    expect(m.capabilities).toEqual([3]);
+    expect(m.capabilities).toEqual([]);
     expect(m.tags).toEqual([[2, 9], [1, 7]]);
     expect(d.member.ipAssignments).toEqual(m.ipAssignments);
+  });
+
+  test("default capabilities go only to a member with no record at all (as 1.14.1)", async () => {
+    const { controller, clock } = await openTestController();
+    const caps = [{ id: 3, default: true, rules: [{ type: "ACTION_ACCEPT" }] }];
+    const PUB = `${NWID.slice(0, 10)}00000b`;
+    await controller.postNetwork(PUB, { private: false, capabilities: caps });
+    await controller.postNetwork(NWID, { private: true, capabilities: caps });
+    const [fresh, posted, denied] = fakeIdentities(3, 79);
+    const capsOf = async (nwid: string, id: Identity) => {
+      clock.advance(2000);
+      const d = await controller.handleConfigRequest({ networkId: nwid, identity: id, metadata: METADATA_1_14 });
+      return d.kind === "ok" ? d.capabilities.map((c) => c.id) : d.kind;
+    };
+    expect(await capsOf(PUB, fresh!)).toEqual([3]);
+    expect(controller.getMember(PUB, fresh!.addressString)!.capabilities).toEqual([3]);
+    await controller.postMember(PUB, posted!.addressString, { name: "made by POST" });
+    expect(await capsOf(PUB, posted!)).toEqual([]);
+    expect(await capsOf(NWID, denied!)).toBe("access-denied");
+    await controller.postMember(NWID, denied!.addressString, { authorized: true });
+    expect(await capsOf(NWID, denied!)).toEqual([]);
   });
 
   test("a member without a rules engine (revr 0) gets accept-all; v < 6 is flagged legacy", async () => {

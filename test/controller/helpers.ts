@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Controller } from "../../src/controller/controller.ts";
 import { MemoryStore, type ControllerStore } from "../../src/controller/store.ts";
-import type { JsonObject } from "../../src/service/local-conf.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { isReservedAddress } from "../../src/vl1/address.ts";
 import { Identity } from "../../src/vl1/identity.ts";
 import { SeededRng } from "../../src/util/random.ts";

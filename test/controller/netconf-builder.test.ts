@@ -58,7 +58,8 @@ describe("grant -> signed NetworkConfig -> chunks", () => {
       capabilities: [{ id: 2, default: true, rules: [{ type: "ACTION_ACCEPT" }] }],
       rules: [{ type: "MATCH_ETHERTYPE", etherType: 2048, not: true }, { type: "ACTION_DROP" }, { type: "ACTION_ACCEPT" }],
     });
-    await controller.postMember(VECTOR_NWID, member.addressString, { authorized: true });
+    // capability 2 given explicitly: a member whose record was made by POST gets no default capability (as 1.14.1)
+    await controller.postMember(VECTOR_NWID, member.addressString, { authorized: true, capabilities: [2] });
     const g = await controller.handleConfigRequest({ networkId: VECTOR_NWID, identity: member, metadata: METADATA_1_14 });
     if (g.kind !== "ok") throw new Error(g.kind);
     const r = configChunksFromGrant(g, controllerId, 0xabcdefn);

@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ControllerResponder, ERROR_NETWORK_ACCESS_DENIED, ERROR_OBJ_NOT_FOUND, parseConfigRequest } from "../../src/controller/responder.ts";
+import { ControllerResponder, parseConfigRequest } from "../../src/controller/responder.ts";
 import { METADATA_1_14 } from "../../src/controller/request-metadata.ts";
 import { fromHex } from "../../src/util/hex.ts";
-import type { JsonObject } from "../../src/service/local-conf.ts";
+import type { JsonObject } from "../../src/util/json.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { Identity } from "../../src/vl1/identity.ts";
-import { Verb } from "../../src/vl1/packet.ts";
+import { ErrorCode, Verb } from "../../src/vl1/packet.ts";
 import { ConfigAssembler } from "../../src/vl2/config-chunks.ts";
 import { decodeNetworkCredentials } from "../../src/vl2/credentials/network-credentials.ts";
 import { verifyRevocation } from "../../src/vl2/credentials/revocation.ts";
@@ -41,7 +41,8 @@ async function setup(network: JsonObject | null) {
   const t = await openTestController();
   if (network !== null) await t.controller.postNetwork(VECTOR_NWID, network);
   const sent: Sent[] = [];
-  const responder = new ControllerResponder(t.controller, controllerId, { send: (dest, verb, payload) => sent.push({ dest, verb, payload: payload.slice() }) }, new SeededRng(1), t.clock.now);
+  const transport = { send: (dest: number, verb: number, payload: Uint8Array) => void sent.push({ dest, verb, payload: payload.slice() }) };
+  const responder = new ControllerResponder(t.controller, controllerId, transport, new SeededRng(1), t.clock.now);
   responder.attach();
   return { ...t, sent, responder };
 }
@@ -86,12 +87,12 @@ describe("ControllerResponder", () => {
     expect(a.sent).toHaveLength(1);
     expect(a.sent[0]!.verb).toBe(Verb.ERROR);
     expect(Buffer.from(a.sent[0]!.payload).toString("hex")).toBe("0b" + "0000000000000005" + "03" + VECTOR_NWID);
-    expect(a.sent[0]!.payload[9]).toBe(ERROR_OBJ_NOT_FOUND);
+    expect(a.sent[0]!.payload[9]).toBe(ErrorCode.OBJ_NOT_FOUND);
 
     const b = await setup({ ...lab, private: true });
     await b.responder.onConfigRequest(ztcap, 6n, realRequest, 0, realRequest.length);
     expect(Buffer.from(b.sent[0]!.payload).toString("hex")).toBe("0b" + "0000000000000006" + "07" + VECTOR_NWID);
-    expect(b.sent[0]!.payload[9]).toBe(ERROR_NETWORK_ACCESS_DENIED);
+    expect(b.sent[0]!.payload[9]).toBe(ErrorCode.NETWORK_ACCESS_DENIED);
     expect(b.responder.stats.accessDenied).toBe(1);
   });
 
@@ -130,7 +131,7 @@ describe("ControllerResponder", () => {
     sent.length = 0;
     clock.advance(60_000);
     await responder.onConfigRequest(ztcap, 8n, realRequest, 0, realRequest.length);
-    expect(sent.map((s) => [s.verb, s.payload[9]])).toEqual([[Verb.ERROR, ERROR_NETWORK_ACCESS_DENIED]]);
+    expect(sent.map((s) => [s.verb, s.payload[9]])).toEqual([[Verb.ERROR, ErrorCode.NETWORK_ACCESS_DENIED]]);
   });
 
   test("deleting a network revokes every member's COM at the members that were online", async () => {

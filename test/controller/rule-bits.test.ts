@@ -5,7 +5,7 @@ import { parseRule } from "../../src/controller/rule-json.ts";
 import { toHex } from "../../src/util/hex.ts";
 import { encodeRules } from "../../src/vl2/rules.ts";
 import { ruleFromJson } from "../../src/vl2/rules-json.ts";
-import type { JsonValue } from "../../src/service/local-conf.ts";
+import type { JsonValue } from "../../src/util/json.ts";
 
 const NWID = "3bc65e2b50b151d2";
 const entry = (r: Parameters<typeof encodeRules>[0][number]) => toHex(encodeRules([r]));

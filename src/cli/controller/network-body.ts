@@ -4,7 +4,7 @@
  * `--route` give full control. Bad options are reported before anything is sent.
  */
 
-import type { JsonObject } from "../../service/local-conf.ts";
+import type { JsonObject } from "../../util/json.ts";
 import { inetAddressFromString, ipToString, type InetAddress } from "../../vl1/inet-address.ts";
 
 export interface CreateOptions {
@@ -25,7 +25,9 @@ export function createBody(o: CreateOptions): JsonObject | { error: string } {
   const pools: JsonObject[] = [];
   for (const s of list(o.subnet)) {
     const c = inetAddressFromString(s);
-    if (c === null || !s.includes("/") || c.port > (c.family === 4 ? 32 : 128)) return { error: `--subnet ${s}: expected a CIDR like 10.147.17.0/24` };
+    if (c === null || !s.includes("/") || c.port > (c.family === 4 ? 32 : 128)) {
+      return { error: `--subnet ${s}: expected a CIDR like 10.147.17.0/24` };
+    }
     const net = networkOf(c);
     routes.push({ target: `${ipToString(net)}/${c.port}`, via: null });
     const range = hostRange(net, c.port);

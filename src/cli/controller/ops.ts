@@ -3,7 +3,7 @@
  * status (0 ok, 1 the API refused or failed, 2 bad usage) so it can be tested without a process.
  */
 
-import type { JsonObject, JsonValue } from "../../service/local-conf.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../util/json.ts";
 import { type ApiTarget, apiRequest } from "../zerotier-cli/client.ts";
 import { createBody, type CreateOptions } from "./network-body.ts";
 
@@ -19,7 +19,12 @@ const ADDR_RE = /^[0-9a-fA-F]{10}$/;
 const done = (out: string): CliResult => ({ code: 0, out, err: "" });
 const usage = (err: string): CliResult => ({ code: 2, out: "", err: `${err}\n` });
 
-async function call(t: ApiTarget, method: string, path: string, body?: JsonValue): Promise<{ ok: true; json: JsonValue } | { ok: false; res: CliResult }> {
+async function call(
+  t: ApiTarget,
+  method: string,
+  path: string,
+  body?: JsonValue,
+): Promise<{ ok: true; json: JsonValue } | { ok: false; res: CliResult }> {
   const r = await apiRequest(t, method, path, body === undefined ? undefined : JSON.stringify(body));
   if (r.status === 0) return { ok: false, res: { code: 1, out: "", err: `cannot reach the service at ${t.host}:${t.port}: ${r.body}\n` } };
   let json: JsonValue = null;
@@ -29,7 +34,8 @@ async function call(t: ApiTarget, method: string, path: string, body?: JsonValue
     json = null;
   }
   if (r.status !== 200) {
-    const msg = json !== null && typeof json === "object" && !Array.isArray(json) && typeof json.error === "string" ? json.error : r.status === 404 ? "not found" : r.body;
+    const apiError = isJsonObject(json) && typeof json.error === "string" ? json.error : null;
+    const msg = apiError ?? (r.status === 404 ? "not found" : r.body);
     return { ok: false, res: { code: 1, out: "", err: `${r.status} ${msg}\n` } };
   }
   return { ok: true, json };
@@ -42,7 +48,8 @@ export async function status(t: ApiTarget, json: boolean): Promise<CliResult> {
   const r = await call(t, "GET", "/controller");
   if (!r.ok) return r.res;
   const j = obj(r.json);
-  return done(json ? pretty(r.json) : `controller ${j.controller === true ? "enabled" : "disabled"} apiVersion ${j.apiVersion} databaseReady ${j.databaseReady}\n`);
+  const state = j.controller === true ? "enabled" : "disabled";
+  return done(json ? pretty(r.json) : `controller ${state} apiVersion ${j.apiVersion} databaseReady ${j.databaseReady}\n`);
 }
 
 export async function create(t: ApiTarget, o: CreateOptions, json: boolean): Promise<CliResult> {
@@ -66,7 +73,13 @@ export async function networks(t: ApiTarget, json: boolean): Promise<CliResult> 
   }
   if (json) return done(pretty(rows));
   const lines = rows.map((n) =>
-    [n.id, JSON.stringify(n.name ?? ""), n.private === false ? "public" : "private", pools(n), `${n.authorizedCount ?? "?"}/${n.totalCount ?? "?"}`].join(" "),
+    [
+      n.id,
+      JSON.stringify(n.name ?? ""),
+      n.private === false ? "public" : "private",
+      pools(n),
+      `${n.authorizedCount ?? "?"}/${n.totalCount ?? "?"}`,
+    ].join(" "),
   );
   return done(["<nwid> <name> <type> <pools> <authorized/members>", ...lines].join("\n") + "\n");
 }
@@ -97,7 +110,14 @@ export async function members(t: ApiTarget, nwid: string, json: boolean): Promis
   return done(["<address> <status> <ips> <name>", ...lines].join("\n") + "\n");
 }
 
-export async function updateMember(t: ApiTarget, nwid: string, address: string, body: JsonObject, what: string, json: boolean): Promise<CliResult> {
+export async function updateMember(
+  t: ApiTarget,
+  nwid: string,
+  address: string,
+  body: JsonObject,
+  what: string,
+  json: boolean,
+): Promise<CliResult> {
   const bad = checkIds(nwid, address);
   if (bad) return bad;
   const r = await call(t, "POST", `/controller/network/${nwid}/member/${address}`, body);
@@ -121,7 +141,8 @@ export async function update(t: ApiTarget, nwid: string, address: string | undef
   } catch (e) {
     return usage(`invalid JSON: ${(e as Error).message}`);
   }
-  const r = await call(t, "POST", address === undefined ? `/controller/network/${nwid}` : `/controller/network/${nwid}/member/${address}`, body);
+  const path = address === undefined ? `/controller/network/${nwid}` : `/controller/network/${nwid}/member/${address}`;
+  const r = await call(t, "POST", path, body);
   if (!r.ok) return r.res;
   return done(json ? pretty(r.json) : `updated ${address ?? nwid} (revision ${obj(r.json).revision})\n`);
 }
@@ -129,7 +150,8 @@ export async function update(t: ApiTarget, nwid: string, address: string | undef
 export async function remove(t: ApiTarget, nwid: string, address: string | undefined): Promise<CliResult> {
   const bad = checkIds(nwid, address);
   if (bad) return bad;
-  const r = await call(t, "DELETE", address === undefined ? `/controller/network/${nwid}` : `/controller/network/${nwid}/member/${address}`);
+  const path = address === undefined ? `/controller/network/${nwid}` : `/controller/network/${nwid}/member/${address}`;
+  const r = await call(t, "DELETE", path);
   return r.ok ? done(`deleted ${address === undefined ? `network ${nwid}` : `member ${address} of ${nwid}`}\n`) : r.res;
 }
 

@@ -1,5 +1,5 @@
 /** Text output of zerotier-cli's commands, line for line as the original prints them. */
-import type { JsonValue } from "../../service/local-conf.ts";
+import type { JsonValue } from "../../util/json.ts";
 
 type Obj = { [k: string]: JsonValue };
 
@@ -66,7 +66,9 @@ export function formatPeers(j: JsonValue, now: number): string {
     const path = preferredPath(p);
     let best = "RELAY";
     if (path) {
-      const tail = `${String(since(now, path.lastSend)).padEnd(8)} ${String(since(now, path.lastReceive)).padEnd(8)} ${str(path.address, "")}`;
+      const sent = String(since(now, path.lastSend)).padEnd(8);
+      const received = String(since(now, path.lastReceive)).padEnd(8);
+      const tail = `${sent} ${received} ${str(path.address, "")}`;
       best = p.tunneled ? `RELAY ${tail}` : `DIRECT   ${tail}`;
     }
     out += `${str(p.address)} ${version(p).padEnd(6)} ${str(p.role).padEnd(6)} ${String(int(p.latency)).padStart(5)} ${best}\n`;
@@ -81,7 +83,8 @@ export function formatListNetworks(j: JsonValue): string {
   for (const n of j) {
     if (!isObj(n)) continue;
     const ips = Array.isArray(n.assignedAddresses) ? n.assignedAddresses.filter((a): a is string => typeof a === "string") : [];
-    out += `200 listnetworks ${str(n.nwid)} ${str(n.name)} ${str(n.mac)} ${str(n.status)} ${str(n.type)} ${str(n.portDeviceName)} ${ips.length ? ips.join(",") : "-"}\n`;
+    const fields = [n.nwid, n.name, n.mac, n.status, n.type, n.portDeviceName].map((v) => str(v));
+    out += `200 listnetworks ${fields.join(" ")} ${ips.length ? ips.join(",") : "-"}\n`;
   }
   return out;
 }

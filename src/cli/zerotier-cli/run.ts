@@ -2,7 +2,7 @@
  * zerotier-cli commands. Each returns the text to print and the exit code zerotier-cli would give
  * (0 ok, 1 request failed, 2 usage), so they can be tested without spawning a process.
  */
-import type { JsonValue } from "../../service/local-conf.ts";
+import type { JsonValue } from "../../util/json.ts";
 import { type ApiTarget, apiRequest } from "./client.ts";
 import { formatInfo, formatListNetworks, formatListPeers, formatPeers, jsonDump } from "./format.ts";
 
@@ -59,7 +59,8 @@ export async function runCommand(t: ApiTarget, command: string, args: string[], 
     }
     case "orbit": {
       const [world, seed] = args;
-      if (!world || !seed || !/^[0-9a-fA-F]{1,16}$/.test(world) || !/^[0-9a-fA-F]{1,16}$/.test(seed) || BigInt(`0x${world}`) === 0n || BigInt(`0x${seed}`) === 0n) {
+      const hex64 = (v: string | undefined): v is string => v !== undefined && /^[0-9a-fA-F]{1,16}$/.test(v) && BigInt(`0x${v}`) !== 0n;
+      if (!hex64(world) || !hex64(seed)) {
         return { out: "orbit requires a world ID and a seed (both non-zero hex)\n", code: 2 };
       }
       const r = await apiRequest(t, "POST", `/moon/${world.toLowerCase()}`, JSON.stringify({ seed }));

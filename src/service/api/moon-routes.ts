@@ -1,6 +1,6 @@
 import { addressFromString } from "../../vl1/address.ts";
 import type { NodeHost } from "../node-host.ts";
-import { badRequest, notFound, ok, type Router } from "./router.ts";
+import { badRequest, notFound, ok, type Router } from "../../util/router.ts";
 
 /**
  * /moon: list, show, orbit (POST with {"seed": "<10 hex>"}), deorbit. 1.14's routes take exactly

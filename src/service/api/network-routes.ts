@@ -1,7 +1,7 @@
-import type { JsonValue } from "../local-conf.ts";
+import type { JsonValue } from "../../util/json.ts";
 import type { NetworkLocalSettings } from "../../vl2/local-conf.ts";
 import type { Networks } from "../../vl2/networks.ts";
-import { badRequest, notFound, ok, type Router } from "./router.ts";
+import { badRequest, notFound, ok, type Router } from "../../util/router.ts";
 
 const SETTINGS = ["allowManaged", "allowGlobal", "allowDefault", "allowDNS"] as const;
 
@@ -35,6 +35,8 @@ export function networkRoutes(router: Router, networks: Networks): void {
     if (typeof s === "string") return badRequest(s);
     return ok(json(networks.join(nwid, s)));
   });
-  router.add("DELETE", new RegExp(`^/network/${ID}$`), async (req) => ((await networks.leave(BigInt(`0x${req.params[0]}`))) ? ok({ result: true }) : ok({})));
+  router.add("DELETE", new RegExp(`^/network/${ID}$`), async (req) =>
+    (await networks.leave(BigInt(`0x${req.params[0]}`))) ? ok({ result: true }) : ok({}),
+  );
   router.add(["GET", "POST", "PUT", "DELETE"], /^\/network\/.*$/, () => notFound());
 }

@@ -1,7 +1,7 @@
-import type { JsonObject, JsonValue } from "../local-conf.ts";
+import type { JsonObject, JsonValue } from "../../util/json.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import { VERSION_BUILD, VERSION_MAJOR, VERSION_MINOR, VERSION_REVISION, VERSION_STRING } from "../../version.ts";
-import { notFound, ok, Router } from "./router.ts";
+import { notFound, ok, Router } from "../../util/router.ts";
 
 /** What the API needs to know about the running service. Each part is owned by its layer. */
 export interface ServiceView {

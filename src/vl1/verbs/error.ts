@@ -5,8 +5,7 @@
  */
 
 import type { Node, RxState } from "../node.ts";
-import { IDX_PAYLOAD, Verb } from "../packet.ts";
-import { ERROR_IDENTITY_COLLISION } from "./hello.ts";
+import { ErrorCode, IDX_PAYLOAD, Verb } from "../packet.ts";
 
 export function handleError(node: Node, rx: RxState): boolean {
   const p = rx.start + IDX_PAYLOAD;
@@ -18,7 +17,7 @@ export function handleError(node: Node, rx: RxState): boolean {
   const code = rx.buf[p + 9]!;
   switch (inReVerb) {
     case Verb.HELLO:
-      if (code === ERROR_IDENTITY_COLLISION && node.topology.isUpstream(rx.peer.address)) node.identityCollision();
+      if (code === ErrorCode.IDENTITY_COLLISION && node.topology.isUpstream(rx.peer.address)) node.identityCollision();
       return false;
     case Verb.WHOIS:
     case Verb.ECHO:

@@ -13,14 +13,11 @@ import { Identity, IDENTITY_PUBLIC_SERIALIZED_LENGTH } from "../identity.ts";
 import { type InetAddress, decodeInetAddress, encodeInetAddress } from "../inet-address.ts";
 import type { Node, RxState } from "../node.ts";
 import { SEND_EXPECT_REPLY } from "../node.ts";
-import { IDX_PAYLOAD, Verb, hops, source } from "../packet.ts";
+import { ErrorCode, IDX_PAYLOAD, Verb, hops, source } from "../packet.ts";
 import { Peer } from "../peer.ts";
 import { PeerKeys } from "../peer-keys.ts";
 import { World, WORLD_TYPE_MOON } from "../world.ts";
 import { readU16, readU64, readU64Number, writeU16, writeU64, writeU64Number } from "./wire-util.ts";
-
-/** ERROR code sent when a HELLO claims an address that a different identity holds. */
-export const ERROR_IDENTITY_COLLISION = 0x04;
 
 /** Offsets inside the HELLO payload. */
 const H_PROTO = 0;
@@ -71,8 +68,9 @@ export function sendHello(node: Node, peer: Peer, localSocket: number, at: InetA
 }
 
 /**
- * A HELLO addressed to us. `authed` is the peer when the packet already passed dearmor under suite
- * 1/3 (then only the identity is compared); null for the normal suite-0 HELLO.
+ * A HELLO addressed to us. `authed` is the peer when the packet is already authenticated (dearmored
+ * under suite 1/3, or suite 2 from a trusted path; then only the identity is compared); null for the
+ * normal suite-0 HELLO.
  */
 export function handleHello(
   node: Node,
@@ -230,7 +228,7 @@ function replyIdentityCollision(
   let o = IDX_PAYLOAD;
   tx[o++] = Verb.HELLO;
   for (let i = 0; i < 8; i++) tx[o++] = copy[i]!;
-  tx[o++] = ERROR_IDENTITY_COLLISION;
+  tx[o++] = ErrorCode.IDENTITY_COLLISION;
   node.sendPrepared(stranger, o, -1, 0, localSocket, from);
 }
 

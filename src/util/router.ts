@@ -1,4 +1,5 @@
-import type { JsonValue } from "../local-conf.ts";
+/** The local API's method + path routing, shared by the service and the embedded controller. */
+import type { JsonValue } from "./json.ts";
 
 /** What a route handler returns: a status and a JSON body (or raw text for /metrics). */
 export interface ApiResult {
