@@ -4,7 +4,7 @@
  * takes; they throw DecodeError where 1.14 fails and RefusedValueError for what we refuse on
  * purpose, and network-config.ts turns either into a rejection reason.
  */
-import { ByteReader, ByteWriter, DecodeError } from "../util/bytes.ts";
+import { ByteReader, ByteWriter, bytesEqual, DecodeError } from "../util/bytes.ts";
 import { type InetAddress, encodeInetAddress, inetAddressSerializedLength } from "../vl1/inet-address.ts";
 import { RefusedValueError } from "./result.ts";
 
@@ -157,7 +157,7 @@ export function readDns(buf: Uint8Array): DnsConfig {
   w.bytes(field);
   for (const a of slots) writeInet(w, a);
   const wire = w.finish();
-  return sameBytes(wire, encodeDns({ domain, servers })) ? { domain, servers } : { domain, servers, wire };
+  return bytesEqual(wire, encodeDns({ domain, servers })) ? { domain, servers } : { domain, servers, wire };
 }
 
 function domainOf(field: Uint8Array): string {
@@ -169,12 +169,8 @@ function domainOf(field: Uint8Array): string {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 function sameAddress(a: InetAddress, b: InetAddress): boolean {
-  return a.family === b.family && a.port === b.port && sameBytes(a.ip, b.ip);
+  return a.family === b.family && a.port === b.port && bytesEqual(a.ip, b.ip);
 }
 
 /** Is `wire` (as readDns keeps it) still the DNS value of this domain and these servers? */
