@@ -9,102 +9,61 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ensureInterceptLibrary } from "../../intercept/build.ts";
-import { idtool, ROOT, waitFor } from "./helpers.ts";
-import { NetnsLab, netnsPossible, sh, writeHome } from "./netns-lab.ts";
+import { ContainerLab, CONTAINER_USER, gauge } from "../support/container-lab.ts";
+import { waitFor } from "./helpers.ts";
+import { netnsPossible, sh } from "./netns-lab.ts";
 
 const possible = netnsPossible();
-const USER = "ztnc-test";
+const USER = CONTAINER_USER;
 const PY = "/usr/bin/python3";
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-nc-"));
-const homes = { root: join(tmp, "root"), tap: join(tmp, "tap"), n1: join(tmp, "n1"), n2: join(tmp, "n2") };
-type Node = keyof typeof homes;
-const ports: Record<Node, number> = { root: 9993, tap: 9993, n1: 9993, n2: 9994 };
-let lab: NetnsLab | null = null;
-let nwid = "";
-let lib = "";
-let daemon = "";
-let uid = 0;
-const ip: Partial<Record<Node, string>> = {};
+let cl: ContainerLab | null = null;
 const procs: Record<string, Subprocess> = {};
+const ip: Record<string, string> = {};
+const homes: Record<string, string> = {};
+let nwid = "";
 
-function ns(k: Node): string {
-  return k === "root" ? lab!.hub : k === "tap" ? lab!.leaves[0]! : lab!.leaves[1]!;
+function ns(k: "tap" | "n1" | "n2"): string {
+  return cl!.ns(k === "tap" ? "outside" : k);
 }
-
-const asUser = (argv: string[]): string[] => ["setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "--", ...argv];
-
-/** argv of `program` run inside container `k` (as the unprivileged user, under the library). */
+const lab = {
+  exec: (n: string, argv: string[], o?: Parameters<ContainerLab["lab"]["exec"]>[2]) => cl!.lab.exec(n, argv, o),
+  spawn: (n: string, argv: string[], log?: string) => cl!.lab.spawn(n, argv, log),
+};
 function contained(k: "n1" | "n2", argv: string[]): string[] {
-  return asUser(["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${homes[k]}`, ...argv]);
+  return cl!.contained(k, argv);
 }
-
-async function api(k: Node, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  return lab!.api(ns(k), homes[k], method, path, body);
+async function api(k: "root" | "tap" | "n1" | "n2", method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return cl!.api(k === "tap" ? "outside" : k, method, path, body);
 }
-
-async function metrics(k: Node): Promise<string> {
-  return String((await api(k, "GET", "/metrics")).json);
-}
-
-function gauge(text: string, re: RegExp): number {
-  let sum = 0;
-  for (const m of text.matchAll(re)) sum += Number(m[1]);
-  return sum;
+async function metrics(k: "n1" | "n2"): Promise<string> {
+  return cl!.metrics(k);
 }
 
 beforeAll(async () => {
   if (!possible) return;
-  // The unprivileged user may not be able to enter the checkout (a fresh clone in a 0700
-  // directory): give it the standalone compiled daemon and a copy of the library instead, which
-  // is also how containers run them.
-  const bin = join(tmp, "bin");
-  mkdirSync(bin, { mode: 0o755 });
-  copyFileSync(await ensureInterceptLibrary({}), join(bin, "libzerotierintercept.so"));
-  lib = join(bin, "libzerotierintercept.so");
-  daemon = join(bin, "zerotier-netcon-service");
-  await sh([process.execPath, "build", "--compile", "--outfile", daemon, join(ROOT, "src/cli/service.ts"), join(ROOT, "ffi/tap-reader-worker.ts")], { timeoutMs: 120_000 });
-  if ((await sh(["id", "-u", USER], { allowFail: true })).code !== 0) {
-    await sh(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER]);
-  }
-  uid = Number((await sh(["id", "-u", USER])).out.trim());
-  chmodSync(tmp, 0o755);
-  lab = await NetnsLab.create(2, "zn");
-  const settings = { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true };
-  for (const k of Object.keys(homes) as Node[]) {
-    writeHome(homes[k], settings, null);
-    expect((await idtool("generate", join(homes[k], "identity.secret"), join(homes[k], "identity.public"))).code).toBe(0);
-  }
-  const worldJson = join(tmp, "world.json");
-  expect((await idtool("mkworld", "--new-signing-key", worldJson)).code).toBe(0);
-  const w = JSON.parse(readFileSync(worldJson, "utf8")) as Record<string, unknown>;
-  w.roots = [{ identity: readFileSync(join(homes.root, "identity.public"), "utf8").trim(), stableEndpoints: [`${lab.hubIp()}/9993`] }];
-  writeFileSync(worldJson, JSON.stringify(w));
-  for (const h of Object.values(homes)) expect((await idtool("mkworld", worldJson, join(h, "planet"))).code).toBe(0);
-  for (const k of ["n1", "n2"] as const) {
-    await sh(["chown", "-R", `${USER}:${USER}`, homes[k]]);
-    chownSync(homes[k], uid, uid);
-  }
-  lab.startService(lab.hub, homes.root, []);
-  lab.startService(ns("tap"), homes.tap, ["--tap"]);
-  for (const k of ["n1", "n2"] as const) {
-    procs[k] = lab.spawn(ns(k), asUser([daemon, "-d", homes[k], "-p", String(ports[k])]), join(tmp, `${k}.log`));
-  }
-  for (const k of Object.keys(homes) as Node[]) await waitFor(`${k} API`, async () => ((await api(k, "GET", "/status")).status === 200 ? true : null), 30_000);
-}, 90_000);
+  cl = await ContainerLab.start({ dir: tmp, containers: ["n1", "n2"], prefix: "zn", subnet: "10.233.9" });
+  nwid = cl.nwid;
+  Object.assign(homes, cl.homes);
+  ip.tap = cl.ip.outside!;
+  ip.n1 = cl.ip.n1!;
+  ip.n2 = cl.ip.n2!;
+  procs.n1 = cl.procs.n1!;
+  procs.n2 = cl.procs.n2!;
+}, 120_000);
 
 afterAll(async () => {
   for (const p of Object.values(procs)) if (p.exitCode === null) p.kill("SIGKILL");
-  await lab?.close();
+  await cl?.close();
   rmSync(tmp, { recursive: true, force: true });
 }, 30_000);
 
 async function httpServer(k: "n1" | "n2", dir: string, port: number): Promise<Subprocess> {
-  const p = lab!.spawn(ns(k), contained(k, [PY, "-m", "http.server", String(port), "--directory", dir]), join(tmp, `http-${k}-${port}.log`));
+  const p = lab.spawn(ns(k), contained(k, [PY, "-m", "http.server", String(port), "--directory", dir]), join(tmp, `http-${k}-${port}.log`));
   procs[`http-${k}-${port}`] = p;
   return p;
 }
@@ -115,31 +74,15 @@ describe("network containers (netns; containers run as an unprivileged user)", (
   });
 
   test("a network on our controller; the tap node and two netcon services get addresses", async () => {
-    const rootAddr = readFileSync(join(homes.root, "identity.public"), "utf8").slice(0, 10);
-    const r = await api("root", "POST", `/controller/network/${rootAddr}______`, {
-      name: "netcon",
-      private: false,
-      ipAssignmentPools: [{ ipRangeStart: "10.233.9.10", ipRangeEnd: "10.233.9.200" }],
-      routes: [{ target: "10.233.9.0/24", via: null }],
-      v4AssignMode: { zt: true },
-    });
-    expect(r.status).toBe(200);
-    nwid = (r.json as { id: string }).id;
-    for (const k of ["tap", "n1", "n2"] as const) expect((await api(k, "POST", `/network/${nwid}`, {})).status).toBe(200);
-    for (const k of ["tap", "n1", "n2"] as const) {
-      const n = await waitFor(`${k} OK`, async () => {
-        const x = (await api(k, "GET", `/network/${nwid}`)).json as { status: string; assignedAddresses: string[] };
-        return x.status === "OK" && x.assignedAddresses.length > 0 ? x : null;
-      }, 40_000);
-      ip[k] = n.assignedAddresses[0]!.split("/")[0]!;
-    }
+    expect(nwid).toMatch(/^[0-9a-f]{16}$/);
+    for (const k of ["tap", "n1", "n2"]) expect(ip[k]).toMatch(/^10\.233\.9\.\d+$/);
     // the endpoint exists, owner-only, owned by the unprivileged user
-    const st = await sh(["stat", "-c", "%a %U", join(homes.n1, "netcon.d")]);
+    const st = await sh(["stat", "-c", "%a %U", join(homes.n1!, "netcon.d")]);
     expect(st.out.trim()).toBe(`700 ${USER}`);
-  }, 90_000);
+  });
 
   test("the kernel side pings the container (the user-space stack answers)", async () => {
-    const p = await lab!.exec(ns("tap"), ["ping", "-c", "3", "-W", "3", ip.n1!], { allowFail: true, timeoutMs: 20_000 });
+    const p = await lab.exec(ns("tap"), ["ping", "-c", "3", "-W", "3", ip.n1!], { allowFail: true, timeoutMs: 20_000 });
     expect(p.out).toMatch(/ 0% packet loss/);
   }, 30_000);
 
@@ -150,11 +93,11 @@ describe("network containers (netns; containers run as an unprivileged user)", (
     chmodSync(dir, 0o755);
     await httpServer("n1", dir, 8080);
     const body = await waitFor("page", async () => {
-      const r = await lab!.exec(ns("tap"), ["curl", "-s", "--max-time", "3", `http://${ip.n1}:8080/index.html`], { allowFail: true });
+      const r = await lab.exec(ns("tap"), ["curl", "-s", "--max-time", "3", `http://${ip.n1}:8080/index.html`], { allowFail: true });
       return r.code === 0 && r.out.length > 0 ? r.out : null;
     }, 30_000);
     expect(body).toBe("hello from inside the container\n");
-    const ss = await lab!.exec(ns("n1"), ["ss", "-ltnH"]);
+    const ss = await lab.exec(ns("n1"), ["ss", "-ltnH"]);
     expect(ss.out).not.toContain(":8080");
   }, 60_000);
 
@@ -163,16 +106,16 @@ describe("network containers (netns; containers run as an unprivileged user)", (
     await sh(["mkdir", "-p", dir]);
     writeFileSync(join(dir, "k.txt"), "served by the kernel\n");
     chmodSync(dir, 0o755);
-    procs.kweb = lab!.spawn(ns("tap"), [PY, "-m", "http.server", "8081", "--bind", ip.tap!, "--directory", dir]);
+    procs.kweb = lab.spawn(ns("tap"), [PY, "-m", "http.server", "8081", "--bind", ip.tap!, "--directory", dir]);
     const body = await waitFor("kernel page", async () => {
-      const r = await lab!.exec(ns("n1"), contained("n1", ["curl", "-s", "--max-time", "3", `http://${ip.tap}:8081/k.txt`]), { allowFail: true });
+      const r = await lab.exec(ns("n1"), contained("n1", ["curl", "-s", "--max-time", "3", `http://${ip.tap}:8081/k.txt`]), { allowFail: true });
       return r.code === 0 && r.out.length > 0 ? r.out : null;
     }, 30_000);
     expect(body).toBe("served by the kernel\n");
   }, 60_000);
 
   test("two netcon services on one host talk to each other", async () => {
-    const r = await lab!.exec(ns("n2"), contained("n2", ["curl", "-s", "--max-time", "5", `http://${ip.n1}:8080/index.html`]), { allowFail: true, timeoutMs: 20_000 });
+    const r = await lab.exec(ns("n2"), contained("n2", ["curl", "-s", "--max-time", "5", `http://${ip.n1}:8080/index.html`]), { allowFail: true, timeoutMs: 20_000 });
     expect(r.out).toBe("hello from inside the container\n");
   }, 30_000);
 
@@ -183,16 +126,16 @@ describe("network containers (netns; containers run as an unprivileged user)", (
     chmodSync(file, 0o644);
     const want = createHash("sha256").update(data).digest("hex");
     // container → kernel
-    const recv1 = lab!.exec(ns("tap"), ["sh", "-c", "nc -l 5001 | sha256sum"], { timeoutMs: 180_000 });
-    await waitFor("kernel listener", async () => ((await lab!.exec(ns("tap"), ["ss", "-ltnH", "sport = :5001"])).out.includes("5001") ? true : null));
-    const send1 = await lab!.exec(ns("n1"), contained("n1", ["sh", "-c", `nc -N ${ip.tap} 5001 < ${file}`]), { timeoutMs: 180_000, allowFail: true });
+    const recv1 = lab.exec(ns("tap"), ["sh", "-c", "nc -l 5001 | sha256sum"], { timeoutMs: 180_000 });
+    await waitFor("kernel listener", async () => ((await lab.exec(ns("tap"), ["ss", "-ltnH", "sport = :5001"])).out.includes("5001") ? true : null));
+    const send1 = await lab.exec(ns("n1"), contained("n1", ["sh", "-c", `nc -N ${ip.tap} 5001 < ${file}`]), { timeoutMs: 180_000, allowFail: true });
     expect(send1.err).toBe("");
     expect((await recv1).out.split(" ")[0]).toBe(want);
     // kernel → container (the container listens)
     const out2 = join(homes.n1, "recv2.sha"); // a place the unprivileged user may write
-    const recv = lab!.exec(ns("n1"), contained("n1", ["sh", "-c", `nc -l ${ip.n1} 5002 | sha256sum > ${out2}`]), { timeoutMs: 180_000, allowFail: true });
+    const recv = lab.exec(ns("n1"), contained("n1", ["sh", "-c", `nc -l ${ip.n1} 5002 | sha256sum > ${out2}`]), { timeoutMs: 180_000, allowFail: true });
     // A refused connect consumes nothing: the sender retries until the container's listener is up.
-    const send2 = await lab!.exec(ns("tap"), ["sh", "-c", `for i in $(seq 100); do nc -N ${ip.n1} 5002 < ${file} && exit 0; sleep 0.1; done; exit 1`], { timeoutMs: 180_000, allowFail: true });
+    const send2 = await lab.exec(ns("tap"), ["sh", "-c", `for i in $(seq 100); do nc -N ${ip.n1} 5002 < ${file} && exit 0; sleep 0.1; done; exit 1`], { timeoutMs: 180_000, allowFail: true });
     expect(send2.code).toBe(0);
     await recv;
     expect(readFileSync(out2, "utf8").split(" ")[0]).toBe(want);
@@ -215,7 +158,7 @@ describe("network containers (netns; containers run as an unprivileged user)", (
       "",
     ].join("\n"));
     chmodSync(server, 0o644);
-    procs.echo = lab!.spawn(ns("n1"), contained("n1", [PY, server]), join(tmp, "echo.log"));
+    procs.echo = lab.spawn(ns("n1"), contained("n1", [PY, server]), join(tmp, "echo.log"));
     const client = join(tmp, "many.py");
     writeFileSync(client, [
       "import asyncio, sys",
@@ -234,10 +177,10 @@ describe("network containers (netns; containers run as an unprivileged user)", (
       "",
     ].join("\n"));
     await waitFor("echo server", async () => {
-      const r = await lab!.exec(ns("tap"), ["nc", "-z", "-w", "2", ip.n1!, "7000"], { allowFail: true });
+      const r = await lab.exec(ns("tap"), ["nc", "-z", "-w", "2", ip.n1!, "7000"], { allowFail: true });
       return r.code === 0 ? true : null;
     }, 20_000);
-    const r = await lab!.exec(ns("tap"), [PY, client], { timeoutMs: 120_000, allowFail: true });
+    const r = await lab.exec(ns("tap"), [PY, client], { timeoutMs: 120_000, allowFail: true });
     expect(r.err).toBe("");
     expect(r.out.trim()).toBe("1000");
   }, 150_000);
@@ -272,10 +215,10 @@ describe("network containers (netns; containers run as an unprivileged user)", (
       "",
     ].join("\n"));
     chmodSync(writer, 0o644);
-    procs.sink = lab!.spawn(ns("tap"), ["sh", "-c", "nc -l 5003 > /dev/null"]);
-    await waitFor("sink", async () => ((await lab!.exec(ns("tap"), ["ss", "-ltnH", "sport = :5003"])).out.includes("5003") ? true : null));
+    procs.sink = lab.spawn(ns("tap"), ["sh", "-c", "nc -l 5003 > /dev/null"]);
+    await waitFor("sink", async () => ((await lab.exec(ns("tap"), ["ss", "-ltnH", "sport = :5003"])).out.includes("5003") ? true : null));
     const log = join(tmp, "writer.log");
-    const w = lab!.spawn(ns("n2"), contained("n2", [PY, writer]), log);
+    const w = lab.spawn(ns("n2"), contained("n2", [PY, writer]), log);
     await waitFor("writer connected", async () => (readFileSync(log, "utf8").includes("connected") ? true : null));
     await waitFor("bytes flowing", async () => (gauge(await metrics("n2"), /zt_netcon_bytes\{network_id="[0-9a-f]+",direction="to_peer"\} (\d+)/g) > 1_000_000 ? true : null));
     const killedAt = Date.now() / 1000;
