@@ -125,7 +125,10 @@ export class ContainerLab {
   /** (Re)start a container's netcon service as the unprivileged user. */
   startContainerService(name: string): Subprocess {
     const m = this.members.get(name)!;
-    const p = this.lab.spawn(m.ns, asUser([this.daemon, "-d", m.home, "-p", String(m.port)]), join(this.o.dir, `${name}.service.log`));
+    // Its own session: a program that signals its whole process group (apache stopping its
+    // workers) must not reach the service. setsid does not fork here (not a group leader), so
+    // the pid stays the service's.
+    const p = this.lab.spawn(m.ns, asUser(["setsid", this.daemon, "-d", m.home, "-p", String(m.port)]), join(this.o.dir, `${name}.service.log`));
     this.procs[name] = p;
     return p;
   }
