@@ -63,6 +63,36 @@ static int put_bytes(void *val, socklen_t *lenp, const void *src, size_t size)
 	return 0;
 }
 
+/*
+ * TCP_INFO as Linux lays it out, filled from the stack's connection (state, RTT, MSS, congestion
+ * window, retransmissions); fields the stack does not keep are 0. Programs such as iperf3 and nginx
+ * ($tcpinfo_rtt) read it.
+ */
+static int tcp_info(const struct zt_sock *s, void *val, socklen_t *lenp)
+{
+	struct zt_reply rep;
+	int e = zt_call(s->svc_pid, ZOP_GETSOCKOPT, s->sockid, IPPROTO_TCP, TCP_INFO, 0, 0, &rep);
+	if (e)
+		return e;
+	uint32_t d[8];
+	for (int i = 0; i < 8; i++)
+		d[i] = (uint32_t)rep.data[4 * i] | (uint32_t)rep.data[4 * i + 1] << 8 |
+		       (uint32_t)rep.data[4 * i + 2] << 16 | (uint32_t)rep.data[4 * i + 3] << 24;
+	struct tcp_info ti;
+	memset(&ti, 0, sizeof ti);
+	ti.tcpi_state = (uint8_t)(d[0] <= 11 ? d[0] : 7);
+	ti.tcpi_rtt = d[1];
+	ti.tcpi_rttvar = d[2];
+	ti.tcpi_snd_cwnd = d[3];
+	ti.tcpi_snd_mss = d[4];
+	ti.tcpi_rcv_mss = d[4];
+	ti.tcpi_snd_ssthresh = d[5];
+	ti.tcpi_unacked = d[6];
+	ti.tcpi_total_retrans = d[7];
+	ti.tcpi_rto = rep.val[0];
+	return put_bytes(val, lenp, &ti, sizeof ti);
+}
+
 static int put_int(int level, void *val, socklen_t *lenp, int v)
 {
 	int want = (int)*lenp;
@@ -100,6 +130,13 @@ static int get_opt(int fd, const struct zt_sock *s, int level, int name, void *v
 		if (name == IPV6_V6ONLY)
 			return put_int(level, val, lenp, (s->flags & ZF_V6ONLY) ? 1 : 0);
 	} else if (level == IPPROTO_TCP) {
+		if (name == TCP_CONGESTION) {
+			/* the stack's congestion control (a set with another name is refused) */
+			static const char cc[16] = "cubic"; /* TCP_CA_NAME_MAX */
+			return put_bytes(val, lenp, cc, sizeof cc);
+		}
+		if (name == TCP_INFO)
+			return tcp_info(s, val, lenp);
 		if (tcp_not_int(name))
 			return ENOPROTOOPT;
 	} else if (level != IPPROTO_IP) {

@@ -12,18 +12,20 @@ import { Bridge, type BridgeOwner, type BridgeStats } from "./bridge.ts";
 import type { AttachListener } from "./attach-listener.ts";
 import { type DeliverResult, ListenGroup, type ListenGroupOwner } from "./listen-group.ts";
 import { defaultSocketOptions, NetconSocket } from "./netcon-socket.ts";
-import { applySockopt, readSockopt } from "./sockopts.ts";
+import { applySockopt, readSockopt, tcpInfoWords } from "./sockopts.ts";
 import {
   ACCEPT_PREAMBLE_SIZE,
   acceptedSocketName,
   Errno,
   errnoNumber,
+  IPPROTO_TCP,
   MAGIC_ACCEPT,
   type Message,
   Op,
   PROTOCOL_VERSION,
   programSocketName,
   SockState,
+  TCP_INFO,
 } from "./protocol.ts";
 
 const EPHEMERAL_LOW = 32768;
@@ -106,6 +108,12 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
       case Op.CONNECT:
         return this.connect(m, s);
       case Op.GETSOCKOPT: {
+        if (m.arg(0) === IPPROTO_TCP && m.arg(1) === TCP_INFO) {
+          const t = tcpInfoWords(s);
+          m.reply(s.id, 0, t.rtoUs);
+          t.words.forEach((w, i) => m.setData32(4 * i, w));
+          return;
+        }
         const r = readSockopt(s, m.arg(0), m.arg(1));
         return m.reply(s.id, r.err, r.v0, r.v1);
       }

@@ -200,3 +200,42 @@ export function applySockopt(s: NetconSocket, level: number, name: number, v: nu
   }
   return Errno.ENOPROTOOPT;
 }
+
+/** Linux's TCP state numbers (include/net/tcp_states.h) for TCP_INFO. */
+const LINUX_TCP_STATE: Record<string, number> = {
+  ESTABLISHED: 1,
+  SYN_SENT: 2,
+  SYN_RECEIVED: 3,
+  FIN_WAIT_1: 4,
+  FIN_WAIT_2: 5,
+  TIME_WAIT: 6,
+  CLOSED: 7,
+  CLOSE_WAIT: 8,
+  LAST_ACK: 9,
+  LISTEN: 10,
+  CLOSING: 11,
+};
+
+/**
+ * TCP_INFO's essentials for the library to lay out as Linux's struct tcp_info: state, RTT and its
+ * variance in µs, congestion window and slow-start threshold in segments, MSS, segments in flight,
+ * and the RTO in µs. Allocates (a diagnostics call, not a data path).
+ */
+export function tcpInfoWords(s: NetconSocket): { words: number[]; rtoUs: number } {
+  if (s.tcp === null) return { words: [s.state === SockState.LISTENING ? 10 : 7, 0, 0, 0, 0, 0, 0, 0], rtoUs: 0 };
+  const i = s.tcp.info();
+  const mss = Math.max(1, i.mss);
+  return {
+    words: [
+      LINUX_TCP_STATE[i.state] ?? 7,
+      Math.round(i.srtt * 1000),
+      Math.round(i.rttvar * 1000),
+      Math.ceil(i.cwnd / mss),
+      i.mss,
+      Math.min(0x7fffffff, Math.ceil(i.ssthresh / mss)),
+      Math.ceil(i.inFlight / mss),
+      0,
+    ],
+    rtoUs: Math.round(i.rto * 1000),
+  };
+}

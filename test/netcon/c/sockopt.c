@@ -110,5 +110,21 @@ int main(void)
 	close(l);
 	close(fd);
 	close(fd6);
+	/* TCP_INFO and TCP_CONGESTION, which iperf3 reads on every connection */
+	int ti_fd = tcp_connect(PEER_IP, PORT_ECHO);
+	struct tcp_info ti;
+	memset(&ti, 0xee, sizeof ti);
+	socklen_t til = sizeof ti;
+	r = getsockopt(ti_fd, IPPROTO_TCP, TCP_INFO, &ti, &til);
+	CHECK("TCP_INFO of a connected socket: ESTABLISHED, an MSS, a window",
+	      r == 0 && til == sizeof ti && ti.tcpi_state == 1 && ti.tcpi_snd_mss > 500 && ti.tcpi_snd_cwnd > 0,
+	      "r=%d errno %s len %u state %u mss %u cwnd %u", r, ename(errno), (unsigned)til, ti.tcpi_state,
+	      ti.tcpi_snd_mss, ti.tcpi_snd_cwnd);
+	char ccname[16] = {0};
+	socklen_t ccl = sizeof ccname;
+	r = getsockopt(ti_fd, IPPROTO_TCP, TCP_CONGESTION, ccname, &ccl);
+	CHECK("TCP_CONGESTION names the algorithm", r == 0 && strcmp(ccname, "cubic") == 0, "r=%d errno %s '%s'", r,
+	      ename(errno), ccname);
+	close(ti_fd);
 	return finish();
 }
