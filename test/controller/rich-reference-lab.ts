@@ -256,7 +256,11 @@ try {
   await api("POST", `/controller/network/${N1}/member/${D}`, { authorized: true, tags: [[100, 3]] });
   await waitFor("member 3 OK on N1", async () => (((await mapi(3, "GET", `/network/${N1}`)).json as { status?: string }).status === "OK" ? true : null), 90_000);
   events.push({ kind: "join", member: D, nwid: N1, status: "OK" });
-  await Bun.sleep(2000);
+  // the member has stored the config it is running (its networks.d file is more than a stub)
+  await waitFor("member 3's stored N1 config", async () => {
+    const f = join(homes.m[3]!, "networks.d", `${N1}.conf`);
+    return existsSync(f) && statSync(f).size > 1 ? true : null;
+  }, 30_000);
 
   // ---- capture ----
   rmSync(OUT, { recursive: true, force: true });
@@ -271,11 +275,15 @@ try {
   const nets = [N1, N2, N3];
   const memberViews: Record<string, unknown> = {};
   for (let i = 0; i < 4; i++) for (const n of nets) memberViews[`${[A, B, Cm, D][i]}/${n}`] = (await mapi(i, "GET", `/network/${n}`)).json;
+  const stopped: number[] = [];
   for (let i = 0; i < 4; i++) {
     const pids = await sh(["ip", "netns", "pids", lab.leaves[i]!], { allowFail: true });
-    for (const pid of pids.out.split("\n").filter((x) => /^\d+$/.test(x))) process.kill(Number(pid), "SIGTERM");
+    for (const pid of pids.out.split("\n").filter((x) => /^\d+$/.test(x))) {
+      process.kill(Number(pid), "SIGTERM");
+      stopped.push(Number(pid));
+    }
   }
-  await Bun.sleep(1500);
+  await waitFor("members stopped", async () => (stopped.every((pid) => !existsSync(`/proc/${pid}`)) ? true : null), 30_000);
   const controller: Record<string, unknown> = { status: await get("/controller"), networks: await get("/controller/network") };
   for (const n of nets) {
     controller[`network/${n}`] = await get(`/controller/network/${n}`);
