@@ -30,6 +30,26 @@ export interface BridgeOwner {
 
 type Sock = Socket<Bridge>;
 
+/**
+ * Bridges with data to write to their program, flushed together after the event loop's I/O: one
+ * setImmediate per turn for all connections, nothing allocated per segment or per connection.
+ */
+const flushQueue: Bridge[] = [];
+let flushArmed = false;
+function flushAll(): void {
+  flushArmed = false;
+  // a bridge queued while flushing is handled in this same pass (the length is re-read)
+  for (let i = 0; i < flushQueue.length; i++) flushQueue[i]!.flushNow();
+  flushQueue.length = 0;
+}
+function scheduleFlush(b: Bridge): void {
+  flushQueue.push(b);
+  if (!flushArmed) {
+    flushArmed = true;
+    setImmediate(flushAll);
+  }
+}
+
 /** Bun.connect({ fd }) adopts a raw socket fd; bun-types lists no overload for it. */
 const connectFd = Bun.connect as unknown as (o: FdSocketOptions<Bridge> & { allowHalfOpen: boolean }) => Promise<Sock>;
 
@@ -140,15 +160,16 @@ export class Bridge implements TcpSocketHandler {
    * (21% of the receiving service's time); after the turn's I/O the ring holds all of them.
    */
   onReadable(): void {
-    if (this.flushArmed) return;
-    this.flushArmed = true;
-    setImmediate(this.flushBound);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    scheduleFlush(this);
   }
-  private flushArmed = false;
-  private readonly flushBound = (): void => {
-    this.flushArmed = false;
+  private flushQueued = false;
+  /** Called by the shared end-of-turn flush. */
+  flushNow(): void {
+    this.flushQueued = false;
     this.toProgram();
-  };
+  }
 
   private toProgram(): void {
     const s = this.sock;
