@@ -19,6 +19,7 @@ import { waitFor } from "../test/e2e/helpers.ts";
 import { netnsPossible, sh } from "../test/e2e/netns-lab.ts";
 import type { Scenario, ScenarioContext } from "./scenario.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
+import { programVersion } from "./versions.ts";
 
 const { values, positionals } = parseArgs({ options: { netns: { type: "boolean", default: false }, keep: { type: "boolean", default: false } }, allowPositionals: true });
 if (!values.netns) {
@@ -138,8 +139,25 @@ try {
   else console.log(`kept ${dir}`);
 }
 
-console.log("\n| scenario | result | seconds | notes |\n|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.name} | ${r.ok ? "OK" : "FAIL"} | ${r.seconds.toFixed(1)} | ${r.notes.replaceAll("|", "/")} |`);
 const failed = rows.filter((r) => !r.ok).length;
+const table = [
+  "| scenario | program version | result | seconds | notes |",
+  "|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.name} | ${programVersion(r.name, CONTAINER_USER).replaceAll("|", "/")} | ${r.ok ? "OK" : "FAIL"} | ${r.seconds.toFixed(1)} | ${r.notes.replaceAll("|", "/")} |`),
+].join("\n");
+console.log(`\n${table}`);
 console.log(`\n${rows.length - failed} passed, ${failed} failed`);
+// A full run refreshes the table in docker-test/README.md (between its matrix markers).
+if (filter === "") {
+  const readme = join(import.meta.dir, "README.md");
+  const text = readFileSync(readme, "utf8");
+  const start = text.indexOf("<!-- matrix:start -->");
+  const end = text.indexOf("<!-- matrix:end -->");
+  if (start >= 0 && end > start) {
+    const when = new Date().toISOString().slice(0, 10);
+    const block = `<!-- matrix:start -->\nLast full run (\`npm run docker-test -- --netns\`, ${when}): **${rows.length - failed} passed, ${failed} failed**.\n\n${table}\n`;
+    writeFileSync(readme, text.slice(0, start) + block + text.slice(end));
+    console.log("docker-test/README.md: matrix table updated");
+  }
+}
 process.exit(failed === 0 ? 0 : 1);
