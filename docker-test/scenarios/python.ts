@@ -2,6 +2,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Scenario } from "../scenario.ts";
+import { writeEchoClients, writeEchoServer } from "../../test/support/python-echo.ts";
 import { waitListening } from "./common.ts";
 
 export const pythonScenario: Scenario = {
@@ -17,39 +18,11 @@ export const pythonScenario: Scenario = {
     const page = await ctx.outside(["curl", "-sS", "--max-time", "5", `http://${ctx.insideIp}:8301/index.html`]);
     if (page.out !== "python inside a network container\n") throw new Error(`page: ${JSON.stringify(page.out)}`);
     const echo = join(ctx.dir, "py-echo.py");
-    writeFileSync(echo, [
-      "import asyncio",
-      "async def echo(r, w):",
-      "    while data := await r.read(65536):",
-      "        w.write(data)",
-      "        await w.drain()",
-      "    w.close()",
-      "async def main():",
-      "    s = await asyncio.start_server(echo, '0.0.0.0', 8302, backlog=1024)",
-      "    async with s:",
-      "        await s.serve_forever()",
-      "asyncio.run(main())",
-      "",
-    ].join("\n"));
-    chmodSync(echo, 0o644);
+    writeEchoServer(echo, 8302);
     ctx.spawnInside("echo", ["python3", echo]);
     await waitListening(ctx, "inside", 8302);
     const client = join(ctx.dir, "py-clients.py");
-    writeFileSync(client, [
-      "import asyncio, sys",
-      "async def one(i):",
-      `    r, w = await asyncio.open_connection('${ctx.insideIp}', 8302)`,
-      "    msg = (f'client {i:04d} ' * 20 + '\\n').encode()",
-      "    w.write(msg)",
-      "    await w.drain()",
-      "    got = await r.readexactly(len(msg))",
-      "    w.close()",
-      "    return got == msg",
-      "async def main():",
-      "    print(sum(await asyncio.gather(*(one(i) for i in range(500)))))",
-      "asyncio.run(main())",
-      "",
-    ].join("\n"));
+    writeEchoClients(client, ctx.insideIp, 8302, 500);
     const r = await ctx.outside(["python3", client], { timeoutMs: 120_000 });
     if (r.out.trim() !== "500") throw new Error(`echoes intact: ${r.out.trim()} of 500`);
     return "page intact; 500 concurrent echoes intact";

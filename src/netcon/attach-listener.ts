@@ -65,8 +65,7 @@ export class AttachListener {
     }
     for (;;) {
       const fd = unixAccept(this.fd);
-      if (fd === -EAGAIN || fd === -4) break;
-      if (fd < 0) break;
+      if (fd < 0) break; // -EAGAIN: nothing more waits (other errors: try again at the next claim)
       this.stats.accepted++;
       const cred = peerCred(fd);
       if (cred === null || cred.uid !== this.uid) {

@@ -63,6 +63,8 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
   private readonly groups = new Map<number, ListenGroup>();
   /** Bound (not yet connected) sockets and listeners by local port, for EADDRINUSE. */
   private readonly boundByPort = new Map<number, NetconSocket[]>();
+  /** The record each running bridge belongs to (bridgeDone names only the bridge). */
+  private readonly bridgeOf = new Map<Bridge, NetconSocket>();
   private nextId = 1;
   private readonly scratch = new Uint8Array(65536);
   private readonly preamble = new Uint8Array(ACCEPT_PREAMBLE_SIZE);
@@ -350,8 +352,6 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     this.stats.bridgesOpen++;
     void b.start();
   }
-
-  private readonly bridgeOf = new Map<Bridge, NetconSocket>();
 
   bridgeDone(b: Bridge, error: TcpErrno | null): void {
     this.stats.bridgesOpen--;

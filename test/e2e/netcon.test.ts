@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ContainerLab, CONTAINER_USER, gauge } from "../support/container-lab.ts";
+import { writeEchoClients, writeEchoServer } from "../support/python-echo.ts";
 import { waitFor } from "./helpers.ts";
 import { netnsPossible, sh } from "./netns-lab.ts";
 
@@ -143,39 +144,10 @@ describe("network containers (netns; containers run as an unprivileged user)", (
 
   test("1,000 concurrent connections to an intercepted asyncio echo server", async () => {
     const server = join(tmp, "echo.py");
-    writeFileSync(server, [
-      "import asyncio",
-      "async def echo(r, w):",
-      "    while data := await r.read(65536):",
-      "        w.write(data)",
-      "        await w.drain()",
-      "    w.close()",
-      "async def main():",
-      "    s = await asyncio.start_server(echo, '0.0.0.0', 7000, backlog=1024)",
-      "    async with s:",
-      "        await s.serve_forever()",
-      "asyncio.run(main())",
-      "",
-    ].join("\n"));
-    chmodSync(server, 0o644);
+    writeEchoServer(server, 7000);
     procs.echo = lab.spawn(ns("n1"), contained("n1", [PY, server]), join(tmp, "echo.log"));
     const client = join(tmp, "many.py");
-    writeFileSync(client, [
-      "import asyncio, sys",
-      "async def one(i):",
-      `    r, w = await asyncio.open_connection('${ip.n1}', 7000)`,
-      "    msg = f'connection {i:05d}\\n'.encode()",
-      "    w.write(msg)",
-      "    await w.drain()",
-      "    got = await r.readexactly(len(msg))",
-      "    w.close()",
-      "    return got == msg",
-      "async def main():",
-      "    ok = sum(await asyncio.gather(*(one(i) for i in range(1000))))",
-      "    print(ok)",
-      "asyncio.run(main())",
-      "",
-    ].join("\n"));
+    writeEchoClients(client, ip.n1!, 7000, 1000);
     await waitFor("echo server", async () => {
       const r = await lab.exec(ns("tap"), ["nc", "-z", "-w", "2", ip.n1!, "7000"], { allowFail: true });
       return r.code === 0 ? true : null;
