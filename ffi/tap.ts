@@ -133,8 +133,7 @@ export class TapDevice implements FrameSink {
       slotSize: ring.slotSize,
       headroom: ring.headroom,
     };
-    // In a `bun build --compile` binary, ffi/tap-reader-worker.ts must be an extra entrypoint.
-    this.worker = new Worker(new URL("./tap-reader-worker.ts", import.meta.url).href);
+    this.worker = new Worker(readerWorkerSpecifier(import.meta.url));
     this.worker.addEventListener("error", (e) => {
       consola.error(`tap ${this.name}: reader worker failed: ${e.message}`);
     });
@@ -193,3 +192,13 @@ export class TapDevice implements FrameSink {
   }
 }
 
+/**
+ * Where the reader worker's code is. From source: next to this file. In a `bun build --compile`
+ * binary (package.json's build: ffi/tap-reader-worker.ts is an extra entrypoint) every module is
+ * bundled into one file at the embedded root, so a URL relative to this module misses; the worker
+ * keeps its path relative to the entrypoints' common root (the repository), as measured.
+ */
+export function readerWorkerSpecifier(moduleUrl: string): string {
+  if (moduleUrl.startsWith("file:///$bunfs/")) return "/$bunfs/root/ffi/tap-reader-worker.ts";
+  return new URL("./tap-reader-worker.ts", moduleUrl).href;
+}

@@ -79,47 +79,20 @@ export class ContainerLab {
     this.uid = Number((await sh(["id", "-u", CONTAINER_USER])).out.trim());
     const lab = this.lab;
     const names = ["root", "outside", ...this.o.containers];
-    const settings = { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true };
-    for (const n of names) {
-      this.homes[n] = join(dir, n);
-      writeHome(this.homes[n]!, settings, null);
-      const g = await idtool("generate", join(this.homes[n]!, "identity.secret"), join(this.homes[n]!, "identity.public"));
-      if (g.code !== 0) throw new Error(`idtool generate: ${g.err}`);
-    }
-    const worldJson = join(dir, "world.json");
-    await idtool("mkworld", "--new-signing-key", worldJson);
-    const w = JSON.parse(readFileSync(worldJson, "utf8")) as Record<string, unknown>;
-    w.roots = [{ identity: readFileSync(join(this.homes.root!, "identity.public"), "utf8").trim(), stableEndpoints: [`${lab.hubIp()}/9993`] }];
-    writeFileSync(worldJson, JSON.stringify(w));
-    for (const n of names) await idtool("mkworld", worldJson, join(this.homes[n]!, "planet"));
+    Object.assign(this.homes, await makeHomes(dir, names, `${lab.hubIp()}/9993`));
     this.members.set("root", { home: this.homes.root!, ns: lab.hub, port: 9993 });
     this.members.set("outside", { home: this.homes.outside!, ns: lab.leaves[0]!, port: 9993 });
     this.o.containers.forEach((n, i) => this.members.set(n, { home: this.homes[n]!, ns: lab.leaves[1]!, port: 9993 + i }));
     lab.startService(lab.hub, this.homes.root!, []);
-    lab.startService(lab.leaves[0]!, this.homes.outside!, ["--tap"]);
+    // the outside member runs the compiled daemon too: its tap reader worker is embedded there
+    lab.spawn(lab.leaves[0]!, [this.daemon, "-d", this.homes.outside!, "-p", "9993", "--tap"], join(this.homes.outside!, "service.log"));
     for (const n of this.o.containers) {
       await sh(["chown", "-R", `${CONTAINER_USER}:${CONTAINER_USER}`, this.homes[n]!]);
       this.startContainerService(n);
     }
-    for (const n of names) await waitFor(`${n} API`, async () => ((await this.api(n, "GET", "/status")).status === 200 ? true : null), 30_000);
-    const rootAddr = readFileSync(join(this.homes.root!, "identity.public"), "utf8").slice(0, 10);
-    const r = await this.api("root", "POST", `/controller/network/${rootAddr}______`, {
-      name: "containers",
-      private: false,
-      ipAssignmentPools: [{ ipRangeStart: `${this.o.subnet}.10`, ipRangeEnd: `${this.o.subnet}.200` }],
-      routes: [{ target: `${this.o.subnet}.0/24`, via: null }],
-      v4AssignMode: { zt: true },
-    });
-    if (r.status !== 200) throw new Error(`network: HTTP ${r.status}`);
-    this.nwid = (r.json as { id: string }).id;
-    for (const n of ["outside", ...this.o.containers]) await this.api(n, "POST", `/network/${this.nwid}`, {});
-    for (const n of ["outside", ...this.o.containers]) {
-      const x = await waitFor(`${n} address`, async () => {
-        const j = (await this.api(n, "GET", `/network/${this.nwid}`)).json as { status: string; assignedAddresses: string[] };
-        return j.status === "OK" && j.assignedAddresses.length > 0 ? j : null;
-      }, 60_000);
-      this.ip[n] = x.assignedAddresses[0]!.split("/")[0]!;
-    }
+    const net = await createContainersNetwork((n, m, p, b) => this.api(n, m, p, b), this.homes.root!, ["outside", ...this.o.containers], this.o.subnet, names);
+    this.nwid = net.nwid;
+    Object.assign(this.ip, net.ip);
   }
 
   /** (Re)start a container's netcon service as the unprivileged user. */
@@ -166,4 +139,57 @@ export function gauge(text: string, re: RegExp): number {
   let sum = 0;
   for (const m of text.matchAll(re)) sum += Number(m[1]);
   return sum;
+}
+
+/** A local-API call to the service called `name`: status and parsed body (text when not JSON). */
+export type ApiCall = (name: string, method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown }>;
+
+/**
+ * Homes for each name under `dir` (local.conf, a fresh identity) and one private planet whose only
+ * root is the first name's identity at `rootEndpoint` ("ip/port"), written into every home.
+ */
+export async function makeHomes(dir: string, names: string[], rootEndpoint: string): Promise<Record<string, string>> {
+  const homes: Record<string, string> = {};
+  const settings = { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true };
+  for (const n of names) {
+    homes[n] = join(dir, n);
+    writeHome(homes[n]!, settings, null);
+    const g = await idtool("generate", join(homes[n]!, "identity.secret"), join(homes[n]!, "identity.public"));
+    if (g.code !== 0) throw new Error(`idtool generate: ${g.err}`);
+  }
+  const worldJson = join(dir, "world.json");
+  await idtool("mkworld", "--new-signing-key", worldJson);
+  const w = JSON.parse(readFileSync(worldJson, "utf8")) as Record<string, unknown>;
+  w.roots = [{ identity: readFileSync(join(homes[names[0]!]!, "identity.public"), "utf8").trim(), stableEndpoints: [rootEndpoint] }];
+  writeFileSync(worldJson, JSON.stringify(w));
+  for (const n of names) await idtool("mkworld", worldJson, join(homes[n]!, "planet"));
+  return homes;
+}
+
+/**
+ * Once every service answers its API: the root's controller makes a public network with a /24 pool
+ * (`subnet` as "a.b.c"), `members` join it, and each one's assigned address is awaited.
+ */
+export async function createContainersNetwork(api: ApiCall, rootHome: string, members: string[], subnet: string, all: string[]): Promise<{ nwid: string; ip: Record<string, string> }> {
+  for (const n of all) await waitFor(`${n} API`, async () => ((await api(n, "GET", "/status")).status === 200 ? true : null), 30_000);
+  const rootAddr = readFileSync(join(rootHome, "identity.public"), "utf8").slice(0, 10);
+  const r = await api("root", "POST", `/controller/network/${rootAddr}______`, {
+    name: "containers",
+    private: false,
+    ipAssignmentPools: [{ ipRangeStart: `${subnet}.10`, ipRangeEnd: `${subnet}.200` }],
+    routes: [{ target: `${subnet}.0/24`, via: null }],
+    v4AssignMode: { zt: true },
+  });
+  if (r.status !== 200) throw new Error(`network: HTTP ${r.status}`);
+  const nwid = (r.json as { id: string }).id;
+  for (const n of members) await api(n, "POST", `/network/${nwid}`, {});
+  const ip: Record<string, string> = {};
+  for (const n of members) {
+    const x = await waitFor(`${n} address`, async () => {
+      const j = (await api(n, "GET", `/network/${nwid}`)).json as { status: string; assignedAddresses: string[] } | null;
+      return j !== null && j.status === "OK" && j.assignedAddresses.length > 0 ? j : null;
+    }, 60_000);
+    ip[n] = x.assignedAddresses[0]!.split("/")[0]!;
+  }
+  return { nwid, ip };
 }
