@@ -10,23 +10,17 @@ const BY_PREFIX: [string, string[]][] = [
   ["java", ["java", "-version"]],
   ["redis", ["redis-server", "--version"]],
   ["postgresql", ["sh", "-c", 'for p in /usr/lib/postgresql/*/bin/postgres; do v="$p"; done; "$v" --version']],
-  ["python", ["/usr/bin/python3", "--version"]],
+  ["python", ["python3", "--version"]],
   ["iperf3", ["iperf3", "--version"]],
 ];
 
-/**
- * The first line the program prints about its version, or "" when unknown. Asked as the container's
- * user, so PATH resolves to the same binary the scenario ran inside.
- */
-export function programVersion(scenario: string, user: string): string {
-  const argv = BY_PREFIX.find(([p]) => scenario.startsWith(p))?.[1];
-  if (argv === undefined) return "";
-  try {
-    const r = Bun.spawnSync(["setpriv", `--reuid=${user}`, `--regid=${user}`, "--clear-groups", "--", ...argv], { stdout: "pipe", stderr: "pipe" });
-    const text = `${r.stdout.toString()}\n${r.stderr.toString()}`;
-    const line = text.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
-    return line.slice(0, 70);
-  } catch {
-    return "";
-  }
+/** The command that prints the version of a scenario's program, or undefined (service-death). */
+export function versionCommand(scenario: string): string[] | undefined {
+  return BY_PREFIX.find(([p]) => scenario.startsWith(p))?.[1];
+}
+
+/** The first non-empty line of what a version command printed (stdout, then stderr), cut to 70. */
+export function firstLine(stdout: string, stderr: string): string {
+  const line = `${stdout}\n${stderr}`.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  return line.slice(0, 70);
 }

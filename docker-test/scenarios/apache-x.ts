@@ -92,15 +92,16 @@ export async function apacheScenario(ctx: ScenarioContext, name: string, mode: A
     const wrong = sums.filter((s) => s !== sum).length;
     if (sums.length !== 40 || wrong > 0) throw new Error(`sha256 of the body: ${40 - wrong}/40 match (${sums.length} read)`);
     if (server.exitCode !== null) throw new Error(`apache2 exited ${server.exitCode} during the run`);
-    const children = await ctx.outside(["pgrep", "-P", String(server.pid)], { allowFail: true });
-    const n = 1 + children.out.trim().split("\n").filter((l) => l !== "").length;
+    // master and children: every process running this configuration (in the container's pid namespace)
+    const procs = await ctx.inside(["pgrep", "-f", `apache2 -f ${conf}`], { allowFail: true });
+    const n = procs.out.trim().split("\n").filter((l) => l !== "").length;
     return `${REQUESTS} × 200 (${BODY_BYTES} B) from ${CONCURRENCY} curls, ${(REQUESTS / seconds).toFixed(0)} req/s, ${((REQUESTS * BODY_BYTES) / seconds / 1e6).toFixed(1)} MB/s; 40 sha256 intact; ${n} apache2 process${n > 1 ? "es" : ""}`;
   } finally {
     server.kill("SIGTERM");
     await Promise.race([server.exited, Bun.sleep(5000)]);
     if (server.exitCode === null) {
-      // a master that did not stop: its children first (by parent id), so none keeps the port
-      await ctx.outside(["pkill", "-KILL", "-P", String(server.pid)], { allowFail: true });
+      // a master that did not stop: it and its children, so none keeps the port
+      await ctx.inside(["pkill", "-KILL", "-f", `apache2 -f ${conf}`], { allowFail: true });
       server.kill("SIGKILL");
       await server.exited;
     }

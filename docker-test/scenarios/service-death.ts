@@ -8,12 +8,6 @@ import { join } from "node:path";
 import type { Scenario } from "../scenario.ts";
 import { waitListening } from "./common.ts";
 
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / 100;
-}
-
 export const serviceDeathScenario: Scenario = {
   name: "service-death",
   needs: ["python3", "nc"],
@@ -47,7 +41,7 @@ export const serviceDeathScenario: Scenario = {
     const w = ctx.spawnInside("writer", ["python3", writer]);
     await ctx.waitFor("writer connected", async () => (readFileSync(log, "utf8").includes("connected") ? true : null));
     const killedAt = Date.now() / 1000;
-    ctx.killService();
+    await ctx.killService();
     await ctx.waitFor("writer's error", async () => (/NEW \d+/.test(readFileSync(log, "utf8")) ? true : null), 10_000);
     const out = readFileSync(log, "utf8");
     const err = /ERR (\w+) ([\d.]+)/.exec(out);
@@ -57,10 +51,10 @@ export const serviceDeathScenario: Scenario = {
     if (after > 1) throw new Error(`writer saw ${err[1]} only ${after.toFixed(2)} s after the kill`);
     if (fresh === null || fresh[1] !== "100") throw new Error(`a new connect: ${out.trim()} (expected errno 100, ENETDOWN)`);
     await w.exited;
-    const c0 = cpuSeconds(server.pid);
+    const c0 = await ctx.cpuSeconds(server);
     const t0 = Date.now();
     await Bun.sleep(2000); // a measurement window for the CPU use, not a wait for readiness
-    const cpu = (cpuSeconds(server.pid) - c0) / ((Date.now() - t0) / 1000);
+    const cpu = ((await ctx.cpuSeconds(server)) - c0) / ((Date.now() - t0) / 1000);
     if (cpu > 0.05) throw new Error(`the waiting server spins: ${(cpu * 100).toFixed(0)}% CPU`);
     return `writer: ${err[1]} after ${(after * 1000).toFixed(0)} ms; new connect ENETDOWN; waiting server ${(cpu * 100).toFixed(1)}% CPU`;
   },

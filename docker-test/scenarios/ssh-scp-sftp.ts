@@ -57,6 +57,8 @@ export const sshScpSftpScenario: Scenario = {
       ].join("\n"),
     );
 
+    // root's sshd wants its privilege separation directory (made at boot by systemd-tmpfiles on a host, absent in a container)
+    await ctx.outside(["install", "-d", "-m", "0755", "/run/sshd"]);
     const server = ctx.spawnOutside("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", conf]);
     const errLog = join(ctx.dir, "ssh-scp-sftp-sshd.log.err");
     try {
