@@ -55,7 +55,7 @@ interface Server {
 }
 
 /** Start a server and wait for its "ready" line. */
-async function server(argv: string[], env: Record<string, string>): Promise<Server> {
+export async function server(argv: string[], env: Record<string, string>): Promise<Server> {
   const proc = Bun.spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const reader = proc.stdout.getReader();
   const dec = new TextDecoder();
@@ -88,7 +88,7 @@ async function sampleRss(pids: number[]): Promise<number[]> {
   return samples.map(median);
 }
 
-async function client(argv: string[], env: Record<string, string>): Promise<string> {
+export async function client(argv: string[], env: Record<string, string>): Promise<string> {
   const p = Bun.spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err.trim()}`);
@@ -96,7 +96,7 @@ async function client(argv: string[], env: Record<string, string>): Promise<stri
 }
 
 /** The same program over two real zerotier-one nodes' taps (root, netns and a binary needed). */
-async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number } | null> {
+export async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number } | null> {
   if (ZT_ONE === null || !netnsPossible()) return null;
   return withTapPair("real", async ({ lab, leaves, ipB }) => {
     const [a, b] = [leaves[0]!.ns, leaves[1]!.ns];

@@ -16,6 +16,7 @@
 import type { FdSocketOptions, Socket } from "bun";
 import { unixClose } from "../../ffi/unix.ts";
 import type { RingBuffer, TcpErrno, TcpSocket, TcpSocketHandler } from "../stack/tcp/index.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 export interface BridgeStats {
   toPeerBytes: number;
@@ -38,9 +39,11 @@ const flushQueue: Bridge[] = [];
 let flushArmed = false;
 function flushAll(): void {
   flushArmed = false;
+  const t0 = STAGE_TIMING ? stageStart() : 0;
   // a bridge queued while flushing is handled in this same pass (the length is re-read)
   for (let i = 0; i < flushQueue.length; i++) flushQueue[i]!.flushNow();
   flushQueue.length = 0;
+  if (STAGE_TIMING) stageEnd(Stage.program_write, t0);
 }
 function scheduleFlush(b: Bridge): void {
   flushQueue.push(b);
@@ -109,11 +112,14 @@ export class Bridge implements TcpSocketHandler {
   private fromProgram(chunk: Uint8Array): void {
     if (this.tcpGone) return;
     let n: number;
+    const t0 = STAGE_TIMING ? stageStart() : 0;
     try {
       n = this.tcp.send(chunk, 0, chunk.length);
     } catch {
       // EPIPE or the sticky error: the TCP side is finished; drop the rest as the kernel would.
       return;
+    } finally {
+      if (STAGE_TIMING) stageEnd(Stage.program_read, t0);
     }
     this.owner.stats.toPeerBytes += n;
     if (n < chunk.length) {

@@ -15,6 +15,7 @@ import type { MulticastGroup } from "../vl2/multicast-group.ts";
 import type { NetworkPort, PortConfig, PortFactory } from "../port/port.ts";
 import { PortError } from "../port/port.ts";
 import { NetconEndpoint } from "./endpoint.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 function v4(a: InetAddress): number {
   const ip = a.ip;
@@ -44,8 +45,10 @@ export class NetconPort implements NetworkPort {
     this.stack = new NetStack(sink, { mac: Number(mac), mtu, hostLoopback: true });
     this.deliver = {
       receiveFrame: (buf, start, end) => {
+        const t0 = STAGE_TIMING ? stageStart() : 0;
         this.stack.receiveFrame(buf, start, end);
         this.stack.kick();
+        if (STAGE_TIMING) stageEnd(Stage.stack_input, t0);
       },
     };
     try {

@@ -17,6 +17,7 @@ import type { JsonObject } from "../util/json.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import { FilePeerStore } from "./peer-store.ts";
 import { loadMoons, loadPlanet, removeMoonFile, saveWorld } from "./worlds.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 export interface NodeHostOptions {
   identity: Identity;
@@ -87,7 +88,9 @@ export class NodeHost {
   onDatagram(data: Uint8Array, address: string, port: number, ipv6: boolean): void {
     const from = this.endpoints.get(address, port);
     if (from === null || this.stopped) return;
+    const t0 = STAGE_TIMING ? stageStart() : 0;
     this.node.onDatagram(ipv6 && from.family === 6 ? SOCKET_V6 : SOCKET_V4, from, data, 0, data.length);
+    if (STAGE_TIMING) stageEnd(Stage.udp_receive, t0);
     if (!this.rearmQueued) {
       this.rearmQueued = true;
       queueMicrotask(() => {
@@ -125,11 +128,13 @@ export class NodeHost {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerDue = Infinity;
+      const t0 = STAGE_TIMING ? stageStart() : 0;
       try {
         this.node.tick();
       } catch (e) {
         consola.error(`node timer: ${(e as Error).stack ?? e}`);
       }
+      if (STAGE_TIMING) stageEnd(Stage.node_timer, t0);
       this.rearm();
     }, Math.max(0, due - this.opts.clock.now()));
   }

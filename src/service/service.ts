@@ -22,6 +22,7 @@ import { nodeRoutes, type ServiceView } from "./api/routes.ts";
 import { networkRoutes } from "./api/network-routes.ts";
 import { NetworksDir } from "./networks-dir.ts";
 import { registerNetworkMetrics } from "./network-metrics.ts";
+import { registerDatapathMetrics } from "./datapath-metrics.ts";
 import { registerNetconMetrics } from "./netcon-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
@@ -263,6 +264,7 @@ export class Service {
     networkRoutes(this.router, networks);
     registerNetworkMetrics(this.metrics, networks);
     registerNetconMetrics(this.metrics, networks);
+    registerDatapathMetrics(this.metrics);
     this.networkTimer = setInterval(() => {
       try {
         networks.tick();

@@ -4,6 +4,7 @@
  * coarse fallback tick so a deadline armed without a kick is still served within `fallbackMs`.
  */
 import { type CancelTimer, type Clock, systemTimers, type Timers } from "../util/clock.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 import type { Pollable } from "./pollable.ts";
 
 export class TimerDriver {
@@ -14,9 +15,11 @@ export class TimerDriver {
   private readonly fire = () => {
     this.timer = undefined;
     this.armedAt = Infinity;
+    const t0 = STAGE_TIMING ? stageStart() : 0;
     try {
       this.target.poll();
     } finally {
+      if (STAGE_TIMING) stageEnd(Stage.stack_timer, t0);
       // Even if a timer callback threw, keep serving the others.
       this.kick();
     }

@@ -6,6 +6,7 @@
 import type { udp } from "bun";
 import { consola } from "consola";
 import { setSocketBuffers } from "../../ffi/libc.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 export type DatagramHandler = (data: Uint8Array, address: string, port: number, ipv6: boolean) => void;
 
@@ -192,6 +193,7 @@ export class UdpTransport {
 
   flush(): void {
     this.flushScheduled = false;
+    const t0 = STAGE_TIMING ? stageStart() : 0;
     for (const [s, b] of [
       [this.v4, this.batch4],
       [this.v6, this.batch6],
@@ -204,6 +206,7 @@ export class UdpTransport {
       }
       b.length = 0;
     }
+    if (STAGE_TIMING) stageEnd(Stage.udp_send, t0);
   }
 
   close(): void {

@@ -39,6 +39,7 @@ import { handleOk } from "./verbs/ok.ts";
 import { handlePushDirectPaths, sendPushDirectPaths } from "./verbs/push-direct-paths.ts";
 import { handleRendezvous } from "./verbs/rendezvous.ts";
 import { handleWhois } from "./verbs/whois.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 export class Receiver {
   private readonly node: Node;
@@ -133,7 +134,12 @@ export class Receiver {
       node.requestWhois(src);
       return;
     }
-    if (!trustedPath && !dearmor(buf, start, end, peer.keys)) return st.drop("mac_failed");
+    if (!trustedPath) {
+      const t0 = STAGE_TIMING ? stageStart() : 0;
+      const ok = dearmor(buf, start, end, peer.keys);
+      if (STAGE_TIMING) stageEnd(Stage.dearmor, t0);
+      if (!ok) return st.drop("mac_failed");
+    }
     if ((buf[start + IDX_VERB]! & VERB_FLAG_COMPRESSED) !== 0) {
       const s = this.rxScratch;
       const n = end - start;

@@ -14,6 +14,7 @@ import { SEND_COMPRESS, SEND_EXPECT_REPLY, type Wire } from "./node-types.ts";
 import { IDX_VERB, MIN_PACKET_LENGTH, VERB_MASK, Verb, packetIdHi, packetIdLo, setFragmented } from "./packet.ts";
 import type { Path } from "./path.ts";
 import type { Peer } from "./peer.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 export class Transmitter {
   private readonly node: Node;
@@ -89,7 +90,11 @@ export class Transmitter {
     // never is (zerotier-one sends it armored on every path).
     const trusted = verb === Verb.HELLO ? -1 : node.trustedPathIds.outbound(addr);
     if (trusted >= 0) node.trustedPathIds.mark(pkt, start, trusted);
-    else armor(pkt, start, end, peer.keys, suite);
+    else {
+      const t0 = STAGE_TIMING ? stageStart() : 0;
+      armor(pkt, start, end, peer.keys, suite);
+      if (STAGE_TIMING) stageEnd(Stage.armor, t0);
+    }
     node.lastPacketIdHi = packetIdHi(pkt, start);
     node.lastPacketIdLo = packetIdLo(pkt, start);
     if ((flags & SEND_EXPECT_REPLY) !== 0) node.expect.expect(node.lastPacketIdHi);

@@ -13,6 +13,7 @@ import { Network, type NetworkEnv } from "./network.ts";
 import { networkConfigFromBytes } from "./network-config.ts";
 import { networkIdToString } from "./network-id.ts";
 import { ReasonCounters } from "./network-state.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 /** networks.d: `<nwid>.conf` (config dictionary) and `<nwid>.local.conf` (local settings). */
 export interface NetworksStore {
@@ -159,8 +160,12 @@ export class Networks {
         if (end - p < 8) return this.ignore("truncated VL2 packet");
         const n = this.byHalves(u32(pkt, p), u32(pkt, p + 4));
         if (n === null) return this.ignore("frame for a network we have not joined");
-        if (verb === Verb.FRAME) return n.onFrame(from, pkt, start, end);
-        if (verb === Verb.EXT_FRAME) return n.onExtFrame(from, pkt, start, end);
+        if (verb === Verb.FRAME || verb === Verb.EXT_FRAME) {
+          const t0 = STAGE_TIMING ? stageStart() : 0;
+          const r = verb === Verb.FRAME ? n.onFrame(from, pkt, start, end) : n.onExtFrame(from, pkt, start, end);
+          if (STAGE_TIMING) stageEnd(Stage.vl2_frame, t0);
+          return r;
+        }
         if (verb === Verb.MULTICAST_FRAME) return n.onMulticastFrame(from, pkt, start, end);
         return n.onGather(from, pkt, start, end);
       }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bun
+/**
+ * Where the datapath's time goes: two network containers (netcon services a and b) and a root on
+ * loopback, as `bench -- netcon`, moving DATAPATH_BYTES from a program in a to one in b.
+ *
+ *   1. end to end, services as shipped: MB/s and CPU seconds per GB of each service;
+ *   2. the same with ZT_NC_STAGE_TIMING=1: a cost table per service (sender a, receiver b): each
+ *      instrumented stage's calls, ns per call, and its share of the service's CPU time. "outside
+ *      the stages" is the service's CPU time not inside any top-level stage: the runtime's own work
+ *      (event loop, socket callbacks into JS, syscalls, garbage collection);
+ *   3. with a real zerotier-one (ZT_ONE or on PATH, root): the same program over two real nodes'
+ *      taps, and the ratio.
+ * Stages nest: udp_receive includes dearmor, vl2_frame, stack_input (and the ACKs or segments it
+ * sends, armored); program_read includes the armor of the segments it sends.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureInterceptLibrary } from "../intercept/build.ts";
+import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
+import { STAGES } from "../src/util/stage-timing.ts";
+import { buildTcpBench, client, cpuSeconds, measureRealTapPair, median, server } from "./netcon.ts";
+
+const BYTES = Number(process.env.DATAPATH_BYTES ?? 256 * 1024 * 1024);
+const RUNS = Number(process.env.DATAPATH_RUNS ?? 3);
+/** Stages not nested in another one: their sum against the process's CPU time. */
+const TOP_LEVEL = new Set(["udp_receive", "program_read", "program_write", "udp_send", "node_timer", "stack_timer"]);
+
+type Totals = Map<string, { ns: number; calls: number }>;
+
+function parseStages(text: string): Totals {
+  const t: Totals = new Map();
+  for (const s of STAGES) t.set(s, { ns: 0, calls: 0 });
+  for (const m of text.matchAll(/^zt_datapath_stage_(nanoseconds|calls)\{stage="(\w+)"\} ([\d.e+]+)$/gm)) {
+    const e = t.get(m[2]!);
+    if (e === undefined) continue;
+    if (m[1] === "nanoseconds") e.ns = Number(m[3]);
+    else e.calls = Number(m[3]);
+  }
+  return t;
+}
+
+interface Run {
+  mbps: number;
+  /** CPU seconds per GB of payload: sender's, receiver's. */
+  cpu: [number, number];
+  stages: [Totals, Totals] | null;
+}
+
+async function transfers(timing: boolean, dir: string, lib: string, tb: string): Promise<Run[]> {
+  if (timing) process.env.ZT_NC_STAGE_TIMING = "1";
+  else delete process.env.ZT_NC_STAGE_TIMING;
+  const d = await LoopbackDeployment.start({ dir: join(dir, timing ? "timed" : "plain"), members: ["a", "b"], basePort: timing ? 41993 : 40993, physicalMtu: 1432 });
+  try {
+    await d.createNetwork("10.147.21");
+    const ips = await d.joinAll();
+    const [sa, sb] = d.members as [typeof d.members[0], typeof d.members[0]];
+    const env = { a: d.containerEnv("a", lib), b: d.containerEnv("b", lib) };
+    const runs: Run[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const port = 5301 + r;
+      const sink = await server([tb, "sink", String(port)], env.b);
+      const m0 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
+      const c0 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+      const out = await client([tb, "source", ips.get("b")!, String(port), String(BYTES)], env.a);
+      const c1 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+      const m1 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
+      const sinkOut = (await sink.rest()).trim();
+      await sink.proc.exited;
+      if (!sinkOut.startsWith(`sink ${BYTES} `)) throw new Error(`sink got ${sinkOut}, expected ${BYTES} bytes`);
+      const [, bytes, secs] = out.split(" ");
+      const gb = BYTES / 1e9;
+      let stages: [Totals, Totals] | null = null;
+      if (m0 !== null && m1 !== null) {
+        const diff = (a: Totals, b: Totals): Totals => new Map([...b].map(([k, v]) => [k, { ns: v.ns - a.get(k)!.ns, calls: v.calls - a.get(k)!.calls }]));
+        stages = [diff(m0[0]!, m1[0]!), diff(m0[1]!, m1[1]!)];
+        // CPU seconds of the measured window, for the shares
+        stages[0].set("_cpu", { ns: (c1[0]! - c0[0]!) * 1e9, calls: 0 });
+        stages[1].set("_cpu", { ns: (c1[1]! - c0[1]!) * 1e9, calls: 0 });
+      }
+      runs.push({ mbps: Number(bytes) / Number(secs) / 1e6, cpu: [(c1[0]! - c0[0]!) / gb, (c1[1]! - c0[1]!) / gb], stages });
+    }
+    return runs;
+  } finally {
+    await d.stop();
+  }
+}
+
+function table(label: string, t: Totals, frames: number): void {
+  const cpuNs = t.get("_cpu")!.ns;
+  console.log(`\n${label}: ${(cpuNs / 1e9).toFixed(2)} CPU s in the measured transfer, ${frames.toLocaleString("en")} TCP data segments`);
+  console.log("| stage | calls | ns/call | ns per data segment | share of CPU |");
+  console.log("|---|---:|---:|---:|---:|");
+  let top = 0;
+  for (const s of STAGES) {
+    const e = t.get(s)!;
+    if (e.calls === 0) continue;
+    if (TOP_LEVEL.has(s)) top += e.ns;
+    const name = TOP_LEVEL.has(s) ? s : `  ↳ ${s}`;
+    console.log(`| ${name} | ${e.calls.toLocaleString("en")} | ${(e.ns / e.calls).toFixed(0)} | ${(e.ns / frames).toFixed(0)} | ${((100 * e.ns) / cpuNs).toFixed(1)}% |`);
+  }
+  const rest = cpuNs - top;
+  console.log(`| outside the stages (runtime: event loop, callbacks, syscalls, GC) | | | ${(rest / frames).toFixed(0)} | ${((100 * rest) / cpuNs).toFixed(1)}% |`);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-datapath-"));
+  try {
+    const lib = await ensureInterceptLibrary({});
+    const tb = await buildTcpBench(dir);
+    const plain = await transfers(false, dir, lib, tb);
+    const timed = await transfers(true, dir, lib, tb);
+    const mb = median(plain.map((r) => r.mbps));
+    console.log(`datapath a→b (netcon ↔ netcon, ${BYTES / 1048576} MiB × ${RUNS}, physical MTU 1432): ${mb.toFixed(1)} MB/s (runs: ${plain.map((r) => r.mbps.toFixed(0)).join(", ")}); CPU s/GB sender ${median(plain.map((r) => r.cpu[0])).toFixed(2)}, receiver ${median(plain.map((r) => r.cpu[1])).toFixed(2)}`);
+    console.log(`with stage timing on: ${median(timed.map((r) => r.mbps)).toFixed(1)} MB/s; CPU s/GB sender ${median(timed.map((r) => r.cpu[0])).toFixed(2)}, receiver ${median(timed.map((r) => r.cpu[1])).toFixed(2)}`);
+    // the run with the median throughput gives the tables
+    const pick = [...timed].sort((x, y) => x.mbps - y.mbps)[Math.floor(timed.length / 2)]!;
+    const [sender, receiver] = pick.stages!;
+    const segments = receiver.get("stack_input")!.calls;
+    table("sender (a): program → TCP → VL2 → VL1 → UDP, ACKs in", sender, segments);
+    table("receiver (b): UDP → VL1 → VL2 → TCP → program, ACKs out", receiver, segments);
+    const real = await measureRealTapPair(tb, BYTES);
+    if (real === null) console.log("\nno real zerotier-one (set ZT_ONE) or not root: ratio not measured");
+    else console.log(`\nzerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s; ratio ours/real ${(mb / real.mbps).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await main();

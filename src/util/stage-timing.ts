@@ -1,0 +1,54 @@
+/**
+ * Opt-in per-stage CPU accounting for the datapath (`ZT_NC_STAGE_TIMING=1`), for
+ * `npm run bench -- datapath`: each instrumented stage adds its wall-clock nanoseconds and one call.
+ * The service is single-threaded, so wall time inside a synchronous stage is its CPU time (give or
+ * take preemption). Stages nest (a received datagram's time includes its dearmor); the report says
+ * which. Off by default: then every site costs one test of a constant.
+ */
+export const STAGE_TIMING = process.env.ZT_NC_STAGE_TIMING === "1";
+
+/** The instrumented stages, in report order. */
+export const STAGES = [
+  /** One received UDP datagram, everything done synchronously for it (includes dearmor, frame, stack input, ACKs out). */
+  "udp_receive",
+  /** Decrypt and authenticate one packet. */
+  "dearmor",
+  /** Encrypt and MAC one packet. */
+  "armor",
+  /** One VL2 frame from a peer into its network (rules, then the port; includes stack input). */
+  "vl2_frame",
+  /** One Ethernet frame into the user-space stack (IP, TCP input, output it triggers). */
+  "stack_input",
+  /** One chunk a program wrote, into TCP (includes the segments it sends, armored). */
+  "program_read",
+  /** One end-of-turn pass writing received data to programs. */
+  "program_write",
+  /** One batch of datagrams handed to the kernel (sendMany). */
+  "udp_send",
+  /** One timer pass of the node (VL1/VL2 housekeeping). */
+  "node_timer",
+  /** One timer pass of the TCP stack (retransmits, delayed ACKs). */
+  "stack_timer",
+] as const;
+export type StageName = (typeof STAGES)[number];
+
+const nanos = new Float64Array(STAGES.length);
+const calls = new Float64Array(STAGES.length);
+
+export const Stage: { readonly [K in StageName]: number } = Object.fromEntries(STAGES.map((s, i) => [s, i])) as { [K in StageName]: number };
+
+/** The current time in ns, for the start of a stage (only call when STAGE_TIMING). */
+export function stageStart(): number {
+  return Bun.nanoseconds();
+}
+
+/** Close a stage opened at `t0` (only call when STAGE_TIMING). */
+export function stageEnd(stage: number, t0: number): void {
+  nanos[stage]! += Bun.nanoseconds() - t0;
+  calls[stage]!++;
+}
+
+/** Totals so far: [stage, nanoseconds, calls]. */
+export function stageTotals(): [StageName, number, number][] {
+  return STAGES.map((s, i) => [s, nanos[i]!, calls[i]!]);
+}
