@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { AesGmacSiv, aes256EncryptBlock, aesGmacSivIntermediate } from "../../src/crypto/aes-gmac-siv.ts";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { libCryptoError } from "../../ffi/libcrypto.ts";
+import { AesGmacSiv, aes256EncryptBlock, aesGmacSivBackend, aesGmacSivIntermediate, NodeAesGmacSiv } from "../../src/crypto/aes-gmac-siv.ts";
+import { nativeAesGmacSiv } from "../../src/crypto/aes-gmac-siv-native.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { hex, loadVectors, str, toHex } from "./fixtures.ts";
 
@@ -127,5 +131,68 @@ describe("AES-GMAC-SIV matches a construction from independent parts", () => {
       expect(toHex(tg)).toBe(toHex(expectTag));
       expect(toHex(buf)).toBe(toHex(expectCt));
     }
+  });
+});
+
+describe("AES-GMAC-SIV on libcrypto (ffi) and on node:crypto agree", () => {
+  test("libcrypto is the backend where libcrypto.so.3 is installed (as on Debian with OpenSSL)", () => {
+    const has = ["/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/aarch64-linux-gnu/libcrypto.so.3", "/lib/x86_64-linux-gnu/libcrypto.so.3"].some((p) => existsSync(p));
+    expect(aesGmacSivBackend()).toBe(has ? "libcrypto" : "node:crypto");
+  });
+
+  test("500 packets in a row, sizes 0..3000, aad 0..40: same ciphertext and tag, both decrypt the other's", () => {
+    const k0 = randomBytes(32);
+    const k1 = randomBytes(32);
+    const native = nativeAesGmacSiv(k0, k1);
+    if (native === null) throw new Error(`libcrypto did not load: ${libCryptoError()}`);
+    const node = new NodeAesGmacSiv(k0, k1);
+    for (let n = 0; n < 500; n++) {
+      const len = n < 40 ? n : Math.floor(Math.random() * 3001);
+      const aadLen = n % 41;
+      const iv = randomBytes(8);
+      const aad = randomBytes(aadLen);
+      const plain = randomBytes(len);
+      // the packet sits at an odd offset in a larger buffer, as in a datagram
+      const a = new Uint8Array(len + 7);
+      a.set(plain, 3);
+      const b = a.slice();
+      const tagA = new Uint8Array(20);
+      const tagB = new Uint8Array(20);
+      native.encrypt(iv, 0, aad, 0, aadLen, a, 3, 3 + len, tagA, 2);
+      node.encrypt(iv, 0, aad, 0, aadLen, b, 3, 3 + len, tagB, 2);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+      expect(Buffer.from(tagA).equals(Buffer.from(tagB))).toBe(true);
+      expect(node.decrypt(tagA, 2, aad, 0, aadLen, a, 3, 3 + len)).toBe(true);
+      expect(native.decrypt(tagB, 2, aad, 0, aadLen, b, 3, 3 + len)).toBe(true);
+      expect(Buffer.from(a.subarray(3, 3 + len)).equals(plain)).toBe(true);
+      expect(Buffer.from(b.subarray(3, 3 + len)).equals(plain)).toBe(true);
+    }
+  });
+
+  test("native: a flipped bit anywhere fails authentication", () => {
+    const native = nativeAesGmacSiv(randomBytes(32), randomBytes(32))!;
+    const iv = randomBytes(8);
+    const aad = randomBytes(11);
+    const plain = randomBytes(1400);
+    const pkt = Uint8Array.from(plain);
+    const tag = new Uint8Array(16);
+    native.encrypt(iv, 0, aad, 0, 11, pkt, 0, pkt.length, tag, 0);
+    for (const where of ["data", "tag", "aad"] as const) {
+      const p = pkt.slice();
+      const t = tag.slice();
+      const a = Uint8Array.from(aad);
+      if (where === "data") p[700]! ^= 1;
+      else if (where === "tag") t[15]! ^= 0x80;
+      else a[10]! ^= 4;
+      expect(native.decrypt(t, 0, a, 0, 11, p, 0, p.length)).toBe(false);
+    }
+  });
+
+  test("native: ranges outside the buffer are refused before any pointer is made", () => {
+    const native = nativeAesGmacSiv(randomBytes(32), randomBytes(32))!;
+    const buf = new Uint8Array(100);
+    const tag = new Uint8Array(16);
+    expect(() => native.encrypt(randomBytes(8), 0, new Uint8Array(11), 0, 11, buf, 50, 101, tag, 0)).toThrow(RangeError);
+    expect(() => native.decrypt(tag, 0, new Uint8Array(40), 0, 40, buf, -1, 10)).toThrow(RangeError);
   });
 });
