@@ -202,6 +202,8 @@ export class Connection implements TcpSocket {
   // --- ACK scheduling ---
   ackNow = false;
   segsSinceAck = 0;
+  /** In the layer's list of ACKs sent at the end of the input batch. */
+  ackDeferred = false;
 
   // --- options ---
   nodelay = false;

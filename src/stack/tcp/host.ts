@@ -28,6 +28,8 @@ export interface TcpHost {
   release(conn: Connection): void;
   /** Account a change of a connection's buffer sizes; false if it would exceed the memory limit. */
   adjustBufferBytes(delta: number): boolean;
+  /** Send this connection's ACK at the end of the current input batch (opts.ackCoalescing). */
+  deferAck(conn: Connection): void;
   /** RFC 5961 10: may another challenge ACK be sent now? */
   challengeAckAllowed(): boolean;
   /** Send a RST answering `seg` (RFC 9293 3.10.7.1 rules). */

@@ -64,6 +64,8 @@ export interface TcpLayerConfig extends Partial<TcpLayerOptions> {
   rng: Rng;
   /** Override initial sequence numbers (tests: e.g. start near 2^32 to exercise wrap-around). */
   issFn?: (localAddr: number, localPort: number, remoteAddr: number, remotePort: number) => number;
+  /** Run `fn` after the current input batch (stretch ACKs); default setImmediate. */
+  afterBatch?: (fn: () => void) => void;
 }
 
 const DEFAULT_BACKLOG = 128;
@@ -96,6 +98,11 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   private nextEphemeral: number;
 
   private readonly eventQueue: (Connection | Listener)[] = [];
+  /** Connections whose ACK waits for the end of the input batch (opts.ackCoalescing). */
+  private readonly deferredAcks: Connection[] = [];
+  private ackFlushArmed = false;
+  private readonly afterBatch: (fn: () => void) => void;
+  private readonly flushAcksBound = () => this.flushDeferredAcks();
   private flushing = false;
   private microtaskArmed = false;
   private readonly flushBound = () => {
@@ -126,6 +133,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     }
     this.opts = o;
     this.issFn = cfg.issFn;
+    this.afterBatch = cfg.afterBatch ?? ((fn) => setImmediate(fn));
     this.isnKey = cfg.rng.u32();
     this.cookies = new SynCookies(cfg.rng);
     this.cookieTsOffset = cfg.rng.u32();
@@ -509,6 +517,30 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     const l = c.listener;
     if (!(l instanceof Listener)) return true;
     return l.enqueue(c);
+  }
+
+  deferAck(conn: Connection): void {
+    if (conn.ackDeferred) return;
+    conn.ackDeferred = true;
+    this.deferredAcks.push(conn);
+    if (!this.ackFlushArmed) {
+      this.ackFlushArmed = true;
+      this.afterBatch(this.flushAcksBound);
+    }
+  }
+
+  /** The input batch is over: one ACK for each connection that still owes one. */
+  flushDeferredAcks(): void {
+    this.ackFlushArmed = false;
+    const list = this.deferredAcks;
+    // an ACK may make the peer's data arrive synchronously (in-memory links): re-read the length
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      c.ackDeferred = false;
+      // a data segment sent since then carried the ACK already (segsSinceAck back to 0)
+      if (c.segsSinceAck >= 2 && c.state !== TcpState.Closed) c.sendAck();
+    }
+    list.length = 0;
   }
 
   challengeAckAllowed(): boolean {

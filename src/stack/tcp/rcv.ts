@@ -91,8 +91,13 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
       }
       if (!c.rdShut) c.raise(EV_READABLE);
       if (c.rxSize < c.rxMax) receiveAutotune(c, seg, now, rx.length - len <= rx.capacity >>> 1);
-      // ACK at least every second segment (RFC 5681 4.2); otherwise delay.
-      if (++c.segsSinceAck >= 2) c.ackNow = true;
+      // ACK at least every second segment (RFC 5681 4.2), or with stretch ACKs at the end of
+      // this input batch (at once when the limit is reached); otherwise delay.
+      if (++c.segsSinceAck >= 2) {
+        const limit = c.host.opts.ackCoalescing;
+        if (limit > 0 && c.segsSinceAck < limit) c.host.deferAck(c);
+        else c.ackNow = true;
+      }
       if (!c.ackNow && c.delackAt === Infinity) c.delackAt = now + c.host.opts.delayedAckMs;
     }
     if (fin) c.rcvFinSeq = seqAdd(seq, len);

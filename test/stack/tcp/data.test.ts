@@ -629,3 +629,70 @@ describe("persist timeout", () => {
     expect(s.stateName).toBe("ESTABLISHED");
   });
 });
+
+describe("stretch ACKs (ackCoalescing)", () => {
+  /** A rig whose "end of the input batch" runs when the test says. */
+  function batchRig(limit: number) {
+    const pending: (() => void)[] = [];
+    const r = rig({ ackCoalescing: limit, afterBatch: (fn) => pending.push(fn) });
+    const endBatch = (): void => {
+      for (const fn of pending.splice(0)) fn();
+    };
+    return { r, endBatch, pending };
+  }
+
+  test("in-order segments are acknowledged once, at the end of the input batch", () => {
+    const { r, endBatch, pending } = batchRig(16);
+    establishActive(r);
+    for (let i = 0; i < 6; i++) inject(r.tcp, { ...P, seq: pseq + i * 1460, ack: 1001, flags: ACK, payload: bytes(1460) });
+    expect(r.ip.take()).toHaveLength(0);
+    expect(pending).toHaveLength(1); // one flush scheduled for the whole batch
+    endBatch();
+    const a = r.ip.one();
+    expect([a.flags, a.ack]).toEqual([ACK, pseq + 6 * 1460]);
+    endBatch();
+    expect(r.ip.take()).toHaveLength(0);
+  });
+
+  test("at the limit the ACK goes at once, and the batch end then owes nothing", () => {
+    const { r, endBatch } = batchRig(4);
+    establishActive(r);
+    for (let i = 0; i < 3; i++) inject(r.tcp, { ...P, seq: pseq + i * 1460, ack: 1001, flags: ACK, payload: bytes(1460) });
+    expect(r.ip.take()).toHaveLength(0);
+    inject(r.tcp, { ...P, seq: pseq + 3 * 1460, ack: 1001, flags: ACK, payload: bytes(1460) });
+    expect(r.ip.one().ack).toBe(pseq + 4 * 1460);
+    endBatch();
+    expect(r.ip.take()).toHaveLength(0);
+  });
+
+  test("out-of-order data is still acknowledged at once (duplicate ACK with SACK)", () => {
+    const { r } = batchRig(16);
+    establishActive(r, { sack: true });
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(1460) });
+    inject(r.tcp, { ...P, seq: pseq + 2920, ack: 1001, flags: ACK, payload: bytes(1460) });
+    const a = r.ip.one();
+    expect(a.ack).toBe(pseq + 1460);
+    expect(a.sack).toEqual([[pseq + 2920, pseq + 4380]]);
+  });
+
+  test("data we send before the batch ends carries the ACK: no separate ACK afterwards", () => {
+    const { r, endBatch } = batchRig(16);
+    const s = establishActive(r);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(1460) });
+    inject(r.tcp, { ...P, seq: pseq + 1460, ack: 1001, flags: ACK, payload: bytes(1460) });
+    s.send(bytes(10), 0, 10);
+    const d = r.ip.one();
+    expect([d.payload.length, d.ack]).toEqual([10, pseq + 2920]);
+    endBatch();
+    expect(r.ip.take()).toHaveLength(0);
+  });
+
+  test("off (0, the default): every second segment at once, nothing scheduled", () => {
+    const { r, pending } = batchRig(0);
+    establishActive(r);
+    inject(r.tcp, { ...P, seq: pseq, ack: 1001, flags: ACK, payload: bytes(1460) });
+    inject(r.tcp, { ...P, seq: pseq + 1460, ack: 1001, flags: ACK, payload: bytes(1460) });
+    expect(r.ip.one().ack).toBe(pseq + 2920);
+    expect(pending).toHaveLength(0);
+  });
+});
