@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../src/util/clock.ts";
 import { systemRng } from "../src/util/random.ts";
-import { EndpointCache } from "../src/vl1/endpoint-cache.ts";
 import { Identity } from "../src/vl1/identity.ts";
 import { type InetAddress, ipv4 } from "../src/vl1/inet-address.ts";
 import { Node } from "../src/vl1/node.ts";
@@ -22,23 +21,19 @@ const ids = (JSON.parse(readFileSync(join(import.meta.dir, "../test/fixtures/vl1
 }).valid_identities.map((v) => Identity.fromString(v.identity_secret)!);
 
 async function makeNode(identity: Identity): Promise<{ node: Node; udp: UdpTransport; addr: InetAddress }> {
-  const endpoints = new EndpointCache();
   let node!: Node;
   const udp = await UdpTransport.open({
     port: 0,
     bindV4: "127.0.0.1",
     bindV6: null,
-    onDatagram: (d, a, p) => {
-      const from = endpoints.get(a, p);
-      if (from) node.onDatagram(0, from, d, 0, d.length);
-    },
+    onDatagram: (d, start, end, from) => node.onDatagram(0, from, d, start, end),
   });
   node = new Node({
     identity,
     clock: systemClock,
     rng: systemRng,
     allowLoopbackPaths: true,
-    wire: { send: (_s, to, data, start, end) => udp.sendCopy(data, start, end, "127.0.0.1", to.port) },
+    wire: { send: (_s, to, data, start, end) => udp.sendCopy(data, start, end, to) },
   });
   return { node, udp, addr: ipv4(127, 0, 0, 1, udp.port) };
 }

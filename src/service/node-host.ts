@@ -44,9 +44,6 @@ const SOCKET_V6 = 1;
 export class NodeHost {
   readonly node: Node;
   private udp: UdpTransport | null = null;
-  private readonly endpoints = new EndpointCache();
-  /** IP text per address object, so sending does not format an address per datagram. */
-  private readonly ipText = new WeakMap<InetAddress, string>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDue = Infinity;
   private rearmQueued = false;
@@ -85,32 +82,26 @@ export class NodeHost {
     this.rearm();
   }
 
-  onDatagram(data: Uint8Array, address: string, port: number, ipv6: boolean): void {
-    const from = this.endpoints.get(address, port);
-    if (from === null || this.stopped) return;
-    const t0 = STAGE_TIMING ? stageStart() : 0;
-    this.node.onDatagram(ipv6 && from.family === 6 ? SOCKET_V6 : SOCKET_V4, from, data, 0, data.length);
-    if (STAGE_TIMING) stageEnd(Stage.udp_receive, t0);
+  /** A datagram from the transport: data[start, end) from `from` (a cached endpoint object). */
+  onDatagram(data: Uint8Array, start: number, end: number, from: InetAddress): void {
+    if (this.stopped) return;
+    this.node.onDatagram(from.family === 6 ? SOCKET_V6 : SOCKET_V4, from, data, start, end);
     if (!this.rearmQueued) {
       this.rearmQueued = true;
-      queueMicrotask(() => {
-        this.rearmQueued = false;
-        this.rearm();
-      });
+      queueMicrotask(this.rearmBound);
     }
   }
+  private readonly rearmBound = () => {
+    this.rearmQueued = false;
+    this.rearm();
+  };
 
   private wireSend(to: InetAddress, data: Uint8Array, start: number, end: number, ttl?: number): void {
     if (this.udp === null) return;
-    let ip = this.ipText.get(to);
-    if (ip === undefined) {
-      ip = ipToString(to);
-      this.ipText.set(to, ip);
-    }
-    // The node reuses its buffer after this call: sendCopy copies into a batch slot (sendMany at
-    // the end of the tick). The TTL-limited NAT-opening junk goes out on its own.
-    if (ttl === undefined) this.udp.sendCopy(data, start, end, ip, to.port);
-    else this.udp.sendNow(data.subarray(start, end), ip, to.port, ttl);
+    // The node reuses its buffer after this call: sendCopy copies into a batch slot (sent at the
+    // end of the microtask). The TTL-limited NAT-opening junk goes out on its own.
+    if (ttl === undefined) this.udp.sendCopy(data, start, end, to);
+    else this.udp.sendNow(data.subarray(start, end), to, ttl);
   }
 
   /** Keep one timer armed for the node's next deadline. */

@@ -158,7 +158,7 @@ export class Service {
         port,
         bindV4: bind.length === 0 ? undefined : (v4 ?? "127.0.0.1"),
         bindV6: bind.length === 0 ? undefined : (v6 ?? null),
-        onDatagram: (d, a, p, isV6) => this.host?.onDatagram(d, a, p, isV6),
+        onDatagram: (d, start, end, from) => this.host?.onDatagram(d, start, end, from),
       });
     } catch (e) {
       if (e instanceof PortInUseError) throw new StartupError(e.message);
