@@ -11,7 +11,8 @@
  *   3. with a real zerotier-one (ZT_ONE or on PATH, root): the same program over two real nodes'
  *      taps, and the ratio.
  * Stages nest: udp_receive includes dearmor, vl2_frame, stack_input (and the ACKs or segments it
- * sends, armored); program_read includes the armor of the segments it sends.
+ * sends); program_read includes the segments it sends; each frame the stack sends is frame_out,
+ * which includes vl1_send, which includes armor.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -5,7 +5,13 @@
  * take preemption). Stages nest (a received datagram's time includes its dearmor); the report says
  * which. Off by default: then every site costs one test of a constant.
  */
-export const STAGE_TIMING = process.env.ZT_NC_STAGE_TIMING === "1";
+import { consola } from "consola";
+
+const setting = process.env.ZT_NC_STAGE_TIMING;
+if (setting !== undefined && setting !== "" && setting !== "0" && setting !== "1") {
+  consola.warn(`ZT_NC_STAGE_TIMING=${setting}: expected 1 (on) or 0 (off); stage timing stays off`);
+}
+export const STAGE_TIMING = setting === "1";
 
 /** The instrumented stages, in report order. */
 export const STAGES = [
@@ -19,6 +25,10 @@ export const STAGES = [
   "vl2_frame",
   /** One Ethernet frame into the user-space stack (IP, TCP input, output it triggers). */
   "stack_input",
+  /** One Ethernet frame out of the user-space stack into its network (VL2, then VL1: includes vl1_send). */
+  "frame_out",
+  /** One VL1 packet out: fragmenting, armor, queueing its datagrams (includes armor). */
+  "vl1_send",
   /** One chunk a program wrote, into TCP (includes the segments it sends, armored). */
   "program_read",
   /** One end-of-turn pass writing received data to programs. */

@@ -61,7 +61,10 @@ export class Transmitter {
       path = peer.findPath(sock, addr);
     }
     const s = (suite < 0 ? peer.suite : suite) as ArmorSuite;
-    if (!this.armorAndSend(peer, tx, 0, end, s, flags, sock, addr)) return false;
+    const t0 = STAGE_TIMING ? stageStart() : 0;
+    const sent = this.armorAndSend(peer, tx, 0, end, s, flags, sock, addr);
+    if (STAGE_TIMING) stageEnd(Stage.vl1_send, t0);
+    if (!sent) return false;
     if (path !== null) path.lastOut = now;
     return true;
   }
