@@ -20,7 +20,14 @@ import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { STAGES } from "../src/util/stage-timing.ts";
+import { readFileSync } from "node:fs";
 import { buildTcpBench, client, cpuSeconds, measureRealTapPair, median, server } from "./netcon.ts";
+
+/** System (kernel) CPU seconds of a process so far. */
+function systemSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(f.slice(f.lastIndexOf(")") + 2).split(" ")[12]) / 100;
+}
 
 const BYTES = Number(process.env.DATAPATH_BYTES ?? 256 * 1024 * 1024);
 const RUNS = Number(process.env.DATAPATH_RUNS ?? 3);
@@ -41,6 +48,14 @@ function parseStages(text: string): Totals {
   return t;
 }
 
+const RR_COUNT = 2000;
+
+interface RrRun {
+  /** p50 µs of the 64-byte request/response. */
+  p50: number;
+  stages: [Totals, Totals] | null;
+}
+
 interface Run {
   mbps: number;
   /** CPU seconds per GB of payload: sender's, receiver's. */
@@ -48,7 +63,7 @@ interface Run {
   stages: [Totals, Totals] | null;
 }
 
-async function transfers(timing: boolean, dir: string, lib: string, tb: string): Promise<Run[]> {
+async function transfers(timing: boolean, dir: string, lib: string, tb: string): Promise<{ runs: Run[]; rr: RrRun }> {
   if (timing) process.env.ZT_NC_STAGE_TIMING = "1";
   else delete process.env.ZT_NC_STAGE_TIMING;
   const d = await LoopbackDeployment.start({ dir: join(dir, timing ? "timed" : "plain"), members: ["a", "b"], basePort: timing ? 41993 : 40993, physicalMtu: 1432 });
@@ -63,8 +78,10 @@ async function transfers(timing: boolean, dir: string, lib: string, tb: string):
       const sink = await server([tb, "sink", String(port)], env.b);
       const m0 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
       const c0 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+      const k0 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
       const out = await client([tb, "source", ips.get("b")!, String(port), String(BYTES)], env.a);
       const c1 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+      const k1 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
       const m1 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
       const sinkOut = (await sink.rest()).trim();
       await sink.proc.exited;
@@ -78,19 +95,43 @@ async function transfers(timing: boolean, dir: string, lib: string, tb: string):
         // CPU seconds of the measured window, for the shares
         stages[0].set("_cpu", { ns: (c1[0]! - c0[0]!) * 1e9, calls: 0 });
         stages[1].set("_cpu", { ns: (c1[1]! - c0[1]!) * 1e9, calls: 0 });
+        stages[0].set("_sys", { ns: (k1[0]! - k0[0]!) * 1e9, calls: 0 });
+        stages[1].set("_sys", { ns: (k1[1]! - k0[1]!) * 1e9, calls: 0 });
       }
       runs.push({ mbps: Number(bytes) / Number(secs) / 1e6, cpu: [(c1[0]! - c0[0]!) / gb, (c1[1]! - c0[1]!) / gb], stages });
     }
-    return runs;
+    // and back: 64-byte request/response, warm (a's program asks, b's echoes)
+    const echo = await server([tb, "echo", "7107"], env.b);
+    await client([tb, "rr", ips.get("b")!, "7107", "200"], env.a);
+    const snap = async (): Promise<Totals[] | null> => (timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null);
+    const m0 = await snap();
+    const c0 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+    const k0 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
+    const rr = (await client([tb, "rr", ips.get("b")!, "7107", String(RR_COUNT)], env.a)).split(" ");
+    const c1 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
+    const k1 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
+    const m1 = await snap();
+    echo.proc.kill();
+    let rrStages: [Totals, Totals] | null = null;
+    if (m0 !== null && m1 !== null) {
+      const diff = (a: Totals, b: Totals): Totals => new Map([...b].map(([k, v]) => [k, { ns: v.ns - a.get(k)!.ns, calls: v.calls - a.get(k)!.calls }]));
+      rrStages = [diff(m0[0]!, m1[0]!), diff(m0[1]!, m1[1]!)];
+      rrStages[0].set("_cpu", { ns: (c1[0]! - c0[0]!) * 1e9, calls: 0 });
+      rrStages[1].set("_cpu", { ns: (c1[1]! - c0[1]!) * 1e9, calls: 0 });
+      rrStages[0].set("_sys", { ns: (k1[0]! - k0[0]!) * 1e9, calls: 0 });
+      rrStages[1].set("_sys", { ns: (k1[1]! - k0[1]!) * 1e9, calls: 0 });
+    }
+    return { runs, rr: { p50: Number(rr[2]), stages: rrStages } };
   } finally {
     await d.stop();
   }
 }
 
-function table(label: string, t: Totals, frames: number): void {
+function table(label: string, t: Totals, frames: number, unit = "data segment"): void {
   const cpuNs = t.get("_cpu")!.ns;
-  console.log(`\n${label}: ${(cpuNs / 1e9).toFixed(2)} CPU s in the measured transfer, ${frames.toLocaleString("en")} TCP data segments`);
-  console.log("| stage | calls | ns/call | ns per data segment | share of CPU |");
+  const sysNs = t.get("_sys")!.ns;
+  console.log(`\n${label}: ${(cpuNs / 1e9).toFixed(2)} CPU s measured (${((100 * sysNs) / cpuNs).toFixed(0)}% of it in the kernel: syscalls), ${frames.toLocaleString("en")} ${unit}s`);
+  console.log(`| stage | calls | ns/call | ns per ${unit} | share of CPU |`);
   console.log("|---|---:|---:|---:|---:|");
   let top = 0;
   for (const s of STAGES) {
@@ -109,8 +150,8 @@ async function main(): Promise<void> {
   try {
     const lib = await ensureInterceptLibrary({});
     const tb = await buildTcpBench(dir);
-    const plain = await transfers(false, dir, lib, tb);
-    const timed = await transfers(true, dir, lib, tb);
+    const { runs: plain, rr: rrPlain } = await transfers(false, dir, lib, tb);
+    const { runs: timed, rr: rrTimed } = await transfers(true, dir, lib, tb);
     const mb = median(plain.map((r) => r.mbps));
     console.log(`datapath a→b (netcon ↔ netcon, ${BYTES / 1048576} MiB × ${RUNS}, physical MTU 1432): ${mb.toFixed(1)} MB/s (runs: ${plain.map((r) => r.mbps.toFixed(0)).join(", ")}); CPU s/GB sender ${median(plain.map((r) => r.cpu[0])).toFixed(2)}, receiver ${median(plain.map((r) => r.cpu[1])).toFixed(2)}`);
     console.log(`with stage timing on: ${median(timed.map((r) => r.mbps)).toFixed(1)} MB/s; CPU s/GB sender ${median(timed.map((r) => r.cpu[0])).toFixed(2)}, receiver ${median(timed.map((r) => r.cpu[1])).toFixed(2)}`);
@@ -120,6 +161,10 @@ async function main(): Promise<void> {
     const segments = receiver.get("stack_input")!.calls;
     table("sender (a): program → TCP → VL2 → VL1 → UDP, ACKs in", sender, segments);
     table("receiver (b): UDP → VL1 → VL2 → TCP → program, ACKs out", receiver, segments);
+    console.log(`\nand back: 64 B request/response p50 ${rrPlain.p50.toFixed(0)} µs (with stage timing on: ${rrTimed.p50.toFixed(0)} µs)`);
+    const [rrA, rrB] = rrTimed.stages!;
+    table("requester (a), per transaction", rrA, RR_COUNT, "transaction");
+    table("echoer (b), per transaction", rrB, RR_COUNT, "transaction");
     const real = await measureRealTapPair(tb, BYTES);
     if (real === null) console.log("\nno real zerotier-one (set ZT_ONE) or not root: ratio not measured");
     else console.log(`\nzerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s; ratio ours/real ${(mb / real.mbps).toFixed(2)}`);
