@@ -24,7 +24,7 @@
  *
  * Hot path: receive works in place in the caller's datagram buffer (or the reassembly / decompress
  * buffers); send builds into one preallocated packet buffer. Nothing per packet is allocated in
- * steady state except what node:crypto does for AES.
+ * steady state (suite 3 runs on libcrypto through ffi; only its node:crypto fallback allocates).
  *
  * This file holds the Node's state and API; the work is in its parts: node-receive.ts (datagram
  * in → dispatch), node-relay.ts (forwarding for others), node-transmit.ts (path choice, armor,
