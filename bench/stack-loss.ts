@@ -6,7 +6,10 @@
  * ACKs on the wire alike. (The nftables rule of test/stack/kernel-faults.test.ts drops the
  * kernel's segments at its own output hook, which its TCP learns of at once: a local drop, not a
  * congestion signal, so that test is no fair reference for the kernel's sender.)
- * Prints MiB/s each way and our sender's recovery counters; every transfer is sha256-checked.
+ * The kernel's sender runs twice: with this machine's default congestion control (BBR here: it
+ * does not treat random loss as congestion) and with CUBIC; ours runs CUBIC, so the fair ratio is
+ * to the kernel's CUBIC. Prints MiB/s, ratios and our sender's recovery counters; every transfer
+ * is sha256-checked.
  * LOSS_MB sets the size (default 32 MiB; our sender is slow under loss).
  */
 import { ipv4ToString } from "../src/stack/link.ts";
@@ -24,40 +27,60 @@ if (!netnsPossible()) {
 }
 
 for (const loss of [1, 5]) {
-  const net = await createKernelNet({ mtu: 1500 });
-  const att = attachStack(net, { tcp: { recvBufferSize: BUF, sendBufferSize: BUF } }, { lossPct: loss }, 7);
-  try {
-    const file = `/tmp/${net.ns}.data`;
-    await net.exec(["sh", "-c", `head -c ${MB}M /dev/urandom > ${file}`]);
-    const want = (await net.exec(["sh", "-c", `sha256sum < ${file}`])).stdout.split(" ")[0];
-    // the kernel sends to us
-    const srv = hashingServer(att.stack, 5001);
-    let t0 = performance.now();
-    await net.exec(["sh", "-c", `nc -N ${ipv4ToString(net.stackIp)} 5001 < ${file}`], { timeoutMs: 600_000 });
-    const got = await srv.results[0]!;
-    const kernelMiBs = MB / ((performance.now() - t0) / 1000);
-    srv.close();
-    if (got.sha256 !== want) throw new Error("kernel → stack: data corrupted");
-    // we send to the kernel
-    const data = (await Bun.file(file).bytes()).subarray(0, MB << 20);
-    const kip = ipv4ToString(net.kernelIp);
-    const p = net.spawn(["sh", "-c", `nc -l ${kip} 5002 | sha256sum`]);
-    await waitForTcpListener(net.ns, 5002);
-    const before = { ...att.stack.tcp.stats };
-    t0 = performance.now();
-    const r = await clientExchange(att.stack, net.kernelIp, 5002, data, { recvBufferSize: BUF, sendBufferSize: BUF });
-    const out = await new Response(p.stdout).text();
-    const oursMiBs = MB / ((performance.now() - t0) / 1000);
-    if (r.error !== null || out.split(" ")[0] !== sha256(data)) throw new Error("stack → kernel: data corrupted");
-    const s = att.stack.tcp.stats;
-    console.log(
-      `stack-loss ${loss}% each way (FaultLink), ${MB} MiB: kernel's sender ${kernelMiBs.toFixed(1)} MiB/s, ours ${oursMiBs.toFixed(1)} MiB/s ` +
-        `(ratio ${(oursMiBs / kernelMiBs).toFixed(2)}); ours: ${s.fastRetransmits - before.fastRetransmits} fast retransmits, ` +
-        `${s.tailLossProbes - before.tailLossProbes} loss probes, ${s.rtoTimeouts - before.rtoTimeouts} RTOs, ${s.lostRetransmits - before.lostRetransmits} lost retransmissions`,
-    );
-    await net.exec(["rm", "-f", file], { allowFail: true });
-  } finally {
-    att.stop();
-    await net.close();
+  const kernel: Record<string, number> = {};
+  let defaultCc = "";
+  for (const ours of ["cubic"] as const) {
+    const net = await createKernelNet({ mtu: 1500 });
+    const att = attachStack(net, { tcp: { recvBufferSize: BUF, sendBufferSize: BUF, congestion: ours } }, { lossPct: loss }, 7);
+    // (a BBR-like control for ours was tried: branch experiments/bbr-lite, README)
+    try {
+      const file = `/tmp/${net.ns}.data`;
+      await net.exec(["sh", "-c", `head -c ${MB}M /dev/urandom > ${file}`]);
+      const want = (await net.exec(["sh", "-c", `sha256sum < ${file}`])).stdout.split(" ")[0];
+      if (ours === "cubic") {
+        // the kernel sends to us, with its default congestion control, then with CUBIC; the
+        // algorithm is set per socket (TCP_CONGESTION; root may pick one outside the allowed list)
+        defaultCc = (await net.exec(["sysctl", "-n", "net.ipv4.tcp_congestion_control"])).stdout.trim();
+        const sender = [
+          "import socket, sys",
+          "s = socket.socket()",
+          "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[1].encode())",
+          "s.connect((sys.argv[2], int(sys.argv[3])))",
+          "s.sendfile(open(sys.argv[4], 'rb'))",
+          "s.shutdown(socket.SHUT_WR)",
+          "s.recv(1)",
+        ].join("\n");
+        for (const [cc, port] of [[defaultCc, 5001], ["cubic", 5003]] as const) {
+          const srv = hashingServer(att.stack, port);
+          const t = performance.now();
+          await net.exec(["python3", "-c", sender, cc, ipv4ToString(net.stackIp), String(port), file], { timeoutMs: 600_000 });
+          const got = await srv.results[0]!;
+          kernel[cc] = MB / ((performance.now() - t) / 1000);
+          srv.close();
+          if (got.sha256 !== want) throw new Error("kernel → stack: data corrupted");
+        }
+      }
+      // we send to the kernel
+      const data = (await Bun.file(file).bytes()).subarray(0, MB << 20);
+      const kip = ipv4ToString(net.kernelIp);
+      const p = net.spawn(["sh", "-c", `nc -l ${kip} 5002 | sha256sum`]);
+      await waitForTcpListener(net.ns, 5002);
+      const t0 = performance.now();
+      const r = await clientExchange(att.stack, net.kernelIp, 5002, data, { recvBufferSize: BUF, sendBufferSize: BUF });
+      const out = await new Response(p.stdout).text();
+      const oursMiBs = MB / ((performance.now() - t0) / 1000);
+      if (r.error !== null || out.split(" ")[0] !== sha256(data)) throw new Error("stack → kernel: data corrupted");
+      const s = att.stack.tcp.stats;
+      if (ours === "cubic") console.log(`stack-loss ${loss}% each way (FaultLink), ${MB} MiB: the kernel's sender ${kernel[defaultCc]!.toFixed(1)} MiB/s (${defaultCc}, this machine's default), ${kernel.cubic!.toFixed(1)} MiB/s (cubic)`);
+      console.log(
+        `stack-loss ${loss}%: ours (${ours}) ${oursMiBs.toFixed(1)} MiB/s: ratio ${(oursMiBs / kernel.cubic!).toFixed(2)} to the kernel's cubic, ` +
+          `${(oursMiBs / kernel[defaultCc]!).toFixed(2)} to its ${defaultCc}; ${s.fastRetransmits} fast retransmits, ${s.retransmits} retransmissions, ` +
+          `${s.tailLossProbes} loss probes, ${s.rtoTimeouts} RTOs`,
+      );
+      await net.exec(["rm", "-f", file], { allowFail: true });
+    } finally {
+      att.stop();
+      await net.close();
+    }
   }
 }
