@@ -9,7 +9,9 @@
  *      the stages" is the service's CPU time not inside any top-level stage: the runtime's own work
  *      (event loop, socket callbacks into JS, syscalls, garbage collection);
  *   3. with a real zerotier-one (ZT_ONE or on PATH, root): the same program over two real nodes'
- *      taps, and the ratio.
+ *      taps, and the ratio;
+ *   4. (root, iperf3) two `--tap` services: iperf3 over their taps with stage timing, a cost table
+ *      per frame for the sending and the receiving service (tap_read, tap_write: the tap hand-off).
  * Stages nest: udp_receive includes dearmor, vl2_frame, stack_input (and the ACKs or segments it
  * sends); program_read includes the segments it sends; each frame the stack sends is frame_out,
  * which includes vl1_send, which includes armor.
@@ -22,6 +24,8 @@ import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { STAGES } from "../src/util/stage-timing.ts";
 import { readFileSync } from "node:fs";
 import { buildTcpBench, client, cpuSeconds, measureRealTapPair, median, server } from "./netcon.ts";
+import { netnsPossible, sh } from "../test/e2e/netns-lab.ts";
+import { withTapPair } from "./support/tap-pair.ts";
 
 /** System (kernel) CPU seconds of a process so far. */
 function systemSeconds(pid: number): number {
@@ -145,6 +149,42 @@ function table(label: string, t: Totals, frames: number, unit = "data segment"):
   console.log(`| outside the stages (runtime: event loop, callbacks, syscalls, GC) | | | ${(rest / frames).toFixed(0)} | ${((100 * rest) / cpuNs).toFixed(1)}% |`);
 }
 
+/** Two --tap services with stage timing: iperf3 for 5 s, then each side's cost per frame. */
+async function tapStages(): Promise<void> {
+  if (!netnsPossible() || (await sh(["which", "iperf3"], { allowFail: true })).code !== 0) {
+    console.log("\ntap path: needs root and iperf3; not measured");
+    return;
+  }
+  process.env.ZT_NC_STAGE_TIMING = "1";
+  await withTapPair("ours", async ({ lab, leaves, ipB }) => {
+    for (let i = 0; i < 20; i++) if ((await lab.exec(leaves[0]!.ns, ["ping", "-c", "1", "-W", "1", ipB], { allowFail: true })).code === 0) break;
+    const iperf = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
+    // the server is up when a connect stops being refused: the client retries until then
+    const snap = async (): Promise<Totals[]> => Promise.all(leaves.map(async (l) => parseStages(String((await lab.api(l.ns, l.home, "GET", "/metrics")).json))));
+    const m0 = await snap();
+    const c = await lab.exec(leaves[0]!.ns, ["sh", "-c", `for i in $(seq 50); do iperf3 -c ${ipB} -t 5 -J && exit 0; sleep 0.1; done; exit 1`], { allowFail: true, timeoutMs: 120_000 });
+    const m1 = await snap();
+    await iperf.exited;
+    const bps = (JSON.parse(c.out.slice(c.out.indexOf("{"))) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second ?? 0;
+    const frames = m1[1]!.get("tap_write")!.calls - m0[1]!.get("tap_write")!.calls;
+    console.log(`\ntap path (two --tap services, iperf3 5 s, stage timing on): ${(bps / 8e6).toFixed(1)} MB/s, ${frames.toLocaleString("en")} frames into the receiving tap`);
+    for (const [i, label] of [[0, "sending service (tap → UDP)"], [1, "receiving service (UDP → tap)"]] as const) {
+      console.log(`\n${label}, per frame written into the receiving tap (main thread; the tap reader thread is not in these)`);
+      console.log("| stage | calls | ns/call | ns per frame |");
+      console.log("|---|---:|---:|---:|");
+      for (const st of STAGES) {
+        const a = m0[i]!.get(st)!;
+        const b = m1[i]!.get(st)!;
+        const n = b.calls - a.calls;
+        if (n <= 0) continue;
+        const ns = b.ns - a.ns;
+        console.log(`| ${st} | ${n.toLocaleString("en")} | ${(ns / n).toFixed(0)} | ${(ns / frames).toFixed(0)} |`);
+      }
+    }
+  });
+  delete process.env.ZT_NC_STAGE_TIMING;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-datapath-"));
   try {
@@ -165,6 +205,7 @@ async function main(): Promise<void> {
     const [rrA, rrB] = rrTimed.stages!;
     table("requester (a), per transaction", rrA, RR_COUNT, "transaction");
     table("echoer (b), per transaction", rrB, RR_COUNT, "transaction");
+    await tapStages();
     const real = await measureRealTapPair(tb, BYTES);
     if (real === null) console.log("\nno real zerotier-one (set ZT_ONE) or not root: ratio not measured");
     else console.log(`\nzerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s; ratio ours/real ${(mb / real.mbps).toFixed(2)}`);

@@ -13,6 +13,7 @@ import { type Mac, macToString } from "../vl2/mac.ts";
 import type { MulticastGroup } from "../vl2/multicast-group.ts";
 import type { Route } from "../vl2/network-config.ts";
 import { type NetworkPort, type PortConfig, PortError, type PortFactory } from "./port.ts";
+import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 /** Runs one command; resolves with its exit code and stderr. */
 export type CommandRunner = (argv: string[]) => Promise<{ code: number; stderr: string }>;
@@ -62,7 +63,13 @@ export class TapPort implements NetworkPort {
     private readonly runCmd: CommandRunner = spawnRunner,
   ) {
     this.deviceName = tap.name;
-    this.deliver = { receiveFrame: (buf, start, end) => tap.sendFrame(buf, start, end) };
+    this.deliver = {
+      receiveFrame: (buf, start, end) => {
+        const t0 = STAGE_TIMING ? stageStart() : 0;
+        tap.sendFrame(buf, start, end);
+        if (STAGE_TIMING) stageEnd(Stage.tap_write, t0);
+      },
+    };
   }
 
   /** `uid` is injectable so the refusal without root can be tested as root. */
@@ -78,7 +85,13 @@ export class TapPort implements NetworkPort {
 
   start(toNetwork: FrameSink): void {
     // The ring hands frames with FRAME_HEADROOM free bytes before them, as the sink expects.
-    this.tap.start({ receiveFrame: (buf, start, end) => toNetwork.sendFrame(buf, start, end) });
+    this.tap.start({
+      receiveFrame: (buf, start, end) => {
+        const t0 = STAGE_TIMING ? stageStart() : 0;
+        toNetwork.sendFrame(buf, start, end);
+        if (STAGE_TIMING) stageEnd(Stage.tap_read, t0);
+      },
+    });
   }
 
   configure(c: PortConfig): Promise<void> {

@@ -29,6 +29,10 @@ export const STAGES = [
   "frame_out",
   /** One VL1 packet out: fragmenting, armor, queueing its datagrams (includes armor). */
   "vl1_send",
+  /** One frame read from a kernel tap into its network (VL2, VL1: includes vl1_send). */
+  "tap_read",
+  /** One frame written to a kernel tap. */
+  "tap_write",
   /** One chunk a program wrote, into TCP (includes the segments it sends, armored). */
   "program_read",
   /** One end-of-turn pass writing received data to programs. */

@@ -104,7 +104,8 @@ export class NetnsLab {
   }
 
   spawn(ns: string, argv: string[], log?: string): Subprocess {
-    const p = Bun.spawn(["ip", "netns", "exec", ns, ...argv], { stdin: "ignore", stdout: log ? Bun.file(log) : "ignore", stderr: log ? Bun.file(`${log}.err`) : "ignore" });
+    // env: the current process.env (a bench may have set ZT_NC_STAGE_TIMING after start-up)
+    const p = Bun.spawn(["ip", "netns", "exec", ns, ...argv], { stdin: "ignore", stdout: log ? Bun.file(log) : "ignore", stderr: log ? Bun.file(`${log}.err`) : "ignore", env: process.env });
     this.procs.push(p);
     return p;
   }
