@@ -190,7 +190,7 @@ export class UdpTransport {
 
   /** How datagrams leave: "sendmmsg" (ffi) or "sendMany" (Bun). */
   get sendPath(): "sendmmsg" | "sendMany" {
-    return this.v4?.batch !== null ? "sendmmsg" : "sendMany";
+    return this.v4 !== null && this.v4.batch !== null ? "sendmmsg" : "sendMany";
   }
 
   /**
