@@ -7,6 +7,7 @@
  * length against their buffers before a pointer is made (see crypto/aes-native.ts).
  */
 import { dlopen, FFIType } from "bun:ffi";
+import { consola } from "consola";
 
 const P = FFIType.ptr;
 const I = FFIType.i32;
@@ -37,7 +38,11 @@ let why = "";
 /** The bound library, or null when it cannot be loaded here (then `libCryptoError()` says why). */
 export function libCrypto(): LibCrypto | null {
   if (lib !== undefined) return lib;
-  if (process.env.ZT_NC_NO_LIBCRYPTO === "1") {
+  const setting = process.env.ZT_NC_NO_LIBCRYPTO;
+  if (setting !== undefined && setting !== "" && setting !== "0" && setting !== "1") {
+    consola.warn(`ZT_NC_NO_LIBCRYPTO=${setting}: expected 1 (use node:crypto) or 0; libcrypto stays in use`);
+  }
+  if (setting === "1") {
     why = "disabled by ZT_NC_NO_LIBCRYPTO=1";
     return (lib = null);
   }

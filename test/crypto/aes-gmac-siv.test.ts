@@ -196,3 +196,10 @@ describe("AES-GMAC-SIV on libcrypto (ffi) and on node:crypto agree", () => {
     expect(() => native.decrypt(tag, 0, new Uint8Array(40), 0, 40, buf, -1, 10)).toThrow(RangeError);
   });
 });
+
+test("ZT_NC_NO_LIBCRYPTO=1 selects the node:crypto implementation (read once, so in its own process)", () => {
+  const script = `import { aesGmacSivBackend } from "${import.meta.dir}/../../src/crypto/aes-gmac-siv.ts"; process.stdout.write(aesGmacSivBackend());`;
+  const run = (v: string): string => Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, ZT_NC_NO_LIBCRYPTO: v }, stdout: "pipe", stderr: "pipe" }).stdout.toString();
+  expect(run("1")).toBe("node:crypto");
+  expect(run("0")).toBe(aesGmacSivBackend());
+});
