@@ -176,6 +176,12 @@ async function main(): Promise<void> {
     const cn = (await client([tb, "connects", ips.get("b")!, "7008", String(CONNECTS)], env.a)).split(" ");
     acc.proc.kill();
     console.log(`netcon connections: ${(Number(cn[1]) / Number(cn[2])).toFixed(0)} connect+close per second (${CONNECTS} sequential)`);
+    // the same inside one container over its loopback: the intercept's own cost, without the
+    // network round trips a connect and a close need between two services
+    const local = await server([tb, "acceptor", "7010"], env.a);
+    const lc = (await client([tb, "connects", "127.0.0.1", "7010", String(CONNECTS)], env.a)).split(" ");
+    local.proc.kill();
+    console.log(`netcon connections inside one container (127.0.0.1): ${(Number(lc[1]) / Number(lc[2])).toFixed(0)} connect+close per second`);
     const ours = median(thr["a→b"]!.concat(thr["b→a"]!));
     const real = await measureRealTapPair(tb, BYTES);
     if (real === null) console.log("netcon vs zerotier-one: no real zerotier-one (set ZT_ONE) or not root: ratio not measured");
