@@ -35,6 +35,10 @@ function systemSeconds(pid: number): number {
 
 const BYTES = Number(process.env.DATAPATH_BYTES ?? 256 * 1024 * 1024);
 const RUNS = Number(process.env.DATAPATH_RUNS ?? 3);
+if (!Number.isInteger(BYTES) || BYTES <= 0 || !Number.isInteger(RUNS) || RUNS <= 0) {
+  console.error("datapath: DATAPATH_BYTES and DATAPATH_RUNS must be positive integers");
+  process.exit(2);
+}
 /** Stages not nested in another one: their sum against the process's CPU time. */
 const TOP_LEVEL = new Set(["udp_receive", "program_read", "program_write", "udp_send", "node_timer", "stack_timer"]);
 

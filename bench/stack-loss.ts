@@ -19,6 +19,10 @@ import { netnsPossible } from "../test/e2e/netns-lab.ts";
 import { waitForTcpListener } from "../test/support/tcp-listener.ts";
 
 const MB = Number(process.env.LOSS_MB ?? 32);
+if (!Number.isInteger(MB) || MB <= 0 || MB > 1024) {
+  console.error("stack-loss: LOSS_MB must be an integer from 1 to 1024");
+  process.exit(2);
+}
 const BUF = 4 << 20;
 
 if (!netnsPossible()) {
