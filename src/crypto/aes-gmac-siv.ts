@@ -12,35 +12,25 @@
  * buffer, so each packet still creates two cipher objects and a few small Buffers; that is the floor
  * with this API. Noble's AES is 30-100x slower and is never used.
  *
- * So where OpenSSL's libcrypto loads (every Debian system with OpenSSL), `AesGmacSiv` runs on it
- * through bun:ffi instead (aes-gmac-siv-native.ts: long-lived contexts, in place, nothing
+ * So where OpenSSL's libcrypto loads (every Debian system with OpenSSL), `createAesGmacSiv` gives
+ * the implementation on it through bun:ffi instead (aes-gmac-siv-native.ts: long-lived contexts, in place, nothing
  * allocated); the node:crypto version below is the fallback and the tests' second opinion.
  */
 import { type Cipheriv, type Decipheriv, type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
-import { NativeAesGmacSiv, nativeAesGmacSiv } from "./aes-gmac-siv-native.ts";
+import { libCrypto } from "../../ffi/libcrypto.ts";
+import { type NativeAesGmacSiv, nativeAesGmacSiv } from "./aes-gmac-siv-native.ts";
 
-/** Which implementation a new AesGmacSiv uses here: "libcrypto" or "node:crypto". */
+/** Which implementation createAesGmacSiv uses here: "libcrypto" or "node:crypto". */
 export function aesGmacSivBackend(): "libcrypto" | "node:crypto" {
-  return nativeAesGmacSiv(new Uint8Array(32), new Uint8Array(32)) === null ? "node:crypto" : "libcrypto";
+  return libCrypto() === null ? "node:crypto" : "libcrypto";
 }
 
-/** AES-GMAC-SIV with a key pair: libcrypto when it loads, else node:crypto (same results). */
-export class AesGmacSiv {
-  private readonly impl: NativeAesGmacSiv | NodeAesGmacSiv;
+/** AES-GMAC-SIV with a key pair, either implementation (same results). */
+export type AesGmacSiv = NativeAesGmacSiv | NodeAesGmacSiv;
 
-  constructor(k0: Uint8Array, k1: Uint8Array) {
-    this.impl = nativeAesGmacSiv(k0, k1) ?? new NodeAesGmacSiv(k0, k1);
-  }
-
-  /** Encrypt buf[start, end) in place and write the 16-byte tag to tagOut[tagOff..] (iv8 = iv[ivOff..+8], aad = aad[aadStart, aadEnd)). */
-  encrypt(iv: Uint8Array, ivOff: number, aad: Uint8Array, aadStart: number, aadEnd: number, buf: Uint8Array, start: number, end: number, tagOut: Uint8Array, tagOff: number): void {
-    this.impl.encrypt(iv, ivOff, aad, aadStart, aadEnd, buf, start, end, tagOut, tagOff);
-  }
-
-  /** Decrypt buf[start, end) in place given the tag at tag[tagOff..+16]; false when it does not authenticate. */
-  decrypt(tag: Uint8Array, tagOff: number, aad: Uint8Array, aadStart: number, aadEnd: number, buf: Uint8Array, start: number, end: number): boolean {
-    return this.impl.decrypt(tag, tagOff, aad, aadStart, aadEnd, buf, start, end);
-  }
+/** libcrypto when it loads, else node:crypto. */
+export function createAesGmacSiv(k0: Uint8Array, k1: Uint8Array): AesGmacSiv {
+  return nativeAesGmacSiv(k0, k1) ?? new NodeAesGmacSiv(k0, k1);
 }
 
 /** The node:crypto implementation. */

@@ -6,7 +6,7 @@
  * An instance is used synchronously by one packet at a time (JS is single-threaded; armor/dearmor
  * never yield), so sharing its scratch between sending and receiving is safe.
  */
-import { AesGmacSiv } from "../crypto/aes-gmac-siv.ts";
+import { type AesGmacSiv, createAesGmacSiv } from "../crypto/aes-gmac-siv.ts";
 import { Poly1305 } from "../crypto/poly1305.ts";
 import { Salsa20 } from "../crypto/salsa20.ts";
 import { kbkdfHmacSha384 } from "../crypto/sha.ts";
@@ -34,6 +34,6 @@ export class PeerKeys {
   constructor(key48: Uint8Array) {
     if (key48.length !== SYMMETRIC_KEY_LEN) throw new RangeError(`PeerKeys: key must be ${SYMMETRIC_KEY_LEN} bytes`);
     this.key = key48.slice();
-    this.siv = new AesGmacSiv(kbkdfHmacSha384(this.key, 0x30), kbkdfHmacSha384(this.key, 0x31));
+    this.siv = createAesGmacSiv(kbkdfHmacSha384(this.key, 0x30), kbkdfHmacSha384(this.key, 0x31));
   }
 }
