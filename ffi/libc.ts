@@ -1,6 +1,6 @@
 /**
  * Minimal libc bindings through bun:ffi for what Bun does not expose: socket buffer sizes and
- * other socket options on fds Bun created, and errno. Loaded lazily so modules that import this
+ * other socket options on fds Bun created, sendmmsg on them (ffi/udp.ts), and errno. Loaded lazily so modules that import this
  * but never call it pay nothing.
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
@@ -15,6 +15,7 @@ export const SO_RCVBUFFORCE = 33;
 const symbols = {
   setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 } as const;

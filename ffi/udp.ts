@@ -11,7 +11,8 @@
  * here from offsets inside that buffer, and every datagram is copied into a fixed-size slot after
  * a length check.
  */
-import { dlopen, FFIType, type Pointer, ptr, read } from "bun:ffi";
+import { type Pointer, ptr } from "bun:ffi";
+import { errno, libcSymbols } from "./libc.ts";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -25,32 +26,15 @@ export const SOCKADDR_BYTES = 28;
 export const MMSGHDR_BYTES = 64;
 export const IOVEC_BYTES = 16;
 
-const symbols = {
-  sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-} as const;
-
-type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
-let libc: Libc | null = null;
-function c(): Libc {
-  if (libc === null) libc = dlopen("libc.so.6", symbols).symbols;
-  return libc;
-}
-
 /** Whether this machine can use these bindings (else the transport falls back to Bun's sockets). */
 export function ffiUdpSupported(): boolean {
   if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return false;
   try {
-    c();
+    libcSymbols();
     return true;
   } catch {
     return false;
   }
-}
-
-function errno(): number {
-  const p = c().__errno_location();
-  return p === null ? 0 : read.i32(p, 0);
 }
 
 // ---------------------------------------------------------------- sockaddr
@@ -153,7 +137,7 @@ export class SendBatch {
     // sendmmsg stops at the first datagram that fails: skip that one and go on; a full socket
     // buffer (EAGAIN) drops the rest of the batch.
     while (i < n) {
-      const r = c().sendmmsg(fd, ((this.base as number) + this.hdrOff + i * MMSGHDR_BYTES) as Pointer, n - i, MSG_DONTWAIT);
+      const r = libcSymbols().sendmmsg(fd, ((this.base as number) + this.hdrOff + i * MMSGHDR_BYTES) as Pointer, n - i, MSG_DONTWAIT);
       if (r > 0) {
         i += r;
         ok += r;
