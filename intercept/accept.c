@@ -149,13 +149,7 @@ int zt_accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags, int plai
 		return fail(ECONNABORTED);
 	}
 	struct zt_sock s;
-	memset(&s, 0, sizeof s);
-	s.dev = st.st_dev;
-	s.ino = st.st_ino;
-	s.sockid = le32(pre + 4);
-	s.svc_pid = svc;
-	s.family = ls.family;
-	s.state = ZS_CONNECTED;
+	zt_sock_init(&s, &st, le32(pre + 4), svc, ls.family, ZS_CONNECTED);
 	s.flags = ZF_ACCEPTED | ZF_REPORTED;
 	s.raddr = le32(pre + 8);
 	s.rport = (uint16_t)le32(pre + 12);

@@ -60,13 +60,7 @@ int zt_socket(int domain, int type, int protocol)
 		return fail(e);
 	}
 	struct zt_sock s;
-	memset(&s, 0, sizeof s);
-	s.dev = st.st_dev;
-	s.ino = st.st_ino;
-	s.sockid = rep.sockid;
-	s.svc_pid = rep.svc_pid;
-	s.family = domain;
-	s.state = ZS_NEW;
+	zt_sock_init(&s, &st, rep.sockid, rep.svc_pid, domain, ZS_NEW);
 	table_put(fd, &s);
 	zt_debug("socket(%s) = fd %d, s%08x", domain == AF_INET ? "AF_INET" : "AF_INET6", fd,
 		 (unsigned)s.sockid);

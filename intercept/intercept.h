@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -142,6 +143,9 @@ int zt_channel_watch_fd(void);
 void zt_rpc_atfork_child(void);
 
 /* ---- table.c: fd -> socket cache, validated by inode ---- */
+/* A new entry for the AF_UNIX socket `st` describes: everything zero but these. */
+void zt_sock_init(struct zt_sock *s, const struct stat *st, uint32_t sockid, uint32_t svc_pid, int family,
+		  uint8_t state);
 int table_get(int fd, dev_t dev, ino_t ino, struct zt_sock *out);
 int table_link(int fd, dev_t dev, ino_t ino, struct zt_sock *out);
 int table_put(int fd, const struct zt_sock *s);

@@ -123,6 +123,18 @@ int table_link(int fd, dev_t dev, ino_t ino, struct zt_sock *out)
 	return found;
 }
 
+void zt_sock_init(struct zt_sock *s, const struct stat *st, uint32_t sockid, uint32_t svc_pid, int family,
+		  uint8_t state)
+{
+	memset(s, 0, sizeof *s);
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->sockid = sockid;
+	s->svc_pid = svc_pid;
+	s->family = family;
+	s->state = state;
+}
+
 int table_put(int fd, const struct zt_sock *s)
 {
 	struct rec *r = malloc(sizeof *r);
