@@ -71,6 +71,39 @@ interface Run {
   stages: [Totals, Totals] | null;
 }
 
+/** What each stage did between two snapshots. */
+function diffTotals(before: Totals, after: Totals): Totals {
+  return new Map([...after].map(([k, v]) => [k, { ns: v.ns - before.get(k)!.ns, calls: v.calls - before.get(k)!.calls }]));
+}
+
+type Service = LoopbackDeployment["members"][number];
+
+/**
+ * Run `body` and measure the two services meanwhile: CPU seconds of each, and with stage timing
+ * on, each one's stage totals over the window with its CPU (_cpu) and kernel (_sys) nanoseconds.
+ */
+async function measured<T>(services: [Service, Service], timing: boolean, body: () => Promise<T>): Promise<{ result: T; cpu: [number, number]; stages: [Totals, Totals] | null }> {
+  const pids = services.map((s) => s.proc.pid);
+  const snap = async (): Promise<Totals[] | null> => (timing ? await Promise.all(services.map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null);
+  const m0 = await snap();
+  const c0 = pids.map(cpuSeconds);
+  const k0 = pids.map(systemSeconds);
+  const result = await body();
+  const c1 = pids.map(cpuSeconds);
+  const k1 = pids.map(systemSeconds);
+  const m1 = await snap();
+  const cpu: [number, number] = [c1[0]! - c0[0]!, c1[1]! - c0[1]!];
+  let stages: [Totals, Totals] | null = null;
+  if (m0 !== null && m1 !== null) {
+    stages = [diffTotals(m0[0]!, m1[0]!), diffTotals(m0[1]!, m1[1]!)];
+    for (const i of [0, 1] as const) {
+      stages[i].set("_cpu", { ns: cpu[i] * 1e9, calls: 0 });
+      stages[i].set("_sys", { ns: (k1[i]! - k0[i]!) * 1e9, calls: 0 });
+    }
+  }
+  return { result, cpu, stages };
+}
+
 async function transfers(timing: boolean, dir: string, lib: string, tb: string): Promise<{ runs: Run[]; rr: RrRun }> {
   if (timing) process.env.ZT_NC_STAGE_TIMING = "1";
   else delete process.env.ZT_NC_STAGE_TIMING;
@@ -78,58 +111,26 @@ async function transfers(timing: boolean, dir: string, lib: string, tb: string):
   try {
     await d.createNetwork("10.147.21");
     const ips = await d.joinAll();
-    const [sa, sb] = d.members as [typeof d.members[0], typeof d.members[0]];
+    const services = d.members as [Service, Service];
     const env = { a: d.containerEnv("a", lib), b: d.containerEnv("b", lib) };
     const runs: Run[] = [];
     for (let r = 0; r < RUNS; r++) {
       const port = 5301 + r;
       const sink = await server([tb, "sink", String(port)], env.b);
-      const m0 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
-      const c0 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
-      const k0 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
-      const out = await client([tb, "source", ips.get("b")!, String(port), String(BYTES)], env.a);
-      const c1 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
-      const k1 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
-      const m1 = timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null;
+      const m = await measured(services, timing, () => client([tb, "source", ips.get("b")!, String(port), String(BYTES)], env.a));
       const sinkOut = (await sink.rest()).trim();
       await sink.proc.exited;
       if (!sinkOut.startsWith(`sink ${BYTES} `)) throw new Error(`sink got ${sinkOut}, expected ${BYTES} bytes`);
-      const [, bytes, secs] = out.split(" ");
+      const [, bytes, secs] = m.result.split(" ");
       const gb = BYTES / 1e9;
-      let stages: [Totals, Totals] | null = null;
-      if (m0 !== null && m1 !== null) {
-        const diff = (a: Totals, b: Totals): Totals => new Map([...b].map(([k, v]) => [k, { ns: v.ns - a.get(k)!.ns, calls: v.calls - a.get(k)!.calls }]));
-        stages = [diff(m0[0]!, m1[0]!), diff(m0[1]!, m1[1]!)];
-        // CPU seconds of the measured window, for the shares
-        stages[0].set("_cpu", { ns: (c1[0]! - c0[0]!) * 1e9, calls: 0 });
-        stages[1].set("_cpu", { ns: (c1[1]! - c0[1]!) * 1e9, calls: 0 });
-        stages[0].set("_sys", { ns: (k1[0]! - k0[0]!) * 1e9, calls: 0 });
-        stages[1].set("_sys", { ns: (k1[1]! - k0[1]!) * 1e9, calls: 0 });
-      }
-      runs.push({ mbps: Number(bytes) / Number(secs) / 1e6, cpu: [(c1[0]! - c0[0]!) / gb, (c1[1]! - c0[1]!) / gb], stages });
+      runs.push({ mbps: Number(bytes) / Number(secs) / 1e6, cpu: [m.cpu[0] / gb, m.cpu[1] / gb], stages: m.stages });
     }
     // and back: 64-byte request/response, warm (a's program asks, b's echoes)
     const echo = await server([tb, "echo", "7107"], env.b);
     await client([tb, "rr", ips.get("b")!, "7107", "200"], env.a);
-    const snap = async (): Promise<Totals[] | null> => (timing ? await Promise.all([sa, sb].map(async (s) => parseStages(String((await s.api("GET", "/metrics")).json)))) : null);
-    const m0 = await snap();
-    const c0 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
-    const k0 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
-    const rr = (await client([tb, "rr", ips.get("b")!, "7107", String(RR_COUNT)], env.a)).split(" ");
-    const c1 = [sa.proc.pid, sb.proc.pid].map(cpuSeconds);
-    const k1 = [sa.proc.pid, sb.proc.pid].map(systemSeconds);
-    const m1 = await snap();
+    const m = await measured(services, timing, () => client([tb, "rr", ips.get("b")!, "7107", String(RR_COUNT)], env.a));
     echo.proc.kill();
-    let rrStages: [Totals, Totals] | null = null;
-    if (m0 !== null && m1 !== null) {
-      const diff = (a: Totals, b: Totals): Totals => new Map([...b].map(([k, v]) => [k, { ns: v.ns - a.get(k)!.ns, calls: v.calls - a.get(k)!.calls }]));
-      rrStages = [diff(m0[0]!, m1[0]!), diff(m0[1]!, m1[1]!)];
-      rrStages[0].set("_cpu", { ns: (c1[0]! - c0[0]!) * 1e9, calls: 0 });
-      rrStages[1].set("_cpu", { ns: (c1[1]! - c0[1]!) * 1e9, calls: 0 });
-      rrStages[0].set("_sys", { ns: (k1[0]! - k0[0]!) * 1e9, calls: 0 });
-      rrStages[1].set("_sys", { ns: (k1[1]! - k0[1]!) * 1e9, calls: 0 });
-    }
-    return { runs, rr: { p50: Number(rr[2]), stages: rrStages } };
+    return { runs, rr: { p50: Number(m.result.split(" ")[2]), stages: m.stages } };
   } finally {
     await d.stop();
   }
@@ -176,12 +177,10 @@ async function tapStages(): Promise<void> {
       console.log(`\n${label}, per frame written into the receiving tap (main thread; the tap reader thread is not in these)`);
       console.log("| stage | calls | ns/call | ns per frame |");
       console.log("|---|---:|---:|---:|");
+      const d = diffTotals(m0[i]!, m1[i]!);
       for (const st of STAGES) {
-        const a = m0[i]!.get(st)!;
-        const b = m1[i]!.get(st)!;
-        const n = b.calls - a.calls;
+        const { ns, calls: n } = d.get(st)!;
         if (n <= 0) continue;
-        const ns = b.ns - a.ns;
         console.log(`| ${st} | ${n.toLocaleString("en")} | ${(ns / n).toFixed(0)} | ${(ns / frames).toFixed(0)} |`);
       }
     }

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { NetnsLab, netnsPossible } from "../test/e2e/netns-lab.ts";
 import { createNetwork, makePlanet, ZtNode } from "../test/interop/support.ts";
-import { buildTcpBench, measureRealTapPair, median } from "./netcon.ts";
+import { buildTcpBench, measureRealTapPair, median, untilAccepted } from "./netcon.ts";
 import { ZT_ONE } from "./support/tap-pair.ts";
 
 const RUNS = Number(process.env.NETCON_RUNS ?? 3);
@@ -51,8 +51,6 @@ try {
   const realIp = await R.waitAddress(nwid, `${SUBNET}.`);
   const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
   const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
-  // a sink or echo is up when a connect stops being refused: the client retries until then
-  const retry = (argv: string): string[] => ["sh", "-c", `for i in $(seq 100); do ${argv} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`];
   const tput: Record<string, number[]> = { "container → real node": [], "real node → container": [] };
   let port = 6301;
   for (let r = 0; r < RUNS; r++) {
@@ -61,7 +59,7 @@ try {
       ["real node → container", R.ns, [], N.ns, env, ncIp],
     ] as const) {
       const sink = lab.spawn(toNs, [...toWrap, tb, "sink", String(port)]);
-      const out = await lab.exec(fromNs, [...fromWrap, ...retry(`${tb} source ${toIp} ${port} ${BYTES}`)], { timeoutMs: 300_000 });
+      const out = await lab.exec(fromNs, [...fromWrap, ...untilAccepted(`${tb} source ${toIp} ${port} ${BYTES}`)], { timeoutMs: 300_000 });
       await sink.exited;
       const [, n, secs] = out.out.trim().split(" ");
       tput[key]!.push(Number(n) / Number(secs) / 1e6);
@@ -69,7 +67,7 @@ try {
     }
   }
   const echo = lab.spawn(N.ns, [...env, tb, "echo", "7107"]);
-  const rr = await lab.exec(R.ns, retry(`${tb} rr ${ncIp} 7107 ${RR_COUNT}`), { timeoutMs: 120_000 });
+  const rr = await lab.exec(R.ns, untilAccepted(`${tb} rr ${ncIp} 7107 ${RR_COUNT}`), { timeoutMs: 120_000 });
   echo.kill();
   const rtt = Number(rr.out.trim().split(" ")[2]);
   for (const [k, v] of Object.entries(tput)) console.log(`netcon ↔ real zerotier-one, ${k}: ${median(v).toFixed(1)} MB/s (runs: ${v.map((x) => x.toFixed(0)).join(", ")})`);

@@ -36,6 +36,14 @@ export async function buildTcpBench(dir: string): Promise<string> {
   return out;
 }
 
+/**
+ * A shell command line that runs a tcp-bench client until its connect is accepted (the server is
+ * up when a connect stops being refused), at most 100 tries.
+ */
+export function untilAccepted(command: string): string[] {
+  return ["sh", "-c", `for i in $(seq 100); do ${command} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`];
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -105,13 +113,13 @@ export async function measureRealTapPair(tb: string, bytes: number): Promise<{ m
     for (let r = 0; r < RUNS; r++) {
       const sink = lab.spawn(b, [tb, "sink", String(6201 + r)]);
       // the sink is up when a connect stops being refused: source retries until then
-      const out = await lab.exec(a, ["sh", "-c", `for i in $(seq 100); do ${tb} source ${ipB} ${6201 + r} ${bytes} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`], { timeoutMs: 300_000 });
+      const out = await lab.exec(a, untilAccepted(`${tb} source ${ipB} ${6201 + r} ${bytes}`), { timeoutMs: 300_000 });
       await sink.exited;
       const [, n, secs] = out.out.trim().split(" ");
       mbps.push(Number(n) / Number(secs) / 1e6);
     }
     const echo = lab.spawn(b, [tb, "echo", "7007"]);
-    const rr = await lab.exec(a, ["sh", "-c", `for i in $(seq 100); do ${tb} rr ${ipB} 7007 ${RR_COUNT} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`], { timeoutMs: 120_000 });
+    const rr = await lab.exec(a, untilAccepted(`${tb} rr ${ipB} 7007 ${RR_COUNT}`), { timeoutMs: 120_000 });
     echo.kill();
     return { mbps: median(mbps), rttUs: Number(rr.out.trim().split(" ")[2]) };
   });

@@ -30,61 +30,57 @@ if (!netnsPossible()) {
   process.exit(0);
 }
 
+/** The kernel's sender, python with TCP_CONGESTION set per socket (root may pick one outside the allowed list). */
+const SENDER = [
+  "import socket, sys",
+  "s = socket.socket()",
+  "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[1].encode())",
+  "s.connect((sys.argv[2], int(sys.argv[3])))",
+  "s.sendfile(open(sys.argv[4], 'rb'))",
+  "s.shutdown(socket.SHUT_WR)",
+  "s.recv(1)",
+].join("\n");
+
 for (const loss of [1, 5]) {
-  const kernel: Record<string, number> = {};
-  let defaultCc = "";
-  for (const ours of ["cubic"] as const) {
-    const net = await createKernelNet({ mtu: 1500 });
-    const att = attachStack(net, { tcp: { recvBufferSize: BUF, sendBufferSize: BUF, congestion: ours } }, { lossPct: loss }, 7);
-    // (a BBR-like control for ours was tried: branch experiments/bbr-lite, README)
-    try {
-      const file = `/tmp/${net.ns}.data`;
-      await net.exec(["sh", "-c", `head -c ${MB}M /dev/urandom > ${file}`]);
-      const want = (await net.exec(["sh", "-c", `sha256sum < ${file}`])).stdout.split(" ")[0];
-      if (ours === "cubic") {
-        // the kernel sends to us, with its default congestion control, then with CUBIC; the
-        // algorithm is set per socket (TCP_CONGESTION; root may pick one outside the allowed list)
-        defaultCc = (await net.exec(["sysctl", "-n", "net.ipv4.tcp_congestion_control"])).stdout.trim();
-        const sender = [
-          "import socket, sys",
-          "s = socket.socket()",
-          "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[1].encode())",
-          "s.connect((sys.argv[2], int(sys.argv[3])))",
-          "s.sendfile(open(sys.argv[4], 'rb'))",
-          "s.shutdown(socket.SHUT_WR)",
-          "s.recv(1)",
-        ].join("\n");
-        for (const [cc, port] of [[defaultCc, 5001], ["cubic", 5003]] as const) {
-          const srv = hashingServer(att.stack, port);
-          const t = performance.now();
-          await net.exec(["python3", "-c", sender, cc, ipv4ToString(net.stackIp), String(port), file], { timeoutMs: 600_000 });
-          const got = await srv.results[0]!;
-          kernel[cc] = MB / ((performance.now() - t) / 1000);
-          srv.close();
-          if (got.sha256 !== want) throw new Error("kernel → stack: data corrupted");
-        }
-      }
-      // we send to the kernel
-      const data = (await Bun.file(file).bytes()).subarray(0, MB << 20);
-      const kip = ipv4ToString(net.kernelIp);
-      const p = net.spawn(["sh", "-c", `nc -l ${kip} 5002 | sha256sum`]);
-      await waitForTcpListener(net.ns, 5002);
-      const t0 = performance.now();
-      const r = await clientExchange(att.stack, net.kernelIp, 5002, data, { recvBufferSize: BUF, sendBufferSize: BUF });
-      const out = await new Response(p.stdout).text();
-      const oursMiBs = MB / ((performance.now() - t0) / 1000);
-      if (r.error !== null || out.split(" ")[0] !== sha256(data)) throw new Error("stack → kernel: data corrupted");
-      const s = att.stack.tcp.stats;
-      if (ours === "cubic") console.log(`stack-loss ${loss}% each way (FaultLink), ${MB} MiB: the kernel's sender ${kernel[defaultCc]!.toFixed(1)} MiB/s (${defaultCc}, this machine's default), ${kernel.cubic!.toFixed(1)} MiB/s (cubic)`);
-      console.log(
-        `stack-loss ${loss}%: ours (${ours}) ${oursMiBs.toFixed(1)} MiB/s: ratio ${(oursMiBs / kernel.cubic!).toFixed(2)} to the kernel's cubic, ` +
-          `${(oursMiBs / kernel[defaultCc]!).toFixed(2)} to its ${defaultCc}; ${s.fastRetransmits} fast retransmits, ${s.retransmits} retransmissions, ` +
-          `${s.tailLossProbes} loss probes, ${s.rtoTimeouts} RTOs`,
-      );
-      await net.exec(["rm", "-f", file], { allowFail: true });
-    } finally {
-      att.stop();
-      await net.close();
+  const net = await createKernelNet({ mtu: 1500 });
+  // ours runs CUBIC (a BBR-like control was tried: branch experiments/bbr-lite, README)
+  const att = attachStack(net, { tcp: { recvBufferSize: BUF, sendBufferSize: BUF } }, { lossPct: loss }, 7);
+  try {
+    const file = `/tmp/${net.ns}.data`;
+    await net.exec(["sh", "-c", `head -c ${MB}M /dev/urandom > ${file}`]);
+    const want = (await net.exec(["sh", "-c", `sha256sum < ${file}`])).stdout.split(" ")[0];
+    // the kernel sends to us, with its default congestion control, then with CUBIC
+    const defaultCc = (await net.exec(["sysctl", "-n", "net.ipv4.tcp_congestion_control"])).stdout.trim();
+    const kernel: Record<string, number> = {};
+    for (const [cc, port] of [[defaultCc, 5001], ["cubic", 5003]] as const) {
+      const srv = hashingServer(att.stack, port);
+      const t = performance.now();
+      await net.exec(["python3", "-c", SENDER, cc, ipv4ToString(net.stackIp), String(port), file], { timeoutMs: 600_000 });
+      const got = await srv.results[0]!;
+      kernel[cc] = MB / ((performance.now() - t) / 1000);
+      srv.close();
+      if (got.sha256 !== want) throw new Error("kernel → stack: data corrupted");
     }
+    // we send to the kernel
+    const data = (await Bun.file(file).bytes()).subarray(0, MB << 20);
+    const kip = ipv4ToString(net.kernelIp);
+    const p = net.spawn(["sh", "-c", `nc -l ${kip} 5002 | sha256sum`]);
+    await waitForTcpListener(net.ns, 5002);
+    const t0 = performance.now();
+    const r = await clientExchange(att.stack, net.kernelIp, 5002, data, { recvBufferSize: BUF, sendBufferSize: BUF });
+    const out = await new Response(p.stdout).text();
+    const oursMiBs = MB / ((performance.now() - t0) / 1000);
+    if (r.error !== null || out.split(" ")[0] !== sha256(data)) throw new Error("stack → kernel: data corrupted");
+    const s = att.stack.tcp.stats;
+    console.log(`stack-loss ${loss}% each way (FaultLink), ${MB} MiB: the kernel's sender ${kernel[defaultCc]!.toFixed(1)} MiB/s (${defaultCc}, this machine's default), ${kernel.cubic!.toFixed(1)} MiB/s (cubic)`);
+    console.log(
+      `stack-loss ${loss}%: ours (cubic) ${oursMiBs.toFixed(1)} MiB/s: ratio ${(oursMiBs / kernel.cubic!).toFixed(2)} to the kernel's cubic, ` +
+        `${(oursMiBs / kernel[defaultCc]!).toFixed(2)} to its ${defaultCc}; ${s.fastRetransmits} fast retransmits, ${s.retransmits} retransmissions, ` +
+        `${s.tailLossProbes} loss probes, ${s.rtoTimeouts} RTOs`,
+    );
+    await net.exec(["rm", "-f", file], { allowFail: true });
+  } finally {
+    att.stop();
+    await net.close();
   }
 }

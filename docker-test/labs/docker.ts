@@ -20,7 +20,7 @@ import type { Subprocess } from "bun";
 import { ensureInterceptLibrary } from "../../intercept/build.ts";
 import { ROOT, waitFor } from "../../test/e2e/helpers.ts";
 import { type ExecResult, sh } from "../../test/e2e/netns-lab.ts";
-import { createContainersNetwork, makeHomes } from "../../test/support/container-lab.ts";
+import { compileDaemon, createContainersNetwork, makeHomes } from "../../test/support/container-lab.ts";
 import type { Lab, Program, Scenario, ScenarioContext } from "../scenario.ts";
 import { firstLine } from "../versions.ts";
 import { buildProjectImage, CONTAINER_UID, type Engine, ensureBaseImage, ensureEngine } from "./docker-engine.ts";
@@ -113,7 +113,7 @@ export class DockerMatrixLab implements Lab {
     const base = await ensureBaseImage(this.dir);
     console.log("docker-test: building the project image (compiled daemon, library, launcher) …");
     const daemon = join(this.dir, "zerotier-netcon-service");
-    await sh([process.execPath, "build", "--compile", "--outfile", daemon, join(ROOT, "src/cli/service.ts"), join(ROOT, "ffi/tap-reader-worker.ts")], { timeoutMs: 180_000 });
+    await compileDaemon(daemon);
     const image = await buildProjectImage(base, { daemon, library: await ensureInterceptLibrary({}), launcher: join(ROOT, "intercept/zerotier-intercept") }, this.dir);
     await sh(["docker", "network", "create", "--label", LABEL, "--subnet", `${UNDERLAY}.0/24`, NETWORK]);
 

@@ -72,7 +72,7 @@ export class ContainerLab {
     this.lib = join(bin, "libzerotierintercept.so");
     copyFileSync(await ensureInterceptLibrary({}), this.lib);
     this.daemon = join(bin, "zerotier-netcon-service");
-    await sh([process.execPath, "build", "--compile", "--outfile", this.daemon, join(ROOT, "src/cli/service.ts"), join(ROOT, "ffi/tap-reader-worker.ts")], { timeoutMs: 120_000 });
+    await compileDaemon(this.daemon);
     if ((await sh(["id", "-u", CONTAINER_USER], { allowFail: true })).code !== 0) {
       await sh(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", CONTAINER_USER]);
     }
@@ -128,6 +128,11 @@ export class ContainerLab {
     for (const p of Object.values(this.procs)) if (p.exitCode === null) p.kill("SIGKILL");
     await this.lab.close();
   }
+}
+
+/** The standalone daemon (`bun build --compile`, as package.json's build), written to `out`. */
+export async function compileDaemon(out: string): Promise<void> {
+  await sh([process.execPath, "build", "--compile", "--outfile", out, join(ROOT, "src/cli/service.ts"), join(ROOT, "ffi/tap-reader-worker.ts")], { timeoutMs: 180_000 });
 }
 
 export function asUser(argv: string[]): string[] {
