@@ -56,6 +56,8 @@ export interface TcpStats {
   synCookiesSent: number;
   synCookiesAccepted: number;
   listenOverflows: number;
+  /** Outgoing connections that took over a 4-tuple from an old TIME_WAIT (tcp_tw_reuse). */
+  timeWaitReused: number;
   pawsDropped: number;
   outOfWindow: number;
   connectionsRefusedLimit: number;
@@ -81,6 +83,7 @@ export function newTcpStats(): TcpStats {
     synCookiesSent: 0,
     synCookiesAccepted: 0,
     listenOverflows: 0,
+    timeWaitReused: 0,
     pawsDropped: 0,
     outOfWindow: 0,
     connectionsRefusedLimit: 0,

@@ -72,6 +72,14 @@ const DEFAULT_BACKLOG = 128;
 /** SYN cookies are valid for up to two 64 s slots (syn-cookie.ts). */
 const SYN_COOKIE_VALIDITY_MS = 64_000;
 
+/** How long a TIME_WAIT must have lasted before a new outgoing connection may take its 4-tuple. */
+const TIME_WAIT_REUSE_MS = 1000;
+
+/** The conns map key: remote port above 32 bits of remote address mixed with the local port. */
+function connKey(localPort: number, remoteAddr: number, remotePort: number): number {
+  return remotePort * 0x1_0000_0000 + ((remoteAddr ^ Math.imul(localPort, 0x9e3779b1)) >>> 0);
+}
+
 export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   readonly ip: Ipv4Output;
   readonly clock: Clock;
@@ -85,10 +93,24 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   private readonly issFn: TcpLayerConfig["issFn"];
   private readonly isnKey: number;
   private readonly cookies: SynCookies;
-  /** Timestamp offset used in cookie SYN-ACKs and by connections born from them. */
-  private readonly cookieTsOffset: number;
-  /** remoteAddr * 65536 + remotePort -> chain of connections. */
+  /**
+   * Key of the timestamp offsets. Like Linux, TSvals run on one clock per address pair (a keyed
+   * hash of the two addresses, not of the ports): a new connection over a 4-tuple the peer still
+   * holds in TIME_WAIT then carries a newer timestamp, which is what lets the peer accept its SYN
+   * at once (RFC 6191). A fresh random offset per connection made half of those SYNs look old,
+   * so they were answered with an ACK and retried until TIME_WAIT ended (63 s).
+   */
+  private readonly tsKey: number;
+  /**
+   * connKey(4-tuple) -> chain of connections. The key folds the local port into the remote address
+   * (48 bits, exact for one remote address), so thousands of connections to one server (a client
+   * that connects at a high rate leaves them in TIME_WAIT) are not one long chain to walk for
+   * every segment; keyed by the remote end alone, 28,000 TIME_WAITs to one server made each
+   * lookup, and a connect with the ephemeral ports used up, take seconds.
+   */
   private readonly conns = new Map<number, Connection>();
+  /** The ISS allocEphemeral found for a reclaimed TIME_WAIT 4-tuple (-1: none). */
+  private reclaimedIss = -1;
   private readonly listeners = new Map<number, Listener>();
   /** Local port -> number of connections/listeners using it. */
   private readonly portUse = new Map<number, number>();
@@ -136,7 +158,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     this.afterBatch = cfg.afterBatch ?? ((fn) => setImmediate(fn));
     this.isnKey = cfg.rng.u32();
     this.cookies = new SynCookies(cfg.rng);
-    this.cookieTsOffset = cfg.rng.u32();
+    this.tsKey = cfg.rng.u32();
     this.nextEphemeral = o.ephemeralLow + (cfg.rng.u32() % (o.ephemeralHigh - o.ephemeralLow + 1));
     this.txBuf = new Uint8Array(TRANSPORT_HEADROOM + TCP_MAX_HEADER_LEN + 65536);
   }
@@ -153,15 +175,23 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     const txSize = opts.sendBufferSize ?? this.opts.sendBufferSize;
     if (this.bufferBytes >= this.opts.maxBufferBytes) throw new TcpError("ENOBUFS");
     let localPort = opts.localPort ?? 0;
-    if (localPort === 0) localPort = this.allocEphemeral(remoteAddr, remotePort);
-    else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) throw new TcpError("EADDRINUSE");
+    let iss = -1;
+    if (localPort === 0) localPort = this.allocEphemeral(localAddr, remoteAddr, remotePort);
+    else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) {
+      iss = this.reclaimTimeWait(localAddr, localPort, remoteAddr, remotePort);
+      if (iss < 0) throw new TcpError("EADDRINUSE");
+    }
+    if (this.reclaimedIss >= 0) {
+      iss = this.reclaimedIss;
+      this.reclaimedIss = -1;
+    }
     const explicit = opts.recvBufferSize !== undefined || opts.sendBufferSize !== undefined;
     const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize, this.opts.autotune && !explicit);
     c.handler = opts.handler ?? null;
     if (opts.nodelay) c.nodelay = true;
-    c.tsOffset = this.rng.u32();
+    c.tsOffset = this.tsOffsetFor(localAddr, remoteAddr);
     this.insert(c);
-    c.openActive(this.iss(localAddr, localPort, remoteAddr, remotePort));
+    c.openActive(iss >= 0 ? iss : this.iss(localAddr, localPort, remoteAddr, remotePort));
     this.scheduleFlush();
     return c;
   }
@@ -336,7 +366,6 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
           if (this.opts.timestamps && seg.hasTimestamp && seg.tsEcr !== 0) {
             const ws = seg.tsEcr & 15;
             extra = { peerWscale: ws === 15 || ws > 14 ? -1 : ws, sack: ((seg.tsEcr >>> 4) & 1) === 1 };
-            c.tsOffset = this.cookieTsOffset; // keep our TSvals monotonic for the peer's PAWS
           }
           c.openFromCookie(seg, cookie, this.cookies.mss, extra);
           if (seg.payloadLength > 0 || f & TCP_FIN) c.input(seg);
@@ -382,7 +411,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   private newPassive(l: Listener, laddr: number, lport: number, raddr: number, rport: number): Connection {
     const c = new Connection(this, laddr, lport, raddr, rport, l.recvBufferSize, l.sendBufferSize, this.opts.autotune && !l.explicitSizes);
     c.listener = l;
-    c.tsOffset = this.rng.u32();
+    c.tsOffset = this.tsOffsetFor(laddr, raddr);
     this.insert(c);
     return c;
   }
@@ -412,7 +441,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
       const ws = this.opts.windowScaling && seg.wscale >= 0 ? seg.wscale : 15;
       const sack = this.opts.sack && seg.sackPermitted ? 1 : 0;
       h.hasTimestamp = true;
-      h.tsVal = ((Math.floor(now) + this.cookieTsOffset) & ~0x3f) | ws | (sack << 4);
+      h.tsVal = ((Math.floor(now) + this.tsOffsetFor(dst, src)) & ~0x3f) | ws | (sack << 4);
       h.tsVal >>>= 0;
       h.tsEcr = seg.tsVal;
       if (ws !== 15) h.wscale = windowShiftFor(this.listenerRxMax(l));
@@ -428,7 +457,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   }
 
   find(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Connection | null {
-    let c = this.conns.get(remoteAddr * 65536 + remotePort) ?? null;
+    let c = this.conns.get(connKey(localPort, remoteAddr, remotePort)) ?? null;
     while (c !== null) {
       if (c.localPort === localPort && c.localAddr === localAddr) return c;
       c = c.nextInBucket;
@@ -437,7 +466,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   }
 
   private insert(c: Connection): void {
-    const key = c.remoteAddr * 65536 + c.remotePort;
+    const key = connKey(c.localPort, c.remoteAddr, c.remotePort);
     c.nextInBucket = this.conns.get(key) ?? null;
     this.conns.set(key, c);
     this.connCount++;
@@ -445,7 +474,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
   }
 
   release(c: Connection): void {
-    const key = c.remoteAddr * 65536 + c.remotePort;
+    const key = connKey(c.localPort, c.remoteAddr, c.remotePort);
     let p = this.conns.get(key) ?? null;
     if (p === null) return;
     if (p === c) {
@@ -470,25 +499,54 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     else this.portUse.set(port, n);
   }
 
-  private allocEphemeral(remoteAddr: number, remotePort: number): number {
+  /**
+   * One pass over the range in turn from where the last connect stopped, so the ports come round
+   * oldest first: a port nobody uses; else (all taken) one whose 4-tuple to this peer is free
+   * (Linux shares a connect port between distinct peers too) or held only by an old enough
+   * TIME_WAIT of ours. Going round in order matters when every port is taken: a port freed a
+   * moment ago may still be in TIME_WAIT at the peer (it closed first), and a SYN sent there in
+   * the same millisecond carries no newer timestamp, so it would wait for a retransmission.
+   */
+  private allocEphemeral(localAddr: number, remoteAddr: number, remotePort: number): number {
     const lo = this.opts.ephemeralLow;
     const span = this.opts.ephemeralHigh - lo + 1;
     for (let i = 0; i < span; i++) {
       const p = lo + ((this.nextEphemeral - lo + i) % span);
-      if (!this.portUse.has(p)) {
-        this.nextEphemeral = lo + ((p - lo + 1) % span);
-        return p;
+      if (this.portUse.has(p)) {
+        if (this.listeners.has(p)) continue;
+        if (this.find(localAddr, p, remoteAddr, remotePort) !== null) {
+          const iss = this.reclaimTimeWait(localAddr, p, remoteAddr, remotePort);
+          if (iss < 0) continue;
+          this.reclaimedIss = iss;
+        }
       }
-    }
-    // All ports in use somewhere: share one whose 4-tuple is free (like Linux for distinct peers).
-    for (let i = 0; i < span; i++) {
-      const p = lo + ((this.nextEphemeral - lo + i) % span);
-      if (!this.listeners.has(p) && this.find(this.ip.sourceFor(remoteAddr), p, remoteAddr, remotePort) === null) {
-        this.nextEphemeral = lo + ((p - lo + 1) % span);
-        return p;
-      }
+      this.nextEphemeral = lo + ((p - lo + 1) % span);
+      return p;
     }
     throw new TcpError("EADDRNOTAVAIL", "no ephemeral port");
+  }
+
+  /**
+   * A new outgoing connection may take over a 4-tuple we hold in TIME_WAIT when that connection
+   * used timestamps and has been in TIME_WAIT for a second (Linux's tcp_tw_reuse): our TSvals for
+   * the pair only grow, so the peer's PAWS tells the new connection's segments from the old
+   * one's, and the new ISS starts above everything the old one sent. Without it a client that
+   * connects to one server faster than 28,232 ports per 60 s gets EADDRNOTAVAIL. Returns the ISS
+   * to use (the TIME_WAIT is gone then), or -1 when the 4-tuple cannot be taken.
+   */
+  private reclaimTimeWait(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    const c = this.find(localAddr, localPort, remoteAddr, remotePort);
+    if (c === null || c.state !== TcpState.TimeWait || !c.tsOk) return -1;
+    if (c.waitAt - this.opts.timeWaitMs > this.clock.now() - TIME_WAIT_REUSE_MS) return -1;
+    const iss = seqAdd(c.sndNxt, 65537);
+    c.finish(null);
+    this.stats.timeWaitReused++;
+    return iss;
+  }
+
+  /** The TSval offset of an address pair (see tsKey). */
+  private tsOffsetFor(laddr: number, raddr: number): number {
+    return isnHash(this.tsKey, laddr, 0, raddr, 0);
   }
 
   /** RFC 6528: a 4 µs clock plus a keyed hash of the 4-tuple. */

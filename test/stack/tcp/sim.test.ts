@@ -167,3 +167,117 @@ describe("many concurrent connections", () => {
     });
   }
 });
+
+describe("reconnecting over a 4-tuple the server still holds in TIME_WAIT", () => {
+  // The server closes first, so it keeps each 4-tuple in TIME_WAIT for 60 s. A client that
+  // comes back from the same port (ephemeral ports wrap around under a high connection rate)
+  // must get through at once: its SYN carries a newer timestamp (RFC 6191) because timestamps
+  // run on one clock per address pair, not from a fresh random offset per connection.
+  test("30 reconnects from one port each take one round trip, no SYN retransmission", () => {
+    const net = new SimNet(11, { delayMs: 1 });
+    const a = net.addNode(1);
+    const b = net.addNode(2);
+    b.listen(80, {
+      handler: {
+        onAcceptable: (l) => {
+          for (let s = l.accept(); s; s = l.accept()) s.close(); // server closes first
+        },
+      },
+    });
+    const took: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = net.clock.now();
+      let up = false;
+      const s = a.connect(2, 80, { localPort: 40000, handler: { onConnect: () => (up = true) } });
+      expect(net.run(() => up, 120_000)).toBe(true);
+      took.push(net.clock.now() - t0);
+      // the client reads the server's FIN and closes: both ends finish, the server in TIME_WAIT
+      expect(net.run(() => s.peerClosed, 10_000)).toBe(true);
+      s.close();
+      expect(net.run(() => s.stateName === "CLOSED", 10_000)).toBe(true);
+      net.clock.set(net.clock.now() + 10); // a little time between connections, as a real client has
+    }
+    expect(b.connectionCount).toBe(1); // only the last 4-tuple's TIME_WAIT is left
+    expect(took.filter((ms) => ms > 2)).toEqual([]); // 2 ms: one round trip on this link
+  });
+});
+
+describe("ephemeral ports held by our own TIME_WAITs (tcp_tw_reuse)", () => {
+  // The client closes first, so its side keeps each 4-tuple in TIME_WAIT. With 8 ephemeral
+  // ports, the 9th connection to the same server finds them all taken.
+  function churn(timestamps: boolean) {
+    const net = new SimNet(5, { delayMs: 1 });
+    const a = net.addNode(1, { ephemeralLow: 50000, ephemeralHigh: 50007, timestamps });
+    const b = net.addNode(2, { timestamps });
+    b.listen(80, {
+      handler: {
+        onAcceptable: (l) => {
+          for (let s = l.accept(); s; s = l.accept()) s.handler = { onReadable: (x) => x.peerClosed && x.close() };
+        },
+      },
+    });
+    const once = (): void => {
+      let up = false;
+      const s = a.connect(2, 80, { handler: { onConnect: () => (up = true) } });
+      expect(net.run(() => up, 5_000)).toBe(true);
+      s.close(); // client first: TIME_WAIT on our side
+      expect(net.run(() => s.stateName === "TIME_WAIT", 5_000)).toBe(true);
+    };
+    for (let i = 0; i < 8; i++) once();
+    return { net, a, once };
+  }
+
+  test("with timestamps, a TIME_WAIT older than 1 s gives its 4-tuple to a new connection", () => {
+    const { net, a, once } = churn(true);
+    expect(() => a.connect(2, 80)).toThrow("no ephemeral port"); // all 8 are under a second old
+    net.clock.set(net.clock.now() + 1_000);
+    once(); // a full handshake and close over the reclaimed 4-tuple
+    expect(a.stats.timeWaitReused).toBe(1);
+    expect(a.stats.retransmits).toBe(0);
+    expect(a.connectionCount).toBe(8);
+  });
+
+  test("with every port taken, the oldest TIME_WAIT is reused, not a port the peer closed a moment ago", () => {
+    const net = new SimNet(6, { delayMs: 1 });
+    const a = net.addNode(1, { ephemeralLow: 50000, ephemeralHigh: 50007 });
+    const b = net.addNode(2);
+    let serverFirst = false;
+    b.listen(80, {
+      handler: {
+        onAcceptable: (l) => {
+          for (let s = l.accept(); s; s = l.accept()) {
+            if (serverFirst) s.close();
+            else s.handler = { onReadable: (x) => x.peerClosed && x.close() };
+          }
+        },
+      },
+    });
+    const once = (): number => {
+      const t0 = net.clock.now();
+      let up = false;
+      const s = a.connect(2, 80, { handler: { onConnect: () => (up = true) } });
+      expect(net.run(() => up, 5_000)).toBe(true);
+      const took = net.clock.now() - t0;
+      if (serverFirst) expect(net.run(() => s.peerClosed, 5_000)).toBe(true);
+      s.close();
+      expect(net.run(() => s.stateName === (serverFirst ? "CLOSED" : "TIME_WAIT"), 5_000)).toBe(true);
+      return took;
+    };
+    for (let i = 0; i < 8; i++) once(); // every port in TIME_WAIT on our side
+    net.clock.set(net.clock.now() + 1_000);
+    serverFirst = true; // now the peer keeps the TIME_WAIT: our port is free again at once
+    const took = [once(), once(), once()];
+    expect(took).toEqual([2, 2, 2]); // one round trip each: no SYN met the peer's fresh TIME_WAIT
+    expect(a.stats.rtoTimeouts).toBe(0);
+    expect(a.stats.timeWaitReused).toBe(3);
+  });
+
+  test("without timestamps the ports stay taken until TIME_WAIT ends", () => {
+    const { net, a, once } = churn(false);
+    net.clock.set(net.clock.now() + 1_000);
+    expect(() => a.connect(2, 80)).toThrow("no ephemeral port");
+    net.run(() => false, 60_000);
+    once();
+    expect(a.stats.timeWaitReused).toBe(0);
+  });
+});
