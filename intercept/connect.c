@@ -32,6 +32,40 @@ static int is_nonblocking(int fd)
 	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
+/* The fd's send buffer at the kernel's minimum for the stuffing (a few bytes fill it), with the
+ * size to restore kept in the record. Without this each connect copied about 200 KB of zeros into
+ * the kernel and the service read them out again: half the CPU of a connect. */
+static void shrink_sndbuf(int fd, struct zt_sock *s)
+{
+	int cur = 0, one = 1;
+	socklen_t l = sizeof cur;
+	if (s->sndbuf_restore == 0) {
+		if (real_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &l) != 0 || cur <= ZT_SNDBUF_MIN)
+			return;
+		cur /= 2; /* the kernel doubles what is set */
+	} else {
+		cur = s->sndbuf_restore; /* a retry on a fresh socket: the program's size is kept */
+	}
+	if (real_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one) == 0)
+		s->sndbuf_restore = cur;
+}
+
+void zt_sndbuf_settle(int fd, struct zt_sock *s)
+{
+	if (s->sndbuf_restore == 0 || s->state == ZS_FAILED)
+		return;
+	/* Writable means the service has read the stuffing: the connect is over. */
+	struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+	int saved = errno;
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
+		int v = s->sndbuf_restore;
+		real_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+		s->sndbuf_restore = 0;
+		table_update(fd, s);
+	}
+	errno = saved;
+}
+
 /* Connect fd to the data listener and stuff it. 0 or errno; sets ZF_ATTACHED once connected. */
 static int attach(int fd, struct zt_sock *s, uint32_t *stuffed)
 {
@@ -60,6 +94,7 @@ static int attach(int fd, struct zt_sock *s, uint32_t *stuffed)
 		return e == EAGAIN ? EAGAIN : ENETDOWN;
 	}
 	s->flags |= ZF_ATTACHED;
+	shrink_sndbuf(fd, s);
 	uint8_t hdr[16];
 	memset(hdr, 0, sizeof hdr);
 	for (int i = 0; i < 4; i++) {
@@ -113,6 +148,8 @@ static int reattach(int fd, struct zt_sock *s)
 			int v;
 		} u;
 		socklen_t l = sizeof u;
+		if (keep[i] == SO_SNDBUF && s->sndbuf_restore != 0)
+			continue; /* the old fd's is the shrunk one; the attach shrinks the new one */
 		if (real_getsockopt(fd, SOL_SOCKET, keep[i], &u, &l) == 0) {
 			if (keep[i] == SO_SNDBUF || keep[i] == SO_RCVBUF)
 				u.v /= 2; /* the kernel doubles what is set */
@@ -157,6 +194,7 @@ static int finish(int fd, struct zt_sock *s, int saved)
 		s->state = ZS_CONNECTED;
 		s->flags |= ZF_REPORTED;
 		table_update(fd, s);
+		zt_sndbuf_settle(fd, s);
 		errno = saved;
 		return 0;
 	}
@@ -200,6 +238,7 @@ static int again(int fd, struct zt_sock *s, int saved)
 		s->state = ZS_CONNECTED;
 		s->flags |= ZF_REPORTED;
 		table_update(fd, s);
+		zt_sndbuf_settle(fd, s);
 		errno = saved;
 		return 0;
 	}

@@ -37,6 +37,8 @@ typedef const struct sockaddr *zt_csa_arg;
 #define ZT_MSG_SIZE 64
 #define ZT_PREAMBLE_SIZE 32
 #define ZT_REPLY_TIMEOUT_MS 2000
+/* The smallest SO_SNDBUF the kernel gives (what any set below it reports), in bytes. */
+#define ZT_SNDBUF_MIN 4608
 #define ZT_PREAMBLE_TIMEOUT_MS 1000
 
 enum zt_op {
@@ -82,6 +84,10 @@ struct zt_sock {
 	uint16_t flags;
 	uint32_t laddr, raddr; /* IPv4, host order */
 	uint16_t lport, rport;
+	/* While connecting, the fd's send buffer is shrunk to the kernel's minimum so that the
+	 * stuffing (PROTOCOL.md) is a few bytes, not 200 KB copied in and out per connect; this is
+	 * the SO_SNDBUF value to set back once the fd shows connected (0: nothing to restore). */
+	int sndbuf_restore;
 };
 
 /* ---- real.c: the next definitions of the hooked functions ---- */
@@ -173,6 +179,9 @@ void zt_release(const struct zt_sock *s);
 int zt_connect_progress(int fd, const struct zt_sock *s);
 /* SO_ERROR, read and cleared at the service and on the fd; 0 or errno (*so = the value). */
 int zt_take_so_error(int fd, const struct zt_sock *s, int *so);
+/* Give a connected fd its send buffer back (see sndbuf_restore); a no-op otherwise. Called by
+ * zt_lookup, so every hooked call on the fd after the connect completes does it. */
+void zt_sndbuf_settle(int fd, struct zt_sock *s);
 
 /* ---- inaddr.c: program sockaddrs <-> (addr, port) ---- */
 /* Parse a program's address for a socket of family fam. Returns 0 or an errno; *any6 = 1 for

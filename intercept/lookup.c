@@ -6,10 +6,30 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "intercept.h"
+
+/* A connect made before an exec may have left the fd's send buffer shrunk (sndbuf_restore), and
+ * the record that knew the size is gone: give such an fd the kernel's default size. 0 when the
+ * fd's buffer is not at the minimum (nothing was shrunk, or the program chose it). */
+static int shrunk_sndbuf_default(int fd)
+{
+	int cur = 0;
+	socklen_t l = sizeof cur;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &l) != 0 || cur != ZT_SNDBUF_MIN)
+		return 0;
+	int v = 212992; /* the usual net.core.wmem_default */
+	FILE *f = fopen("/proc/sys/net/core/wmem_default", "re");
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1 || v < ZT_SNDBUF_MIN)
+			v = 212992;
+		fclose(f);
+	}
+	return v / 2; /* the kernel doubles what is set */
+}
 
 static int by_name(int fd, const struct stat *st, struct zt_sock *s)
 {
@@ -69,7 +89,11 @@ static int by_name(int fd, const struct stat *st, struct zt_sock *s)
 		s->flags |= ZF_ATTACHED;
 	if (s->state == ZS_CONNECTED)
 		s->flags |= ZF_REPORTED;
+	if (kind == 's' && (s->state == ZS_CONNECTING || s->state == ZS_CONNECTED))
+		s->sndbuf_restore = shrunk_sndbuf_default(fd);
 	table_put(fd, s);
+	if (s->sndbuf_restore != 0)
+		zt_sndbuf_settle(fd, s);
 	zt_debug("fd %d recognised by name as %c%08x (state %u)", fd, kind, (unsigned)id,
 		 (unsigned)s->state);
 	return 1;
@@ -83,8 +107,11 @@ int zt_lookup(int fd, struct zt_sock *s)
 		errno = saved;
 		return 0;
 	}
-	if (table_get(fd, st.st_dev, st.st_ino, s))
+	if (table_get(fd, st.st_dev, st.st_ino, s)) {
+		if (s->sndbuf_restore != 0)
+			zt_sndbuf_settle(fd, s);
 		return 1;
+	}
 	int r = by_name(fd, &st, s);
 	if (r >= 0)
 		errno = saved;

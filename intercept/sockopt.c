@@ -243,8 +243,13 @@ static int set_opt(int fd, struct zt_sock *s, int level, int name, const void *v
 	e = zt_call(s->svc_pid, ZOP_SETSOCKOPT, s->sockid, (uint32_t)level, (uint32_t)name, a2, a3, &rep);
 	if (e)
 		return e;
-	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
+	if (level == SOL_SOCKET && name == SO_SNDBUF && s->sndbuf_restore != 0) {
+		/* connecting with the buffer shrunk: the size applies once connected */
+		s->sndbuf_restore = v > 0 ? v : 1;
+		table_update(fd, s);
+	} else if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF)) {
 		real_setsockopt(fd, level, name, val, len); /* the fd's own buffers carry the data */
+	}
 	if (level == SOL_SOCKET && (name == SO_REUSEADDR || name == SO_REUSEPORT)) {
 		uint16_t bit = name == SO_REUSEADDR ? ZF_REUSEADDR : ZF_REUSEPORT;
 		s->flags = v ? (uint16_t)(s->flags | bit) : (uint16_t)(s->flags & ~bit);

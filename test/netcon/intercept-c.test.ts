@@ -182,6 +182,7 @@ describe(`intercept C programs${ASAN ? " (ASan)" : ""}`, () => {
     "syscall",
     "threads",
     "privdrop",
+    "sndbuf",
   ];
   for (const name of programs) {
     test(name, async () => {
