@@ -22,6 +22,12 @@ const RUNS = Number(process.env.NETCON_RUNS ?? 3);
 const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
 const RR_COUNT = 2000;
 const CONNECTS = 2000;
+/**
+ * Connecting processes for the concurrent connection rate (as `ab -c` or `wrk -c` would open).
+ * Each run makes 3 * CONNECTS: all runs together stay below the 28,232 ephemeral ports a client
+ * may hold in TIME_WAIT within 60 s (the kernel's connect slows to a crawl past that).
+ */
+const CONNECT_PROCS = 4;
 const IDLE = 1000;
 
 export function median(xs: number[]): number {
@@ -104,7 +110,7 @@ export async function client(argv: string[], env: Record<string, string>): Promi
 }
 
 /** The same program over two real zerotier-one nodes' taps (root, netns and a binary needed). */
-export async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number } | null> {
+export async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number; connSeq: number; connPar: number } | null> {
   if (ZT_ONE === null || !netnsPossible()) return null;
   return withTapPair("real", async ({ lab, leaves, ipB }) => {
     const [a, b] = [leaves[0]!.ns, leaves[1]!.ns];
@@ -121,7 +127,16 @@ export async function measureRealTapPair(tb: string, bytes: number): Promise<{ m
     const echo = lab.spawn(b, [tb, "echo", "7007"]);
     const rr = await lab.exec(a, untilAccepted(`${tb} rr ${ipB} 7007 ${RR_COUNT}`), { timeoutMs: 120_000 });
     echo.kill();
-    return { mbps: median(mbps), rttUs: Number(rr.out.trim().split(" ")[2]) };
+    const acc = lab.spawn(b, [tb, "acceptor", "7008"]);
+    const rate = async (count: number, procs: number): Promise<number> => {
+      const out = (await lab.exec(a, untilAccepted(`${tb} connects ${ipB} 7008 ${count} ${procs}`), { timeoutMs: 120_000 })).out.trim().split(" ");
+      return Number(out[1]) / Number(out[2]);
+    };
+    const seq = await rate(CONNECTS, 1);
+    const par: number[] = [];
+    for (let r = 0; r < RUNS; r++) par.push(await rate(3 * CONNECTS, CONNECT_PROCS));
+    acc.kill();
+    return { mbps: median(mbps), rttUs: Number(rr.out.trim().split(" ")[2]), connSeq: seq, connPar: median(par) };
   });
 }
 
@@ -182,8 +197,15 @@ async function main(): Promise<void> {
     console.log(`netcon rtt (64 B request/response, warm): p50 ${rr[2]} µs, p90 ${rr[3]} µs`);
     const acc = await server([tb, "acceptor", "7008"], env.b);
     const cn = (await client([tb, "connects", ips.get("b")!, "7008", String(CONNECTS)], env.a)).split(" ");
-    acc.proc.kill();
     console.log(`netcon connections: ${(Number(cn[1]) / Number(cn[2])).toFixed(0)} connect+close per second (${CONNECTS} sequential)`);
+    // sequential connects wait one network round trip each; a server sees many clients at once
+    const par: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const out = (await client([tb, "connects", ips.get("b")!, "7008", String(3 * CONNECTS), String(CONNECT_PROCS)], env.a)).split(" ");
+      par.push(Number(out[1]) / Number(out[2]));
+    }
+    acc.proc.kill();
+    console.log(`netcon connections, ${CONNECT_PROCS} processes at once: ${median(par).toFixed(0)} connect+close per second (runs: ${par.map((x) => x.toFixed(0)).join(", ")})`);
     // the same inside one container over its loopback: the intercept's own cost, without the
     // network round trips a connect and a close need between two services
     const local = await server([tb, "acceptor", "7010"], env.a);
@@ -195,7 +217,8 @@ async function main(): Promise<void> {
     if (real === null) console.log("netcon vs zerotier-one: no real zerotier-one (set ZT_ONE) or not root: ratio not measured");
     else {
       console.log(`zerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s, rtt p50 ${real.rttUs.toFixed(0)} µs`);
-      console.log(`ratio ours/real: ${(ours / real.mbps).toFixed(2)} (throughput), rtt ${(Number(rr[2]) / real.rttUs).toFixed(2)}`);
+      console.log(`zerotier-one 1.14.1 tap↔tap connections: ${real.connSeq.toFixed(0)} per second sequential, ${real.connPar.toFixed(0)} with ${CONNECT_PROCS} processes`);
+      console.log(`ratio ours/real: ${(ours / real.mbps).toFixed(2)} (throughput), rtt ${(Number(rr[2]) / real.rttUs).toFixed(2)}, connections ${(Number(cn[1]) / Number(cn[2]) / real.connSeq).toFixed(2)} sequential, ${(median(par) / real.connPar).toFixed(2)} with ${CONNECT_PROCS} processes`);
     }
   } finally {
     await d.stop();

@@ -8,7 +8,9 @@
  *   tcp-bench rr <ip> <port> <count>            64-byte request/response; print "rr <count> p50_us p90_us"
  *   tcp-bench acceptor <port>                   accept and close forever
  *   tcp-bench hold <port>                       accept and keep every connection open
- *   tcp-bench connects <ip> <port> <count>      connect + close <count> times; print "connects <count> <seconds>"
+ *   tcp-bench connects <ip> <port> <count> [procs]
+ *                                               connect + close <count> times in all, split over <procs> forked
+ *                                               processes (default 1) that run at once; print "connects <count> <seconds>"
  *   tcp-bench idle <ip> <port> <count>          open <count> connections, print "idle <count>", hold until stdin closes
  *
  * Every mode prints "ready" on stdout once it listens (servers) so a harness can wait for it.
@@ -183,10 +185,29 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "connects") && argc >= 5) {
     int count = atoi(argv[4]);
+    int procs = argc >= 6 ? atoi(argv[5]) : 1;
+    if (count < 1 || procs < 1 || procs > 64) return 2;
     double t0 = now();
-    for (int i = 0; i < count; i++) {
-      int s = connect_to(argv[2], atoi(argv[3]));
-      close(s);
+    for (int p = 0; p < procs; p++) {
+      pid_t pid = procs == 1 ? 0 : fork();
+      if (pid < 0) die("fork");
+      if (pid > 0) continue;
+      // this process's share: the first count % procs processes take one more
+      int mine = count / procs + (p < count % procs ? 1 : 0);
+      for (int i = 0; i < mine; i++) {
+        int s = connect_to(argv[2], atoi(argv[3]));
+        close(s);
+      }
+      if (procs == 1) break;
+      _exit(0);
+    }
+    for (int p = 0; procs > 1 && p < procs; p++) {
+      int status;
+      if (wait(&status) < 0) die("wait");
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "tcp-bench: a connecting process failed\n");
+        return 1;
+      }
     }
     printf("connects %d %.6f\n", count, now() - t0);
     return 0;
