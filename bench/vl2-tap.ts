@@ -8,6 +8,8 @@
  * prints "skipped" otherwise.
  */
 import { type NetnsLab, netnsPossible, sh } from "../test/e2e/netns-lab.ts";
+import { readFileSync } from "node:fs";
+import { cpuSeconds } from "./netcon.ts";
 import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
 const SECONDS = Number(process.env.VL2_TAP_SECONDS ?? 8);
@@ -16,6 +18,25 @@ interface Result {
   mbps: number;
   framesPerSec: number;
   pingMs: number;
+  /** CPU seconds per GB of payload of the sending and the receiving node. */
+  cpuPerGb: [number, number];
+  /** Share of the machine's CPU time (all cores) that was busy during the transfer. */
+  machineBusy: number;
+}
+
+/** The pid of the node process whose command line names `home` (ours or zerotier-one). */
+function nodePid(home: string): number {
+  const r = Bun.spawnSync(["pgrep", "-f", "--", home]);
+  const pids = r.stdout.toString().trim().split("\n").map(Number).filter((n) => n > 0 && n !== process.pid);
+  if (pids.length === 0) throw new Error(`no node process for ${home}`);
+  return Math.min(...pids);
+}
+
+/** [busy, total] jiffies of the whole machine, from /proc/stat. */
+function machineJiffies(): [number, number] {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - f[3]! - f[4]!, total];
 }
 
 async function run(kind: "ours" | "real"): Promise<Result> {
@@ -30,14 +51,26 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     await Bun.sleep(500);
     const dev = info[1]!.portDeviceName;
     const rxBefore = await rxPackets(lab, leaves[1]!.ns, dev);
+    const pids = leaves.map((l) => nodePid(l.home));
+    const c0 = pids.map(cpuSeconds);
+    const m0 = machineJiffies();
     const t0 = performance.now();
     const client = await lab.exec(leaves[0]!.ns, ["iperf3", "-c", ipB, "-t", String(SECONDS), "-J"], { allowFail: true, timeoutMs: (SECONDS + 30) * 1000 });
     const elapsed = (performance.now() - t0) / 1000;
+    const c1 = pids.map(cpuSeconds);
+    const m1 = machineJiffies();
     const rxAfter = await rxPackets(lab, leaves[1]!.ns, dev);
     await server.exited;
     const j = JSON.parse(client.out) as { end?: { sum_received?: { bits_per_second?: number } } };
     const bps = j.end?.sum_received?.bits_per_second ?? 0;
-    return { mbps: bps / 8 / 1e6, framesPerSec: (rxAfter - rxBefore) / elapsed, pingMs: rtt ? Number(rtt[1]) : -1 };
+    const gb = (bps / 8) * SECONDS / 1e9;
+    return {
+      mbps: bps / 8 / 1e6,
+      framesPerSec: (rxAfter - rxBefore) / elapsed,
+      pingMs: rtt ? Number(rtt[1]) : -1,
+      cpuPerGb: [(c1[0]! - c0[0]!) / gb, (c1[1]! - c0[1]!) / gb],
+      machineBusy: (m1[0] - m0[0]) / (m1[1] - m0[1]),
+    };
   });
 }
 
@@ -52,10 +85,12 @@ if (!netnsPossible() || (await sh(["which", "iperf3"], { allowFail: true })).cod
   process.exit(0);
 }
 const ours = await run("ours");
-console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s, ${Math.round(ours.framesPerSec)} frames/s into the receiving tap, ping ${ours.pingMs} ms`);
+const cpu = (r: Result): string =>
+  `CPU ${r.cpuPerGb[0].toFixed(2)} / ${r.cpuPerGb[1].toFixed(2)} s/GB (sender / receiver), machine ${(100 * r.machineBusy).toFixed(0)}% busy`;
+console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s, ${Math.round(ours.framesPerSec)} frames/s into the receiving tap, ping ${ours.pingMs} ms; ${cpu(ours)}`);
 if (ZT_ONE !== null) {
   const real = await run("real");
-  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s, ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms`);
+  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s, ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms; ${cpu(real)}`);
   console.log(`vl2-tap ratio ours/real: ${(ours.mbps / real.mbps).toFixed(2)} (throughput)`);
 } else {
   console.log("vl2-tap zerotier-one 1.14.1: not available");

@@ -19,7 +19,10 @@ const EAGAIN = 11;
 const EINTR = 4;
 
 self.onmessage = (ev: MessageEvent<TapWorkerInit>) => {
-  const { fd, sab, slots, slotSize, headroom } = ev.data;
+  const { fd, sab, slots, slotSize, headroom, vnetHeader } = ev.data;
+  // The device's virtio_net_hdr lands in the slot's headroom, so the frame itself starts where
+  // the ring expects it; the header (no offloads are enabled: nothing in it to act on) is dropped.
+  if (!Number.isInteger(vnetHeader) || vnetHeader < 0 || vnetHeader > headroom) throw new RangeError(`tap reader: bad vnet header size ${vnetHeader}`);
   const ring = new TapRing(sab, slots, slotSize, headroom);
   const producer = new RingProducer(ring);
   const base = ptr(ring.data);
@@ -36,12 +39,13 @@ self.onmessage = (ev: MessageEvent<TapWorkerInit>) => {
       continue;
     }
     // tap-ring.ts guarantees this; checked anyway because a wrong offset here is a native write.
-    if (off + maxRead > limit) throw new RangeError(`tap ring: slot offset ${off} out of bounds`);
-    const n = Number(libc.read(fd, base + off, maxRead));
-    if (n > 0) {
-      producer.commit(n);
+    if (off - vnetHeader < 0 || off + maxRead > limit) throw new RangeError(`tap ring: slot offset ${off} out of bounds`);
+    const n = Number(libc.read(fd, base + off - vnetHeader, maxRead + vnetHeader));
+    if (n > vnetHeader) {
+      producer.commit(n - vnetHeader);
       continue;
     }
+    if (n > 0) continue; // a header without a frame: nothing to deliver
     if (n === 0) break;
     const e = read.i32(libc.__errno_location()!, 0);
     if (e !== EAGAIN && e !== EINTR) break; // EBADF after close(): the device is gone

@@ -29,6 +29,8 @@ export interface TapWorkerInit {
   slotSize: number;
   /** Bytes kept free before each frame in its slot (the frame starts at slot offset + headroom). */
   headroom: number;
+  /** Bytes of virtio_net_hdr the device puts before each frame (read into the headroom, dropped). */
+  vnetHeader: number;
 }
 
 /** The smallest power of two >= n, clamped to [1, RING_MAX_SLOTS]. */

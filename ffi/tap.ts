@@ -8,10 +8,15 @@
  * reads frames straight into a SharedArrayBuffer ring of fixed slots; the main thread sleeps on
  * Atomics.waitAsync and drains the whole ring per wake-up, handing each frame to the receiver in
  * place (no copy, no message per frame). Writing is a direct write() from the caller's buffer.
+ *
+ * The device is opened with IFF_VNET_HDR: each frame is preceded by a struct virtio_net_hdr both
+ * ways. No offloads are enabled, so the kernel's headers say nothing (the reader reads them into
+ * the slot's headroom and drops them); ours may describe a GSO frame (src/port/tap-gro.ts).
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { consola } from "consola";
 import { FRAME_HEADROOM, type FrameReceiver, type FrameSink } from "../src/stack/link.ts";
+import { copyBytes } from "../src/stack/tcp/copy.ts";
 import { RING_HEAD, RING_STOP, RING_TAIL, RingConsumer, ringSlotCount, TapRing, type TapWorkerInit } from "./tap-ring.ts";
 
 const O_RDWR = 2;
@@ -20,6 +25,10 @@ const O_CLOEXEC = 0o2000000;
 const TUNSETIFF = 0x400454ca;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
+/** Frames carry a struct virtio_net_hdr first (both ways): lets us hand the kernel GSO frames. */
+const IFF_VNET_HDR = 0x4000;
+/** Bytes of struct virtio_net_hdr (no num_buffers: TUNSETVNETHDRSZ left at its default). */
+export const VNET_HDR_LEN = 10;
 
 const symbols = {
   open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
@@ -70,6 +79,10 @@ export class TapDevice implements FrameSink {
   /** Called after each drained batch of received frames (e.g. to flush a stack's pending output). */
   onBatchEnd: (() => void) | undefined;
 
+  /** Largest frame (Ethernet header on) the device carries. */
+  maxFrame = 0;
+  /** A zero virtio_net_hdr and room for one frame, for sendFrame. */
+  private plain = new Uint8Array(VNET_HDR_LEN);
   private worker: Worker | undefined;
   private ring: TapRing | undefined;
   private slotSize = 0;
@@ -92,7 +105,7 @@ export class TapDevice implements FrameSink {
     const name = opts.name ?? "";
     if (name.length > 15) throw new Error(`tap name too long: ${name}`);
     ifr.set(Buffer.from(name, "ascii"), 0);
-    const flags = IFF_TAP | IFF_NO_PI;
+    const flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
     ifr[16] = flags & 0xff;
     ifr[17] = flags >> 8;
     if (c().ioctl(fd, TUNSETIFF, ptr(ifr)) < 0) {
@@ -103,14 +116,27 @@ export class TapDevice implements FrameSink {
     const end = ifr.indexOf(0);
     const dev = new TapDevice(fd, Buffer.from(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16))).toString("ascii"));
     dev.slotSize = FRAME_HEADROOM + (opts.maxFrame ?? 9216 + 14);
+    dev.maxFrame = opts.maxFrame ?? 9216 + 14;
+    dev.plain = new Uint8Array(VNET_HDR_LEN + dev.maxFrame);
     // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its txqueuelen).
     dev.slots = ringSlotCount(opts.slots ?? Math.max(512, Math.floor((8 << 20) / dev.slotSize)));
     dev.ringStart = opts.ringStart ?? 0;
     return dev;
   }
 
-  /** Send one frame: buf[start, end) starting at the Ethernet header. */
+  /** Send one frame: buf[start, end) starting at the Ethernet header (copied behind a zero virtio_net_hdr). */
   sendFrame(buf: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n > this.plain.length - VNET_HDR_LEN) {
+      this.stats.txErrors++;
+      return;
+    }
+    copyBytes(buf, start, end, this.plain, VNET_HDR_LEN);
+    this.writeVnet(this.plain, 0, VNET_HDR_LEN + n);
+  }
+
+  /** Send one frame that starts with its virtio_net_hdr (VNET_HDR_LEN bytes) at buf[start]. */
+  writeVnet(buf: Uint8Array, start: number, end: number): void {
     const n = c().write(this.fd, ptr(buf, start), end - start);
     if (n < 0) {
       // EAGAIN/ENOBUFS: the kernel's backlog is full; the frame is lost like on a busy wire.
@@ -132,6 +158,7 @@ export class TapDevice implements FrameSink {
       slots: ring.slots,
       slotSize: ring.slotSize,
       headroom: ring.headroom,
+      vnetHeader: VNET_HDR_LEN,
     };
     this.worker = new Worker(readerWorkerSpecifier(import.meta.url));
     this.worker.addEventListener("error", (e) => {

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { consola } from "consola";
 import { TapDevice } from "../../ffi/tap.ts";
+import { TapCoalescer } from "./tap-gro.ts";
 import type { FrameReceiver, FrameSink } from "../stack/link.ts";
 import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-address.ts";
 import { type Mac, macToString } from "../vl2/mac.ts";
@@ -63,14 +64,31 @@ export class TapPort implements NetworkPort {
     private readonly runCmd: CommandRunner = spawnRunner,
   ) {
     this.deviceName = tap.name;
+    const gro = new TapCoalescer((buf, start, end) => tap.writeVnet(buf, start, end), tap.maxFrame);
+    this.gro = gro;
+    // A train is written at the latest at the end of the event-loop turn that began it.
+    let armed = false;
+    const flush = (): void => {
+      armed = false;
+      const t0 = STAGE_TIMING ? stageStart() : 0;
+      gro.flush();
+      if (STAGE_TIMING) stageEnd(Stage.tap_write, t0);
+    };
     this.deliver = {
       receiveFrame: (buf, start, end) => {
         const t0 = STAGE_TIMING ? stageStart() : 0;
-        tap.sendFrame(buf, start, end);
+        gro.push(buf, start, end);
+        if (gro.pending && !armed) {
+          armed = true;
+          setImmediate(flush);
+        }
         if (STAGE_TIMING) stageEnd(Stage.tap_write, t0);
       },
     };
   }
+
+  /** Receive offload counters (frames joined into trains). */
+  readonly gro: TapCoalescer;
 
   /** `uid` is injectable so the refusal without root can be tested as root. */
   static open(nwid: bigint, mtu: number, runCmd?: CommandRunner, uid = process.getuid?.()): TapPort {
