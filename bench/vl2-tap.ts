@@ -17,6 +17,8 @@ const SECONDS = Number(process.env.VL2_TAP_SECONDS ?? 8);
 interface Result {
   mbps: number;
   framesPerSec: number;
+  /** Frames the sending node read from its tap (a TSO train counts once). */
+  sentFramesPerSec: number;
   pingMs: number;
   /** CPU seconds per GB of payload of the sending and the receiving node. */
   cpuPerGb: [number, number];
@@ -51,6 +53,7 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     await Bun.sleep(500);
     const dev = info[1]!.portDeviceName;
     const rxBefore = await rxPackets(lab, leaves[1]!.ns, dev);
+    const txBefore = await rxPackets(lab, leaves[0]!.ns, info[0]!.portDeviceName, "tx");
     const pids = leaves.map((l) => nodePid(l.home));
     const c0 = pids.map(cpuSeconds);
     const m0 = machineJiffies();
@@ -60,6 +63,7 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     const c1 = pids.map(cpuSeconds);
     const m1 = machineJiffies();
     const rxAfter = await rxPackets(lab, leaves[1]!.ns, dev);
+    const txAfter = await rxPackets(lab, leaves[0]!.ns, info[0]!.portDeviceName, "tx");
     await server.exited;
     const j = JSON.parse(client.out) as { end?: { sum_received?: { bits_per_second?: number } } };
     const bps = j.end?.sum_received?.bits_per_second ?? 0;
@@ -67,6 +71,7 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     return {
       mbps: bps / 8 / 1e6,
       framesPerSec: (rxAfter - rxBefore) / elapsed,
+      sentFramesPerSec: (txAfter - txBefore) / elapsed,
       pingMs: rtt ? Number(rtt[1]) : -1,
       cpuPerGb: [(c1[0]! - c0[0]!) / gb, (c1[1]! - c0[1]!) / gb],
       machineBusy: (m1[0] - m0[0]) / (m1[1] - m0[1]),
@@ -74,9 +79,12 @@ async function run(kind: "ours" | "real"): Promise<Result> {
   });
 }
 
-/** Frames the node wrote into the tap (the kernel counts them as received on the interface). */
-async function rxPackets(lab: NetnsLab, ns: string, dev: string): Promise<number> {
-  const r = await lab.exec(ns, ["cat", `/sys/class/net/${dev}/statistics/rx_packets`], { allowFail: true });
+/**
+ * Frames the node wrote into the tap (the kernel counts them as received on the interface), or
+ * with "tx" the frames it read from it.
+ */
+async function rxPackets(lab: NetnsLab, ns: string, dev: string, dir: "rx" | "tx" = "rx"): Promise<number> {
+  const r = await lab.exec(ns, ["cat", `/sys/class/net/${dev}/statistics/${dir}_packets`], { allowFail: true });
   return Number(r.out.trim() || 0);
 }
 
@@ -87,10 +95,10 @@ if (!netnsPossible() || (await sh(["which", "iperf3"], { allowFail: true })).cod
 const ours = await run("ours");
 const cpu = (r: Result): string =>
   `CPU ${r.cpuPerGb[0].toFixed(2)} / ${r.cpuPerGb[1].toFixed(2)} s/GB (sender / receiver), machine ${(100 * r.machineBusy).toFixed(0)}% busy`;
-console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s, ${Math.round(ours.framesPerSec)} frames/s into the receiving tap, ping ${ours.pingMs} ms; ${cpu(ours)}`);
+console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s, ${Math.round(ours.sentFramesPerSec)} frames/s out of the sending tap, ${Math.round(ours.framesPerSec)} into the receiving tap, ping ${ours.pingMs} ms; ${cpu(ours)}`);
 if (ZT_ONE !== null) {
   const real = await run("real");
-  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s, ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms; ${cpu(real)}`);
+  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s, ${Math.round(real.sentFramesPerSec)} / ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms; ${cpu(real)}`);
   console.log(`vl2-tap ratio ours/real: ${(ours.mbps / real.mbps).toFixed(2)} (throughput)`);
 } else {
   console.log("vl2-tap zerotier-one 1.14.1: not available");

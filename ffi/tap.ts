@@ -23,6 +23,11 @@ const O_RDWR = 2;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const TUNSETIFF = 0x400454ca;
+const TUNSETOFFLOAD = 0x400454d0;
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+/** A read can return a whole TSO train when offloads are on: an IPv4 packet of up to 64 KB. */
+const TSO_MAX_FRAME = 14 + 65535;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 /** Frames carry a struct virtio_net_hdr first (both ways): lets us hand the kernel GSO frames. */
@@ -32,7 +37,8 @@ export const VNET_HDR_LEN = 10;
 
 const symbols = {
   open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  // the third argument is a pointer for TUNSETIFF and a plain integer for TUNSETOFFLOAD
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
@@ -70,6 +76,12 @@ export interface TapOptions {
   slots?: number;
   /** Initial value of the ring's free-running counters (tests start them near 2^31 and 2^32). */
   ringStart?: number;
+  /**
+   * Let the kernel hand us TCP/IPv4 trains of up to 64 KB and frames with their checksum left to
+   * finish (TUN_F_CSUM | TUN_F_TSO4). The receiver then gets each frame with the device's
+   * virtio_net_hdr in the VNET_HDR_LEN bytes before it and must act on it (src/port/tap-gso.ts).
+   */
+  offload?: boolean;
 }
 
 export class TapDevice implements FrameSink {
@@ -81,6 +93,8 @@ export class TapDevice implements FrameSink {
 
   /** Largest frame (Ethernet header on) the device carries. */
   maxFrame = 0;
+  /** Offloads on: frames come with a virtio_net_hdr to act on (TapOptions.offload). */
+  offload = false;
   /** A zero virtio_net_hdr and room for one frame, for sendFrame. */
   private plain = new Uint8Array(VNET_HDR_LEN);
   private worker: Worker | undefined;
@@ -113,13 +127,20 @@ export class TapDevice implements FrameSink {
       c().close(fd);
       throw new Error(`ioctl TUNSETIFF: ${String(c().strerror(e))}`);
     }
+    if (opts.offload === true && c().ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+      const e = errno();
+      c().close(fd);
+      throw new Error(`ioctl TUNSETOFFLOAD: ${String(c().strerror(e))}`);
+    }
     const end = ifr.indexOf(0);
     const dev = new TapDevice(fd, Buffer.from(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16))).toString("ascii"));
-    dev.slotSize = FRAME_HEADROOM + (opts.maxFrame ?? 9216 + 14);
     dev.maxFrame = opts.maxFrame ?? 9216 + 14;
+    dev.offload = opts.offload === true;
+    dev.slotSize = FRAME_HEADROOM + (dev.offload ? Math.max(TSO_MAX_FRAME, dev.maxFrame) : dev.maxFrame);
     dev.plain = new Uint8Array(VNET_HDR_LEN + dev.maxFrame);
-    // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its txqueuelen).
-    dev.slots = ringSlotCount(opts.slots ?? Math.max(512, Math.floor((8 << 20) / dev.slotSize)));
+    // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its
+    // txqueuelen); with offloads a slot holds a whole train of frames, so fewer do.
+    dev.slots = ringSlotCount(opts.slots ?? (dev.offload ? 256 : Math.max(512, Math.floor((8 << 20) / dev.slotSize))));
     dev.ringStart = opts.ringStart ?? 0;
     return dev;
   }

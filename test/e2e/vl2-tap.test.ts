@@ -154,6 +154,13 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     const dev = (await network("b"))!.portDeviceName;
     const tapRx = async (): Promise<number> => Number((await lab!.exec(ns("b"), ["cat", `/sys/class/net/${dev}/statistics/rx_packets`])).out.trim());
     const tapRxBefore = await tapRx();
+    const devA = (await network("a"))!.portDeviceName;
+    const tapTxA = async (): Promise<number> => Number((await lab!.exec(ns("a"), ["cat", `/sys/class/net/${devA}/statistics/tx_packets`])).out.trim());
+    const txFrames = async (): Promise<number> => {
+      const m = String((await lab!.api(ns("a"), homes.a, "GET", "/metrics")).json);
+      return Number(new RegExp(`zt_network_frames\\{network_id="${nwid}",direction="tx",kind="unicast"\\} (\\d+)`).exec(m)?.[1] ?? 0);
+    };
+    const [tapTxBefore, txFramesBefore] = [await tapTxA(), await txFrames()];
     const recv = lab!.exec(ns("b"), ["sh", "-c", "nc -l 5001 | sha256sum"], { timeoutMs: 120_000 });
     await waitForTcpListener(ns("b"), 5001);
     const send = await lab!.exec(ns("a"), ["sh", "-c", `nc -N ${b} 5001 < ${file}`], { timeoutMs: 120_000, allowFail: true });
@@ -168,6 +175,10 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     expect(Number(rx?.[1] ?? 0)).toBeGreaterThan(7000);
     // the receive offload (src/port/tap-gro.ts) wrote them into the tap as far fewer GSO frames
     expect(await tapRx() - tapRxBefore).toBeLessThan(Number(rx?.[1] ?? 0) / 2);
+    // and the send offload (src/port/tap-gso.ts) read them from a's tap as TSO trains, then cut them
+    const sent = (await txFrames()) - txFramesBefore;
+    expect(sent).toBeGreaterThan(7000);
+    expect(await tapTxA() - tapTxBefore).toBeLessThan(sent / 2);
     expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
   }, 150_000);
 
