@@ -172,9 +172,9 @@ async function tapStages(): Promise<void> {
     await iperf.exited;
     const bps = (JSON.parse(c.out.slice(c.out.indexOf("{"))) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second ?? 0;
     const frames = m1[1]!.get("tap_write")!.calls - m0[1]!.get("tap_write")!.calls;
-    console.log(`\ntap path (two --tap services, iperf3 5 s, stage timing on): ${(bps / 8e6).toFixed(1)} MB/s, ${frames.toLocaleString("en")} frames into the receiving tap`);
+    console.log(`\ntap path (two --tap services, iperf3 5 s, stage timing on): ${(bps / 8e6).toFixed(1)} MB/s, ${frames.toLocaleString("en")} network frames to the receiving tap (the receive offload writes them as fewer, larger frames)`);
     for (const [i, label] of [[0, "sending service (tap → UDP)"], [1, "receiving service (UDP → tap)"]] as const) {
-      console.log(`\n${label}, per frame written into the receiving tap (main thread; the tap reader thread is not in these)`);
+      console.log(`\n${label}, per network frame (main thread; the tap reader thread is not in these)`);
       console.log("| stage | calls | ns/call | ns per frame |");
       console.log("|---|---:|---:|---:|");
       const d = diffTotals(m0[i]!, m1[i]!);
