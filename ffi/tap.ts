@@ -127,15 +127,16 @@ export class TapDevice implements FrameSink {
       c().close(fd);
       throw new Error(`ioctl TUNSETIFF: ${String(c().strerror(e))}`);
     }
-    if (opts.offload === true && c().ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
-      const e = errno();
-      c().close(fd);
-      throw new Error(`ioctl TUNSETOFFLOAD: ${String(c().strerror(e))}`);
+    let offload = opts.offload === true;
+    if (offload && c().ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+      // Still a working tap, only without the send offload (one frame per read).
+      consola.warn(`tap: ioctl TUNSETOFFLOAD: ${String(c().strerror(errno()))}; continuing without send offload`);
+      offload = false;
     }
     const end = ifr.indexOf(0);
     const dev = new TapDevice(fd, Buffer.from(ifr.subarray(0, end < 0 ? 16 : Math.min(end, 16))).toString("ascii"));
     dev.maxFrame = opts.maxFrame ?? 9216 + 14;
-    dev.offload = opts.offload === true;
+    dev.offload = offload;
     dev.slotSize = FRAME_HEADROOM + (dev.offload ? Math.max(TSO_MAX_FRAME, dev.maxFrame) : dev.maxFrame);
     dev.plain = new Uint8Array(VNET_HDR_LEN + dev.maxFrame);
     // Enough slots to absorb a burst while the main thread is busy (the kernel drops beyond its

@@ -120,9 +120,11 @@ export class TapSegmenter {
     const h = base + start - VNET_HDR_LEN;
     const mss = v.getUint16(h + 4, true);
     const f = base + start;
-    const ipOff = ETH_LEN;
+    // IPv4 right after the Ethernet header, or after one 802.1Q tag (a VLAN device on the tap)
+    const vlan = buf[start + 12] === 0x81 && buf[start + 13] === 0x00;
+    const ipOff = vlan ? ETH_LEN + 4 : ETH_LEN;
     const ihl = (buf[start + ipOff]! & 0x0f) * 4;
-    if (end - start < ipOff + 20 || buf[start + 12] !== 0x08 || buf[start + 13] !== 0x00 || buf[start + ipOff]! >> 4 !== 4 || ihl < 20) {
+    if (end - start < ipOff + 20 || buf[start + ipOff - 2] !== 0x08 || buf[start + ipOff - 1] !== 0x00 || buf[start + ipOff]! >> 4 !== 4 || ihl < 20) {
       this.stats.malformed++;
       return;
     }
@@ -133,7 +135,7 @@ export class TapSegmenter {
     }
     const thLen = (buf[start + tcpOff + 12]! >> 4) * 4;
     const hdrLen = tcpOff + thLen;
-    const ipEnd = Math.min(end - start, ETH_LEN + v.getUint16(f + ipOff + 2));
+    const ipEnd = Math.min(end - start, ipOff + v.getUint16(f + ipOff + 2));
     const total = ipEnd - hdrLen;
     if (thLen < 20 || total <= 0 || mss === 0 || hdrLen + mss > this.seg.length - FRAME_HEADROOM) {
       this.stats.malformed++;

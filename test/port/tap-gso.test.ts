@@ -77,6 +77,23 @@ describe("tap send offload (TapSegmenter)", () => {
     expect(seg.stats).toEqual({ trains: 1, segments: 4, checksummed: 0, malformed: 0 });
   });
 
+  test("a train on a VLAN (one 802.1Q tag) is cut the same way, the tag kept on every segment", () => {
+    const { sink, seg, push } = rig();
+    const t = train(6000, ACK);
+    const tagged = new Uint8Array(t.length + 4);
+    tagged.set(t.subarray(0, 12));
+    tagged.set([0x81, 0x00, 0x00, 0x64], 12); // VLAN 100
+    tagged.set(t.subarray(12), 16);
+    push(withVnet(tagged, { flags: 1, gso: 1, hdrLen: 70, gsoSize: 2748, csumStart: 38, csumOffset: 16 }));
+    expect(sink.frames.length).toBe(3);
+    for (const f of sink.frames) {
+      expect(Array.from(f.subarray(12, 18))).toEqual([0x81, 0x00, 0x00, 0x64, 0x08, 0x00]);
+      expect(fold16(sum(f, 18, 38))).toBe(0xffff);
+      expect(fold16(pseudo(f.length - 38, 6) + sum(f, 38, f.length))).toBe(0xffff);
+    }
+    expect(seg.stats.malformed).toBe(0);
+  });
+
   test("a frame with its checksum left to us (NEEDS_CSUM) is completed in place", () => {
     const { sink, seg, push } = rig();
     const udp = new Uint8Array(8 + 100);
