@@ -16,7 +16,7 @@ import type { Subprocess } from "bun";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { netnsPossible } from "../test/e2e/netns-lab.ts";
-import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
 const RUNS = Number(process.env.NETCON_RUNS ?? 3);
 const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
@@ -110,19 +110,27 @@ export async function client(argv: string[], env: Record<string, string>): Promi
 }
 
 /** The same program over two real zerotier-one nodes' taps (root, netns and a binary needed). */
-export async function measureRealTapPair(tb: string, bytes: number): Promise<{ mbps: number; rttUs: number; connSeq: number; connPar: number } | null> {
+export async function measureRealTapPair(
+  tb: string,
+  bytes: number,
+): Promise<{ mbps: number; rttUs: number; connSeq: number; connPar: number; cpuPerGb: [number, number] } | null> {
   if (ZT_ONE === null || !netnsPossible()) return null;
   return withTapPair("real", async ({ lab, leaves, ipB }) => {
     const [a, b] = [leaves[0]!.ns, leaves[1]!.ns];
     for (let i = 0; i < 20; i++) if ((await lab.exec(a, ["ping", "-c", "1", "-W", "1", ipB], { allowFail: true })).code === 0) break;
     const mbps: number[] = [];
+    const pids = leaves.map((l) => nodePid(l.home));
+    const cpu: [number[], number[]] = [[], []];
     for (let r = 0; r < RUNS; r++) {
       const sink = lab.spawn(b, [tb, "sink", String(6201 + r)]);
       // the sink is up when a connect stops being refused: source retries until then
+      const c0 = pids.map(cpuSeconds);
       const out = await lab.exec(a, untilAccepted(`${tb} source ${ipB} ${6201 + r} ${bytes}`), { timeoutMs: 300_000 });
+      const c1 = pids.map(cpuSeconds);
       await sink.exited;
       const [, n, secs] = out.out.trim().split(" ");
       mbps.push(Number(n) / Number(secs) / 1e6);
+      for (const i of [0, 1]) cpu[i]!.push((c1[i]! - c0[i]!) / (bytes / 1e9));
     }
     const echo = lab.spawn(b, [tb, "echo", "7007"]);
     // RTT varies a lot from run to run on a shared machine: the median of RUNS runs' p50s
@@ -141,7 +149,7 @@ export async function measureRealTapPair(tb: string, bytes: number): Promise<{ m
     const par: number[] = [];
     for (let r = 0; r < RUNS; r++) par.push(await rate(3 * CONNECTS, CONNECT_PROCS));
     acc.kill();
-    return { mbps: median(mbps), rttUs: median(rtts), connSeq: seq, connPar: median(par) };
+    return { mbps: median(mbps), rttUs: median(rtts), connSeq: seq, connPar: median(par), cpuPerGb: [median(cpu[0]), median(cpu[1])] };
   });
 }
 
@@ -176,6 +184,8 @@ async function main(): Promise<void> {
     console.log(`netcon idle connections: ${IDLE} held; RSS +${((after[0]! - before[0]!) / IDLE).toFixed(0)} B/connection (client side), +${((after[1]! - before[1]!) / IDLE).toFixed(0)} B/connection (server side)`);
     const thr: Record<string, number[]> = { "a→b": [], "b→a": [] };
     const cpu: Record<string, number[]> = { "a→b": [], "b→a": [] };
+    /** CPU s/GB of the sending and of the receiving service, over all transfers. */
+    const side = { send: [] as number[], recv: [] as number[] };
     let port = 5201;
     for (let r = 0; r < RUNS; r++) {
       for (const [from, to] of [["a", "b"], ["b", "a"]] as const) {
@@ -190,12 +200,16 @@ async function main(): Promise<void> {
         if (!sinkOut.startsWith(`sink ${BYTES} `)) throw new Error(`sink got ${sinkOut}, expected ${BYTES} bytes`);
         thr[key]!.push(Number(bytes) / Number(secs) / 1e6);
         cpu[key]!.push(((c1[0]! - c0[0]!) + (c1[1]! - c0[1]!)) / (BYTES / 1e9));
+        const [si, ri] = from === "a" ? [0, 1] : [1, 0];
+        side.send.push((c1[si]! - c0[si]!) / (BYTES / 1e9));
+        side.recv.push((c1[ri]! - c0[ri]!) / (BYTES / 1e9));
         port++;
       }
     }
     for (const k of Object.keys(thr)) {
       console.log(`netcon ${k}: ${median(thr[k]!).toFixed(1)} MB/s (runs: ${thr[k]!.map((x) => x.toFixed(0)).join(", ")}), both services ${median(cpu[k]!).toFixed(2)} CPU s/GB`);
     }
+    console.log(`netcon CPU per GB: sending service ${median(side.send).toFixed(2)} s, receiving service ${median(side.recv).toFixed(2)} s (each includes the TCP stack the kernel runs for the real pair, inside the programs)`);
     const echo = await server([tb, "echo", "7007"], env.b);
     const rrRuns: string[][] = [];
     for (let r = 0; r < RUNS; r++) rrRuns.push((await client([tb, "rr", ips.get("b")!, "7007", String(RR_COUNT)], env.a)).split(" "));
@@ -225,6 +239,7 @@ async function main(): Promise<void> {
     else {
       console.log(`zerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s, rtt p50 ${real.rttUs.toFixed(0)} µs (median of ${RUNS} runs)`);
       console.log(`zerotier-one 1.14.1 tap↔tap connections: ${real.connSeq.toFixed(0)} per second sequential, ${real.connPar.toFixed(0)} with ${CONNECT_PROCS} processes`);
+      console.log(`zerotier-one 1.14.1 CPU per GB: sending node ${real.cpuPerGb[0].toFixed(2)} s, receiving node ${real.cpuPerGb[1].toFixed(2)} s`);
       console.log(`ratio ours/real: ${(ours / real.mbps).toFixed(2)} (throughput), rtt ${(rttP50 / real.rttUs).toFixed(2)}, connections ${(Number(cn[1]) / Number(cn[2]) / real.connSeq).toFixed(2)} sequential, ${(median(par) / real.connPar).toFixed(2)} with ${CONNECT_PROCS} processes`);
     }
   } finally {

@@ -10,7 +10,7 @@
 import { type NetnsLab, netnsPossible, sh } from "../test/e2e/netns-lab.ts";
 import { readFileSync } from "node:fs";
 import { cpuSeconds } from "./netcon.ts";
-import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
 const SECONDS = Number(process.env.VL2_TAP_SECONDS ?? 8);
 
@@ -24,14 +24,6 @@ interface Result {
   cpuPerGb: [number, number];
   /** Share of the machine's CPU time (all cores) that was busy during the transfer. */
   machineBusy: number;
-}
-
-/** The pid of the node process whose command line names `home` (ours or zerotier-one). */
-function nodePid(home: string): number {
-  const r = Bun.spawnSync(["pgrep", "-f", "--", home]);
-  const pids = r.stdout.toString().trim().split("\n").map(Number).filter((n) => n > 0 && n !== process.pid);
-  if (pids.length === 0) throw new Error(`no node process for ${home}`);
-  return Math.min(...pids);
 }
 
 /** [busy, total] jiffies of the whole machine, from /proc/stat. */

@@ -13,6 +13,14 @@ import { NetnsLab, writeHome } from "../../test/e2e/netns-lab.ts";
 /** The real zerotier-one binary to compare with, or null. */
 export const ZT_ONE: string | null = process.env.ZT_ONE ?? Bun.which("zerotier-one");
 
+/** The pid of the node process whose command line names `home` (ours or zerotier-one). */
+export function nodePid(home: string): number {
+  const r = Bun.spawnSync(["pgrep", "-f", "--", home]);
+  const pids = r.stdout.toString().trim().split("\n").map(Number).filter((n) => n > 0 && n !== process.pid);
+  if (pids.length === 0) throw new Error(`no node process for ${home}`);
+  return Math.min(...pids);
+}
+
 export interface NetInfo {
   status: string;
   assignedAddresses: string[];
