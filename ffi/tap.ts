@@ -26,8 +26,9 @@ const TUNSETIFF = 0x400454ca;
 const TUNSETOFFLOAD = 0x400454d0;
 const TUN_F_CSUM = 0x01;
 const TUN_F_TSO4 = 0x02;
-/** A read can return a whole TSO train when offloads are on: an IPv4 packet of up to 64 KB. */
-const TSO_MAX_FRAME = 14 + 65535;
+const TUN_F_TSO6 = 0x04;
+/** A read can return a whole TSO train when offloads are on: an IP packet of up to 64 KB (IPv6: plus its 40-byte header), VLAN-tagged. */
+const TSO_MAX_FRAME = 18 + 40 + 65535;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 /** Frames carry a struct virtio_net_hdr first (both ways): lets us hand the kernel GSO frames. */
@@ -77,8 +78,9 @@ export interface TapOptions {
   /** Initial value of the ring's free-running counters (tests start them near 2^31 and 2^32). */
   ringStart?: number;
   /**
-   * Let the kernel hand us TCP/IPv4 trains of up to 64 KB and frames with their checksum left to
-   * finish (TUN_F_CSUM | TUN_F_TSO4). The receiver then gets each frame with the device's
+   * Let the kernel hand us TCP trains (IPv4 and IPv6) of up to 64 KB and frames with their
+   * checksum left to finish (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). The receiver then gets each
+   * frame with the device's
    * virtio_net_hdr in the VNET_HDR_LEN bytes before it and must act on it (src/port/tap-gso.ts).
    */
   offload?: boolean;
@@ -128,7 +130,7 @@ export class TapDevice implements FrameSink {
       throw new Error(`ioctl TUNSETIFF: ${String(c().strerror(e))}`);
     }
     let offload = opts.offload === true;
-    if (offload && c().ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+    if (offload && c().ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
       // Still a working tap, only without the send offload (one frame per read).
       consola.warn(`tap: ioctl TUNSETOFFLOAD: ${String(c().strerror(errno()))}; continuing without send offload`);
       offload = false;

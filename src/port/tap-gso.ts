@@ -1,6 +1,6 @@
 /**
  * Send offload for a kernel tap, in user space: the tap is set to TUNSETOFFLOAD(TUN_F_CSUM |
- * TUN_F_TSO4), so the kernel hands us TCP/IPv4 trains of up to 64 KB in one read (its TCP sends
+ * TUN_F_TSO4 | TUN_F_TSO6), so the kernel hands us TCP trains (IPv4 or IPv6) of up to 64 KB in one read (its TCP sends
  * one large segment instead of many, and our reader makes one read() per train), and frames whose
  * checksum it left for us to finish (VIRTIO_NET_HDR_F_NEEDS_CSUM). Here each train is cut into
  * `gso_size` segments with their own IP and TCP headers and checksums, and a partial checksum is
@@ -16,6 +16,7 @@ import { copyBytes } from "../stack/tcp/copy.ts";
 const VNET_F_NEEDS_CSUM = 1;
 const VNET_GSO_NONE = 0;
 const VNET_GSO_TCPV4 = 1;
+const VNET_GSO_TCPV6 = 4;
 const ETH_LEN = 14;
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
@@ -81,11 +82,11 @@ export class TapSegmenter {
       this.out.sendFrame(buf, start, end);
       return;
     }
-    if (gso !== VNET_GSO_TCPV4) {
-      this.stats.malformed++; // never asked for (TSO6, UDP): not expected from the kernel
+    if (gso !== VNET_GSO_TCPV4 && gso !== VNET_GSO_TCPV6) {
+      this.stats.malformed++; // never asked for (UDP, ECN): not expected from the kernel
       return;
     }
-    this.segment(buf, start, end);
+    this.segment(buf, start, end, gso === VNET_GSO_TCPV6);
   }
 
   private view(buf: Uint8Array): DataView {
@@ -113,40 +114,43 @@ export class TapSegmenter {
     return true;
   }
 
-  /** Cut a TCP/IPv4 train into segments of gso_size payload bytes and send each. */
-  private segment(buf: Uint8Array, start: number, end: number): void {
+  /** Cut a TCP train into segments of gso_size payload bytes and send each. */
+  private segment(buf: Uint8Array, start: number, end: number, v6: boolean): void {
     const v = this.view(buf);
     const base = buf.byteOffset;
     const h = base + start - VNET_HDR_LEN;
     const mss = v.getUint16(h + 4, true);
     const f = base + start;
-    // IPv4 right after the Ethernet header, or after one 802.1Q tag (a VLAN device on the tap)
+    // IP right after the Ethernet header, or after one 802.1Q tag (a VLAN device on the tap)
     const vlan = buf[start + 12] === 0x81 && buf[start + 13] === 0x00;
     const ipOff = vlan ? ETH_LEN + 4 : ETH_LEN;
-    const ihl = (buf[start + ipOff]! & 0x0f) * 4;
-    if (end - start < ipOff + 20 || buf[start + ipOff - 2] !== 0x08 || buf[start + ipOff - 1] !== 0x00 || buf[start + ipOff]! >> 4 !== 4 || ihl < 20) {
+    const [t0, t1] = v6 ? [0x86, 0xdd] : [0x08, 0x00];
+    // IPv4: its header length; IPv6: the fixed header, with TCP right after it (no extension headers)
+    const ihl = v6 ? 40 : (buf[start + ipOff]! & 0x0f) * 4;
+    const version = v6 ? 6 : 4;
+    if (end - start < ipOff + ihl || buf[start + ipOff - 2] !== t0 || buf[start + ipOff - 1] !== t1 || buf[start + ipOff]! >> 4 !== version || ihl < 20) {
       this.stats.malformed++;
       return;
     }
     const tcpOff = ipOff + ihl;
-    if (end - start < tcpOff + 20 || buf[start + ipOff + 9] !== 6) {
+    if (end - start < tcpOff + 20 || buf[start + ipOff + (v6 ? 6 : 9)] !== 6) {
       this.stats.malformed++;
       return;
     }
     const thLen = (buf[start + tcpOff + 12]! >> 4) * 4;
     const hdrLen = tcpOff + thLen;
-    const ipEnd = Math.min(end - start, ipOff + v.getUint16(f + ipOff + 2));
+    const ipEnd = Math.min(end - start, v6 ? tcpOff + v.getUint16(f + ipOff + 4) : ipOff + v.getUint16(f + ipOff + 2));
     const total = ipEnd - hdrLen;
     if (thLen < 20 || total <= 0 || mss === 0 || hdrLen + mss > this.seg.length - FRAME_HEADROOM) {
       this.stats.malformed++;
       return;
     }
     const seq0 = v.getUint32(f + tcpOff + 4);
-    const id0 = v.getUint16(f + ipOff + 4);
+    const id0 = v6 ? 0 : v.getUint16(f + ipOff + 4);
     const tcpFlags = buf[start + tcpOff + 13]!;
     const src = start + 0;
     // Pseudo-header without the length: the addresses and the protocol.
-    const pseudo = onesSum(v, f + ipOff + 12, f + ipOff + 20) + 6;
+    const pseudo = (v6 ? onesSum(v, f + ipOff + 8, f + ipOff + 40) : onesSum(v, f + ipOff + 12, f + ipOff + 20)) + 6;
     const o = FRAME_HEADROOM;
     const sv = this.segView;
     this.stats.trains++;
@@ -155,11 +159,15 @@ export class TapSegmenter {
       const last = off + n >= total;
       copyBytes(buf, src, src + hdrLen, this.seg, o);
       copyBytes(buf, src + hdrLen + off, src + hdrLen + off + n, this.seg, o + hdrLen);
-      // IP: length, a fresh identification per segment (as the kernel's GSO), checksum
-      sv.setUint16(o + ipOff + 2, ihl + thLen + n);
-      sv.setUint16(o + ipOff + 4, (id0 + i) & 0xffff);
-      sv.setUint16(o + ipOff + 10, 0);
-      sv.setUint16(o + ipOff + 10, ~fold16(onesSum(sv, o + ipOff, o + ipOff + ihl)) & 0xffff);
+      if (v6) {
+        sv.setUint16(o + ipOff + 4, thLen + n); // payload length; IPv6 has no header checksum
+      } else {
+        // IP: length, a fresh identification per segment (as the kernel's GSO), checksum
+        sv.setUint16(o + ipOff + 2, ihl + thLen + n);
+        sv.setUint16(o + ipOff + 4, (id0 + i) & 0xffff);
+        sv.setUint16(o + ipOff + 10, 0);
+        sv.setUint16(o + ipOff + 10, ~fold16(onesSum(sv, o + ipOff, o + ipOff + ihl)) & 0xffff);
+      }
       // TCP: sequence; FIN and PSH only on the last segment, CWR only on the first
       sv.setUint32(o + tcpOff + 4, (seq0 + off) >>> 0);
       let fl = tcpFlags;

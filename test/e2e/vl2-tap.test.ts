@@ -222,6 +222,50 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     expect(leave.out.trim()).toBe("200 leave OK");
   }, 90_000);
 
+  test("20 MB over TCP/IPv6 (rfc4193 addresses) arrives intact through the tap offloads", async () => {
+    const r = await lab!.api(lab!.hub, homes.root, "POST", `/controller/network/${addr.root}______`, {
+      name: "v6",
+      private: false,
+      v6AssignMode: { rfc4193: true },
+    });
+    expect(r.status).toBe(200);
+    const v6net = (r.json as { id: string }).id;
+    const ips: Record<string, string> = {};
+    const devs: Record<string, string> = {};
+    for (const k of ["a", "b"] as const) {
+      expect((await lab!.api(ns(k), homes[k], "POST", `/network/${v6net}`, {})).status).toBe(200);
+      const n = await waitFor(`${k} has its rfc4193 address`, async () => {
+        const x = (await lab!.api(ns(k), homes[k], "GET", `/network/${v6net}`)).json as NetJson;
+        return x.status === "OK" && x.portDeviceName !== "" && x.assignedAddresses.some((a) => a.startsWith("fd")) ? x : null;
+      }, 40_000);
+      ips[k] = n.assignedAddresses.find((a) => a.startsWith("fd"))!.split("/")[0]!;
+      devs[k] = n.portDeviceName;
+    }
+    // the kernel's duplicate address detection must be over before the address can be used
+    for (const k of ["a", "b"] as const) {
+      await waitFor(`${k}'s address leaves tentative`, async () => {
+        const o = (await lab!.exec(ns(k), ["ip", "-6", "addr", "show", "dev", devs[k]!])).out;
+        return o.includes(ips[k]!) && !o.includes("tentative") ? true : null;
+      }, 20_000);
+    }
+    const stat = async (k: "a" | "b", what: "rx" | "tx"): Promise<number> =>
+      Number((await lab!.exec(ns(k), ["cat", `/sys/class/net/${devs[k]}/statistics/${what}_packets`])).out.trim());
+    const file = join(tmp, "payload6.bin");
+    const data = randomBytes(20_000_000);
+    writeFileSync(file, data);
+    const want = createHash("sha256").update(data).digest("hex");
+    const [txA0, rxB0] = [await stat("a", "tx"), await stat("b", "rx")];
+    const recv = lab!.exec(ns("b"), ["sh", "-c", "nc -6 -l 5003 | sha256sum"], { timeoutMs: 120_000 });
+    await waitFor("the IPv6 listener", async () => ((await lab!.exec(ns("b"), ["sh", "-c", "ss -ltn6 | grep -q ':5003 '"], { allowFail: true })).code === 0 ? true : null), 10_000);
+    const send = await lab!.exec(ns("a"), ["sh", "-c", `nc -6 -N ${ips.b} 5003 < ${file}`], { timeoutMs: 120_000, allowFail: true });
+    expect(send.code).toBe(0);
+    expect((await recv).out.split(" ")[0]).toBe(want);
+    // 20 MB is over 7,000 segments of at most 2,800 bytes; the offloads moved them in far fewer
+    expect(await stat("a", "tx") - txA0).toBeLessThan(3500);
+    expect(await stat("b", "rx") - rxB0).toBeLessThan(3500);
+    for (const k of ["a", "b"] as const) await lab!.api(ns(k), homes[k], "DELETE", `/network/${v6net}`);
+  }, 120_000);
+
   test("shutdown removes the taps; after a restart the network is back from networks.d with the same tap and address", async () => {
     const before = (await network("b"))!;
     procB!.kill("SIGTERM");

@@ -49,6 +49,32 @@ function segment(o: Seg): Uint8Array {
   return ipv4Frame({ ethDst: MAC_B, ethSrc: MAC_A, src: IP_A, dst: IP_B, proto: 6, payload: tcp });
 }
 
+const SRC6 = Uint8Array.from([0xfd, 0x12, 0x34, 0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const DST6 = Uint8Array.from([0xfd, 0x12, 0x34, 0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+
+/** A TCP/IPv6 segment in an Ethernet frame (next header TCP unless `nextHeader` says otherwise). */
+function segment6(o: Seg & { nextHeader?: number }): Uint8Array {
+  const v4 = segment(o);
+  const tcp = v4.subarray(34); // the same TCP header and payload; its checksum is redone below
+  const f = new Uint8Array(14 + 40 + tcp.length);
+  const v = new DataView(f.buffer);
+  f.set(v4.subarray(0, 12));
+  v.setUint16(12, 0x86dd);
+  f[14] = 0x60;
+  v.setUint16(18, tcp.length);
+  f[20] = o.nextHeader ?? 6;
+  f[21] = 64;
+  f.set(SRC6, 22);
+  f.set(DST6, 38);
+  f.set(tcp, 54);
+  v.setUint16(54 + 16, 0);
+  v.setUint16(54 + 16, ~fold(pseudo6(tcp.length) + sum16(f, 54, f.length)) & 0xffff);
+  return f;
+}
+function pseudo6(len: number): number {
+  return sum16(SRC6, 0, 16) + sum16(DST6, 0, 16) + 6 + len;
+}
+
 function rig(maxFrame = 3000) {
   const writes: Uint8Array[] = [];
   const gro = new TapCoalescer((buf, start, end) => writes.push(buf.slice(start, end)), maxFrame);
@@ -196,6 +222,32 @@ describe("tap receive offload (TapCoalescer)", () => {
     gro.flush();
     expect(writes.length).toBe(4);
     expect(writes.slice(1).map(frameOf)).toEqual([frag, opts, vlan]);
+    expect(gro.stats.trains).toBe(0);
+  });
+
+  test("IPv6: back-to-back segments become one TCPV6 GSO frame", () => {
+    const { gro, writes, push } = rig();
+    for (let i = 0; i < 4; i++) push(segment6({ seq: 100 + i * 1000, len: 1000, flags: i === 3 ? ACK | PSH : ACK }));
+    expect(writes.length).toBe(1);
+    expect(vnet(writes[0]!)).toEqual({ flags: 1, gsoType: 4, hdrLen: 14 + 40 + 32, gsoSize: 1000, csumStart: 54, csumOffset: 16 });
+    const f = frameOf(writes[0]!);
+    expect(new DataView(f.buffer, f.byteOffset).getUint16(18)).toBe(32 + 4000); // payload length
+    const tcp = f.slice(54);
+    new DataView(tcp.buffer).setUint16(16, ~fold(sum16(tcp, 0, tcp.length)) & 0xffff);
+    expect(fold(pseudo6(tcp.length) + sum16(tcp, 0, tcp.length))).toBe(0xffff);
+    expect(gro.stats.trainSegments).toBe(4);
+  });
+
+  test("IPv6: an extension header, or a switch of IP version, is never joined", () => {
+    const { gro, writes, push } = rig();
+    const hop = segment6({ seq: 1001, len: 1000, nextHeader: 0 });
+    push(segment6({ seq: 1, len: 1000 }));
+    push(hop);
+    push(segment({ seq: 2001, len: 1000 }));
+    push(segment6({ seq: 3001, len: 1000 }));
+    gro.flush();
+    expect(writes.length).toBe(4);
+    expect(frameOf(writes[1]!)).toEqual(hop);
     expect(gro.stats.trains).toBe(0);
   });
 

@@ -94,6 +94,41 @@ describe("tap send offload (TapSegmenter)", () => {
     expect(seg.stats.malformed).toBe(0);
   });
 
+  test("an IPv6 train (TCPV6) is cut into segments with their payload lengths and checksums", () => {
+    const { sink, seg, push } = rig();
+    const v4 = train(6000, ACK | PSH);
+    const tcp = v4.subarray(34);
+    const src6 = Uint8Array.from([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const dst6 = Uint8Array.from([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    const f = new Uint8Array(54 + tcp.length);
+    const fv = dv(f);
+    f.set(v4.subarray(0, 12));
+    fv.setUint16(12, 0x86dd);
+    f[14] = 0x60;
+    fv.setUint16(18, tcp.length);
+    f[20] = 6;
+    f[21] = 64;
+    f.set(src6, 22);
+    f.set(dst6, 38);
+    f.set(tcp, 54);
+    const p6 = (len: number) => sum(src6, 0, 16) + sum(dst6, 0, 16) + 6 + len;
+    fv.setUint16(54 + 16, fold16(p6(tcp.length)));
+    push(withVnet(f, { flags: 1, gso: 4, hdrLen: 86, gsoSize: 2728, csumStart: 54, csumOffset: 16 }));
+    expect(sink.frames.length).toBe(3);
+    const payload: number[] = [];
+    sink.frames.forEach((x, i) => {
+      const n = i < 2 ? 2728 : 6000 - 2 * 2728;
+      expect(x.length).toBe(86 + n);
+      expect(dv(x).getUint16(18)).toBe(32 + n); // payload length
+      expect(dv(x).getUint32(58)).toBe((0xfffff000 + i * 2728) >>> 0);
+      expect(x[67]).toBe(i < 2 ? ACK : ACK | PSH);
+      expect(fold16(p6(32 + n) + sum(x, 54, x.length))).toBe(0xffff);
+      payload.push(...x.subarray(86));
+    });
+    expect(payload).toEqual(Array.from(f.subarray(86)));
+    expect(seg.stats.malformed).toBe(0);
+  });
+
   test("a frame with its checksum left to us (NEEDS_CSUM) is completed in place", () => {
     const { sink, seg, push } = rig();
     const udp = new Uint8Array(8 + 100);
@@ -117,7 +152,8 @@ describe("tap send offload (TapSegmenter)", () => {
 
   const bad: [string, Parameters<typeof withVnet>[1]][] = [
     ["a checksum offset past the frame", { flags: 1, csumStart: 34, csumOffset: 6000 }],
-    ["GSO of a kind never asked for (TCPv6)", { gso: 4, gsoSize: 1000, hdrLen: 66 }],
+    ["GSO of a kind never asked for (UDP)", { gso: 5, gsoSize: 1000, hdrLen: 42 }],
+    ["a TCPV6 header on an IPv4 frame", { flags: 1, gso: 4, gsoSize: 1000, hdrLen: 66, csumStart: 34, csumOffset: 16 }],
     ["a segment size larger than the device's frames", { flags: 1, gso: 1, gsoSize: 9000, hdrLen: 66, csumStart: 34, csumOffset: 16 }],
     ["a segment size of 0", { flags: 1, gso: 1, gsoSize: 0, hdrLen: 66, csumStart: 34, csumOffset: 16 }],
   ];
