@@ -13,6 +13,7 @@
  */
 import { type Pointer, ptr } from "bun:ffi";
 import { errno, libcSymbols } from "./libc.ts";
+import { copyBytes } from "../src/stack/tcp/copy.ts";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -117,7 +118,7 @@ export class SendBatch {
     const i = this.count;
     if (i >= this.capacity || len <= 0 || len > this.slotBytes || start < 0 || end > data.length || addrLen <= 0 || addrLen > SOCKADDR_BYTES || addrLen > addr.length) return false;
     const bytes = this.bytes;
-    bytes.set(data.subarray(start, end), this.dataOff + i * this.slotBytes);
+    copyBytes(data, start, end, bytes, this.dataOff + i * this.slotBytes);
     const a = this.addrOff + i * 32;
     for (let k = 0; k < addrLen; k++) bytes[a + k] = addr[k]!;
     const h = this.hdrOff + i * MMSGHDR_BYTES;

@@ -187,7 +187,7 @@ export class Bridge implements TcpSocketHandler {
       const len = rx === null ? 0 : rx.readContiguous();
       if (len === 0) break;
       const start = rx!.readStart();
-      const w = s.write(rx!.buf.subarray(start, start + len));
+      const w = s.write(rx!.buf, start, len); // offsets: no view object per write
       if (w > 0) {
         if (this.tcpGone) rx!.consume(w);
         else t.consume(w);
