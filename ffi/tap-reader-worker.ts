@@ -21,7 +21,8 @@ const EINTR = 4;
 self.onmessage = (ev: MessageEvent<TapWorkerInit>) => {
   const { fd, sab, slots, slotSize, headroom, vnetHeader } = ev.data;
   // The device's virtio_net_hdr lands in the slot's headroom, so the frame itself starts where
-  // the ring expects it; the header (no offloads are enabled: nothing in it to act on) is dropped.
+  // the ring expects it; the header stays just before it, where a receiver that enabled offloads
+  // reads it (src/port/tap-gso.ts), and the others ignore it.
   if (!Number.isInteger(vnetHeader) || vnetHeader < 0 || vnetHeader > headroom) throw new RangeError(`tap reader: bad vnet header size ${vnetHeader}`);
   const ring = new TapRing(sab, slots, slotSize, headroom);
   const producer = new RingProducer(ring);

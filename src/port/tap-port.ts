@@ -55,6 +55,10 @@ function networkOf(a: InetAddress): string {
 export class TapPort implements NetworkPort {
   readonly deviceName: string;
   readonly deliver: FrameReceiver;
+  /** Receive offload: frames of one TCP flow joined into trains (its counters for /metrics). */
+  readonly gro: TapCoalescer;
+  /** Send offload: the kernel's trains cut into frames, once started with offloads on. */
+  gso: TapSegmenter | null = null;
   private applied: PortConfig | null = null;
   private closed = false;
   /** Serializes configure() calls so the diffs apply in order. */
@@ -88,9 +92,6 @@ export class TapPort implements NetworkPort {
     };
   }
 
-  /** Receive offload counters (frames joined into trains). */
-  readonly gro: TapCoalescer;
-
   /** `uid` is injectable so the refusal without root can be tested as root. */
   static open(nwid: bigint, mtu: number, runCmd?: CommandRunner, uid = process.getuid?.()): TapPort {
     if (process.platform !== "linux") throw new PortError("tap ports need Linux");
@@ -116,8 +117,6 @@ export class TapPort implements NetworkPort {
     });
   }
 
-  /** Send offload counters (trains cut, checksums finished), once started with offloads. */
-  gso: TapSegmenter | null = null;
 
   configure(c: PortConfig): Promise<void> {
     this.chain = this.chain.then(() => this.apply(c)).catch((e: unknown) => {

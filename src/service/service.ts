@@ -24,6 +24,7 @@ import { NetworksDir } from "./networks-dir.ts";
 import { registerNetworkMetrics } from "./network-metrics.ts";
 import { registerDatapathMetrics } from "./datapath-metrics.ts";
 import { registerNetconMetrics } from "./netcon-metrics.ts";
+import { registerTapMetrics } from "./tap-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
 import type { PortFactory } from "../port/port.ts";
@@ -264,6 +265,7 @@ export class Service {
     networkRoutes(this.router, networks);
     registerNetworkMetrics(this.metrics, networks);
     registerNetconMetrics(this.metrics, networks);
+    registerTapMetrics(this.metrics, networks);
     registerDatapathMetrics(this.metrics);
     this.networkTimer = setInterval(() => {
       try {

@@ -179,6 +179,17 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     const sent = (await txFrames()) - txFramesBefore;
     expect(sent).toBeGreaterThan(7000);
     expect(await tapTxA() - tapTxBefore).toBeLessThan(sent / 2);
+    // both show it on /metrics, and neither dropped a frame as malformed or too long
+    const offload = async (k: "a" | "b", event: string): Promise<number> => {
+      const text = String((await lab!.api(ns(k), homes[k], "GET", "/metrics")).json);
+      return Number(new RegExp(`zt_tap_offload\\{network_id="${nwid}",event="${event}"\\} (\\d+)`).exec(text)?.[1] ?? -1);
+    };
+    expect(await offload("b", "rx_train_segments")).toBeGreaterThan(7000);
+    expect(await offload("a", "tx_train_segments")).toBeGreaterThan(7000);
+    for (const k of ["a", "b"] as const) {
+      expect(await offload(k, "tx_dropped_malformed")).toBe(0);
+      expect(await offload(k, "rx_dropped_too_long")).toBe(0);
+    }
     expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
   }, 150_000);
 
