@@ -161,6 +161,12 @@ export class TapDevice implements FrameSink {
 
   /** Send one frame that starts with its virtio_net_hdr (VNET_HDR_LEN bytes) at buf[start]. */
   writeVnet(buf: Uint8Array, start: number, end: number): void {
+    // After close() the fd number may already belong to another file: never write through it.
+    // The range is checked because the write reads native memory from buf.
+    if (this.closed || start < 0 || end > buf.length || end - start <= VNET_HDR_LEN) {
+      this.stats.txErrors++;
+      return;
+    }
     const n = c().write(this.fd, ptr(buf, start), end - start);
     if (n < 0) {
       // EAGAIN/ENOBUFS: the kernel's backlog is full; the frame is lost like on a busy wire.

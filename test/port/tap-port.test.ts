@@ -1,9 +1,13 @@
 /**
  * The tap port: device names, the iproute2 commands a configuration turns into (and the diff a
  * later configuration applies), the clear error without root, and (as root) a real tap in a
- * namespace of our own that gets its MAC, MTU and address and disappears on close.
+ * namespace of our own that gets its MAC, MTU and address and disappears on close, and whose
+ * closed fd number is never written through.
  */
 import { describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TapDevice } from "../../ffi/tap.ts";
 import { ipv4 } from "../../src/vl1/inet-address.ts";
 import { type CommandRunner, TapPort, tapDeviceName } from "../../src/port/tap-port.ts";
@@ -48,6 +52,37 @@ describe("tap port", () => {
   test("without root: a PortError that says so", () => {
     expect(() => TapPort.open(1n, 2800, undefined, 1000)).toThrow(PortError);
     expect(() => TapPort.open(1n, 2800, undefined, 1000)).toThrow("tap mode needs root (CAP_NET_ADMIN to create a tap device)");
+  });
+
+  test("as root: a closed tap never writes through its old fd number, and a write outside the buffer is refused", async () => {
+    const ns = `ztq${process.pid}`;
+    await sh(["ip", "netns", "add", ns]);
+    try {
+      const code = `
+        import { openSync, readFileSync, closeSync } from "node:fs";
+        import { TapDevice, VNET_HDR_LEN } from ${JSON.stringify(new URL("../../ffi/tap.ts", import.meta.url).pathname)};
+        const tap = TapDevice.open({ maxFrame: 1514 });
+        const frame = new Uint8Array(VNET_HDR_LEN + 60);
+        tap.writeVnet(frame, 0, frame.length + 100); // past the end of the buffer
+        const refused = tap.stats.txErrors;
+        const fd = tap.fd;
+        tap.close();
+        const path = ${JSON.stringify(join(tmpdir(), `ztq-${process.pid}`))};
+        const f = openSync(path, "w"); // the lowest free number: the tap's old one
+        tap.writeVnet(frame, 0, frame.length);
+        tap.sendFrame(frame, VNET_HDR_LEN, frame.length);
+        closeSync(f);
+        console.log(JSON.stringify({ refused, reused: f === fd, bytes: readFileSync(path).length, errors: tap.stats.txErrors }));`;
+      const r = await sh(["ip", "netns", "exec", ns, process.execPath, "-e", code], { allowFail: true });
+      const j = JSON.parse(r.out.trim().split("\n").at(-1)!) as { refused: number; reused: boolean; bytes: number; errors: number };
+      expect(j.refused).toBe(1);
+      expect(j.reused).toBe(true); // so the check below means something
+      expect(j.bytes).toBe(0);
+      expect(j.errors).toBe(3);
+    } finally {
+      await sh(["ip", "netns", "del", ns], { allowFail: true });
+      rmSync(join(tmpdir(), `ztq-${process.pid}`), { force: true });
+    }
   });
 
   test("as root: a real tap gets MAC, MTU and address, and is gone after close", async () => {
