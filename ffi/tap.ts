@@ -35,6 +35,21 @@ const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
 /** Bytes of struct virtio_net_hdr (no num_buffers: TUNSETVNETHDRSZ left at its default). */
 export const VNET_HDR_LEN = 10;
+/** virtio_net_hdr flags and gso_type values (linux/virtio_net.h) that the offloads use. */
+export const VNET_F_NEEDS_CSUM = 1;
+export const VNET_GSO_NONE = 0;
+export const VNET_GSO_TCPV4 = 1;
+export const VNET_GSO_TCPV6 = 4;
+
+/** virtio_net_hdr's u16 fields are little-endian (the legacy header is native order; we run on LE). */
+export function readVnet16(b: Uint8Array, off: number): number {
+  return b[off]! | (b[off + 1]! << 8);
+}
+
+export function writeVnet16(b: Uint8Array, off: number, v: number): void {
+  b[off] = v & 0xff;
+  b[off + 1] = v >>> 8;
+}
 
 const symbols = {
   open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },

@@ -19,19 +19,16 @@
  * (Poly1305 or AES-GMAC-SIV), a far stronger integrity check than the TCP checksum.
  */
 
-import { VNET_HDR_LEN } from "../../ffi/tap.ts";
+import { VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, writeVnet16 } from "../../ffi/tap.ts";
 import { copyBytes } from "../stack/tcp/copy.ts";
+import { readU16, readU32, writeU16 } from "../stack/wire/bytes.ts";
+import { finishChecksum, sumBytes } from "../stack/wire/checksum.ts";
+import { ETH_HEADER_LEN as ETH_LEN } from "../stack/wire/ethernet.ts";
+import { IPV4_MIN_HEADER as IP_LEN } from "../stack/wire/ipv4.ts"; // no options: a header with options is not merged
+import { TCP_ACK, TCP_PSH } from "../stack/wire/tcp.ts";
 
-const VNET_F_NEEDS_CSUM = 1;
-const VNET_GSO_TCPV4 = 1;
-const VNET_GSO_TCPV6 = 4;
-
-const ETH_LEN = 14;
-const IP_LEN = 20; // no options: a header with options is not merged
 const IP6_LEN = 40; // the fixed header; extension headers are not merged
-const TCP_ACK = 0x10;
-const TCP_PSH = 0x08;
-/** Largest IPv4 packet a train may become. */
+/** Largest IP packet a train may become. */
 const MAX_IP_LEN = 65535;
 
 export interface TapGroStats {
@@ -51,7 +48,6 @@ export class TapCoalescer {
   readonly stats: TapGroStats = { single: 0, tooLong: 0, trains: 0, trainSegments: 0 };
   /** The train being built: virtio_net_hdr, then the first frame's headers, then all payloads. */
   private readonly out: Uint8Array;
-  private readonly view: DataView;
   /** A frame that is not joined goes out through here (header + copy, one write). */
   private readonly single: Uint8Array;
   private segments = 0;
@@ -60,8 +56,6 @@ export class TapCoalescer {
   private thLen = 0;
   /** The train's IP header length: 20 (IPv4) or 40 (IPv6); TCP starts at ETH_LEN + ipHdr. */
   private ipHdr = 0;
-  /** IP header length of the frame tcpPayload() last accepted. */
-  private seenIpHdr = 0;
   private gsoSize = 0;
   private lastLen = 0;
   private nextSeq = 0;
@@ -71,7 +65,6 @@ export class TapCoalescer {
     maxFrame: number,
   ) {
     this.out = new Uint8Array(VNET_HDR_LEN + ETH_LEN + MAX_IP_LEN);
-    this.view = new DataView(this.out.buffer);
     this.single = new Uint8Array(VNET_HDR_LEN + maxFrame);
   }
 
@@ -88,11 +81,12 @@ export class TapCoalescer {
       this.writeSingle(buf, start, end);
       return;
     }
-    if (this.segments > 0 && this.joins(buf, start, payload)) {
+    const ipHdr = buf[start + 12] === 0x86 ? IP6_LEN : IP_LEN; // tcpPayload accepted IPv4 or IPv6 only
+    if (this.segments > 0 && this.joins(buf, start, ipHdr, payload)) {
       this.append(buf, start, payload);
     } else {
       this.flush();
-      this.begin(buf, start, payload);
+      this.begin(buf, start, ipHdr, payload);
     }
     // PSH, or a segment shorter than the train's, ends it (as in the kernel's GRO).
     if ((buf[start + ETH_LEN + this.ipHdr + 13]! & TCP_PSH) !== 0 || payload < this.gsoSize) this.flush();
@@ -102,7 +96,6 @@ export class TapCoalescer {
   flush(): void {
     if (this.segments === 0) return;
     const out = this.out;
-    const v = this.view;
     const h = VNET_HDR_LEN;
     if (this.segments === 1) {
       out.fill(0, 0, VNET_HDR_LEN); // as it came: its own checksums stand
@@ -110,27 +103,22 @@ export class TapCoalescer {
     } else {
       const ipLen = this.end - h - ETH_LEN;
       const ip = h + ETH_LEN;
-      const tcp = ip + this.ipHdr;
       const v6 = this.ipHdr === IP6_LEN;
-      // TCP checksum field: the pseudo-header sum, not complemented (CHECKSUM_PARTIAL's convention)
-      let sum = 6 + (ipLen - this.ipHdr);
-      if (v6) {
-        v.setUint16(ip + 4, ipLen - IP6_LEN); // payload length
-        for (let i = ip + 8; i < ip + 40; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
-      } else {
-        v.setUint16(ip + 2, ipLen);
-        v.setUint16(ip + 10, 0);
-        v.setUint16(ip + 10, ipChecksum(out, ip));
-        for (let i = ip + 12; i < ip + 20; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
+      if (v6) writeU16(out, ip + 4, ipLen - IP6_LEN); // payload length
+      else {
+        writeU16(out, ip + 2, ipLen);
+        writeU16(out, ip + 10, 0);
+        writeU16(out, ip + 10, finishChecksum(sumBytes(out, ip, ip + IP_LEN)));
       }
-      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-      v.setUint16(tcp + 16, sum);
+      // TCP checksum field: the pseudo-header sum, not complemented (CHECKSUM_PARTIAL's convention)
+      const addrs = v6 ? sumBytes(out, ip + 8, ip + 40) : sumBytes(out, ip + 12, ip + 20);
+      writeU16(out, ip + this.ipHdr + 16, ~finishChecksum(addrs + 6 + ipLen - this.ipHdr) & 0xffff);
       out[0] = VNET_F_NEEDS_CSUM;
       out[1] = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
-      v.setUint16(2, ETH_LEN + this.ipHdr + this.thLen, true); // hdr_len
-      v.setUint16(4, this.gsoSize, true);
-      v.setUint16(6, ETH_LEN + this.ipHdr, true); // csum_start
-      v.setUint16(8, 16, true); // csum_offset: the TCP checksum field
+      writeVnet16(out, 2, ETH_LEN + this.ipHdr + this.thLen); // hdr_len
+      writeVnet16(out, 4, this.gsoSize);
+      writeVnet16(out, 6, ETH_LEN + this.ipHdr); // csum_start
+      writeVnet16(out, 8, 16); // csum_offset: the TCP checksum field
       this.stats.trains++;
       this.stats.trainSegments += this.segments;
     }
@@ -138,20 +126,20 @@ export class TapCoalescer {
     this.write(out, 0, this.end);
   }
 
-  /** Payload bytes when the frame is a TCP segment that may be joined, else 0 (sets seenIpHdr). */
+  /** Payload bytes when the frame is a TCP segment (IPv4 or IPv6) that may be joined, else 0. */
   private tcpPayload(buf: Uint8Array, s: number, e: number): number {
     if (e - s < ETH_LEN + IP_LEN + 20) return 0;
     let ipHdr: number;
     let ipLen: number;
     if (buf[s + 12] === 0x08 && buf[s + 13] === 0x00) {
       if (buf[s + ETH_LEN] !== 0x45 || buf[s + ETH_LEN + 9] !== 6) return 0; // IPv4, no options, TCP
-      if ((((buf[s + ETH_LEN + 6]! << 8) | buf[s + ETH_LEN + 7]!) & 0x3fff) !== 0) return 0; // a fragment
+      if ((readU16(buf, s + ETH_LEN + 6) & 0x3fff) !== 0) return 0; // a fragment
       ipHdr = IP_LEN;
-      ipLen = (buf[s + ETH_LEN + 2]! << 8) | buf[s + ETH_LEN + 3]!;
+      ipLen = readU16(buf, s + ETH_LEN + 2);
     } else if (buf[s + 12] === 0x86 && buf[s + 13] === 0xdd) {
       if (e - s < ETH_LEN + IP6_LEN + 20 || buf[s + ETH_LEN]! >>> 4 !== 6 || buf[s + ETH_LEN + 6] !== 6) return 0; // TCP next
       ipHdr = IP6_LEN;
-      ipLen = IP6_LEN + ((buf[s + ETH_LEN + 4]! << 8) | buf[s + ETH_LEN + 5]!);
+      ipLen = IP6_LEN + readU16(buf, s + ETH_LEN + 4);
     } else return 0;
     if (ipLen > e - s - ETH_LEN) return 0;
     const tcp = s + ETH_LEN + ipHdr;
@@ -159,43 +147,39 @@ export class TapCoalescer {
     const thLen = (buf[tcp + 12]! >>> 4) * 4;
     if (thLen < 20) return 0;
     const payload = ipLen - ipHdr - thLen;
-    this.seenIpHdr = ipHdr;
     return payload > 0 ? payload : 0;
   }
 
   /** Does this segment continue the train? */
-  private joins(buf: Uint8Array, s: number, payload: number): boolean {
-    if (this.seenIpHdr !== this.ipHdr || this.lastLen !== this.gsoSize || payload > this.gsoSize) return false;
+  private joins(buf: Uint8Array, s: number, ipHdr: number, payload: number): boolean {
+    if (ipHdr !== this.ipHdr || this.lastLen !== this.gsoSize || payload > this.gsoSize) return false;
     if (this.end + payload > this.out.length) return false;
     const out = this.out;
-    const h = VNET_HDR_LEN;
+    const o = VNET_HDR_LEN;
     const ip = ETH_LEN;
-    const tcp = ETH_LEN + this.ipHdr;
-    if ((buf[s + tcp + 12]! >>> 4) * 4 !== this.thLen) return false;
-    for (let i = 0; i < ETH_LEN; i++) if (buf[s + i] !== out[h + i]) return false;
-    if (this.ipHdr === IP6_LEN) {
+    const tcp = ETH_LEN + ipHdr;
+    if ((buf[s + tcp + 12]! >>> 4) * 4 !== this.thLen || !same(buf, s, out, o, ETH_LEN)) return false;
+    if (ipHdr === IP6_LEN) {
       // everything but the payload length: version, class, flow label, next header, hop limit, addresses
-      for (let i = 0; i < 4; i++) if (buf[s + ip + i] !== out[h + ip + i]) return false;
-      for (let i = 6; i < IP6_LEN; i++) if (buf[s + ip + i] !== out[h + ip + i]) return false;
-    } else {
+      if (!same(buf, s + ip, out, o + ip, 4) || !same(buf, s + ip + 6, out, o + ip + 6, IP6_LEN - 6)) return false;
+    } else if (
       // TOS, DF, TTL, protocol, addresses
-      if (buf[s + ip + 1] !== out[h + ip + 1] || buf[s + ip + 6] !== out[h + ip + 6]) return false;
-      if (buf[s + ip + 8] !== out[h + ip + 8]) return false;
-      for (let i = 12; i < 20; i++) if (buf[s + ip + i] !== out[h + ip + i]) return false;
+      buf[s + ip + 1] !== out[o + ip + 1] ||
+      buf[s + ip + 6] !== out[o + ip + 6] ||
+      !same(buf, s + ip + 8, out, o + ip + 8, 2) ||
+      !same(buf, s + ip + 12, out, o + ip + 12, 8)
+    ) {
+      return false;
     }
     // TCP ports, ACK, window, options
-    for (let i = 0; i < 4; i++) if (buf[s + tcp + i] !== out[h + tcp + i]) return false;
-    for (let i = 8; i < 12; i++) if (buf[s + tcp + i] !== out[h + tcp + i]) return false;
-    if (buf[s + tcp + 14] !== out[h + tcp + 14] || buf[s + tcp + 15] !== out[h + tcp + 15]) return false;
-    for (let i = 20; i < this.thLen; i++) if (buf[s + tcp + i] !== out[h + tcp + i]) return false;
-    const seq = ((buf[s + tcp + 4]! << 24) | (buf[s + tcp + 5]! << 16) | (buf[s + tcp + 6]! << 8) | buf[s + tcp + 7]!) >>> 0;
-    return seq === this.nextSeq;
+    if (!same(buf, s + tcp, out, o + tcp, 4) || !same(buf, s + tcp + 8, out, o + tcp + 8, 4)) return false;
+    if (!same(buf, s + tcp + 14, out, o + tcp + 14, 2) || !same(buf, s + tcp + 20, out, o + tcp + 20, this.thLen - 20)) return false;
+    return readU32(buf, s + tcp + 4) === this.nextSeq;
   }
 
-  private begin(buf: Uint8Array, s: number, payload: number): void {
-    const ipHdr = this.seenIpHdr;
+  private begin(buf: Uint8Array, s: number, ipHdr: number, payload: number): void {
     const tcp = s + ETH_LEN + ipHdr;
-    const ipLen = ipHdr === IP6_LEN ? IP6_LEN + ((buf[s + ETH_LEN + 4]! << 8) | buf[s + ETH_LEN + 5]!) : (buf[s + ETH_LEN + 2]! << 8) | buf[s + ETH_LEN + 3]!;
+    const ipLen = ipHdr === IP6_LEN ? IP6_LEN + readU16(buf, s + ETH_LEN + 4) : readU16(buf, s + ETH_LEN + 2);
     const frameLen = ETH_LEN + ipLen; // Ethernet padding, if any, stays behind
     copyBytes(buf, s, s + frameLen, this.out, VNET_HDR_LEN);
     this.end = VNET_HDR_LEN + frameLen;
@@ -204,8 +188,7 @@ export class TapCoalescer {
     this.thLen = (buf[tcp + 12]! >>> 4) * 4;
     this.gsoSize = payload;
     this.lastLen = payload;
-    const seq = ((buf[tcp + 4]! << 24) | (buf[tcp + 5]! << 16) | (buf[tcp + 6]! << 8) | buf[tcp + 7]!) >>> 0;
-    this.nextSeq = (seq + payload) >>> 0;
+    this.nextSeq = (readU32(buf, tcp + 4) + payload) >>> 0;
   }
 
   private append(buf: Uint8Array, s: number, payload: number): void {
@@ -233,10 +216,8 @@ export class TapCoalescer {
   }
 }
 
-/** The IPv4 header checksum of the 20-byte header at `off` (its checksum field zeroed). */
-function ipChecksum(b: Uint8Array, off: number): number {
-  let sum = 0;
-  for (let i = off; i < off + IP_LEN; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+/** a[ai, ai + n) and b[bi, bi + n) hold the same bytes. */
+function same(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ai + i] !== b[bi + i]) return false;
+  return true;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { VNET_HDR_LEN } from "../../ffi/tap.ts";
-import { fold16, onesSum, TapSegmenter } from "../../src/port/tap-gso.ts";
+import { TapSegmenter } from "../../src/port/tap-gso.ts";
+import { sumBytes } from "../../src/stack/wire/checksum.ts";
 import { FRAME_HEADROOM } from "../../src/stack/link.ts";
 import { CaptureSink, IP_A, IP_B, ipv4Frame, MAC_A, MAC_B } from "../stack/frames.ts";
 
@@ -24,7 +25,12 @@ function withVnet(frame: Uint8Array, hdr: { flags?: number; gso?: number; hdrLen
 }
 
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-const sum = (b: Uint8Array, from: number, to: number) => onesSum(dv(b), from, to);
+const sum = (b: Uint8Array, from: number, to: number) => sumBytes(b, from, to);
+/** Fold a ones'-complement sum to 16 bits (not complemented). */
+function fold16(s: number): number {
+  while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
+  return s;
+}
 const pseudo = (len: number, proto: number) => (IP_A >>> 16) + (IP_A & 0xffff) + (IP_B >>> 16) + (IP_B & 0xffff) + proto + len;
 
 /** A TSO train as the kernel hands it: one IPv4 header for all, the TCP checksum field partial. */
