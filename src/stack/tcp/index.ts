@@ -109,8 +109,6 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
    * lookup, and a connect with the ephemeral ports used up, take seconds.
    */
   private readonly conns = new Map<number, Connection>();
-  /** The ISS allocEphemeral found for a reclaimed TIME_WAIT 4-tuple (-1: none). */
-  private reclaimedIss = -1;
   private readonly listeners = new Map<number, Listener>();
   /** Local port -> number of connections/listeners using it. */
   private readonly portUse = new Map<number, number>();
@@ -175,16 +173,12 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     const txSize = opts.sendBufferSize ?? this.opts.sendBufferSize;
     if (this.bufferBytes >= this.opts.maxBufferBytes) throw new TcpError("ENOBUFS");
     let localPort = opts.localPort ?? 0;
-    let iss = -1;
     if (localPort === 0) localPort = this.allocEphemeral(localAddr, remoteAddr, remotePort);
-    else if (this.find(localAddr, localPort, remoteAddr, remotePort) !== null) {
-      iss = this.reclaimTimeWait(localAddr, localPort, remoteAddr, remotePort);
-      if (iss < 0) throw new TcpError("EADDRINUSE");
-    }
-    if (this.reclaimedIss >= 0) {
-      iss = this.reclaimedIss;
-      this.reclaimedIss = -1;
-    }
+    // The 4-tuple is free, or held by a TIME_WAIT of ours old enough to give it up (the port
+    // allocator only picks such a one); an explicit port may meet any other, which is in use.
+    const held = this.find(localAddr, localPort, remoteAddr, remotePort);
+    if (held !== null && !this.reclaimable(held)) throw new TcpError("EADDRINUSE");
+    const iss = held !== null ? this.reclaim(held) : -1;
     const explicit = opts.recvBufferSize !== undefined || opts.sendBufferSize !== undefined;
     const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize, this.opts.autotune && !explicit);
     c.handler = opts.handler ?? null;
@@ -514,11 +508,8 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
       const p = lo + ((this.nextEphemeral - lo + i) % span);
       if (this.portUse.has(p)) {
         if (this.listeners.has(p)) continue;
-        if (this.find(localAddr, p, remoteAddr, remotePort) !== null) {
-          const iss = this.reclaimTimeWait(localAddr, p, remoteAddr, remotePort);
-          if (iss < 0) continue;
-          this.reclaimedIss = iss;
-        }
+        const held = this.find(localAddr, p, remoteAddr, remotePort);
+        if (held !== null && !this.reclaimable(held)) continue;
       }
       this.nextEphemeral = lo + ((p - lo + 1) % span);
       return p;
@@ -531,13 +522,14 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
    * used timestamps and has been in TIME_WAIT for a second (Linux's tcp_tw_reuse): our TSvals for
    * the pair only grow, so the peer's PAWS tells the new connection's segments from the old
    * one's, and the new ISS starts above everything the old one sent. Without it a client that
-   * connects to one server faster than 28,232 ports per 60 s gets EADDRNOTAVAIL. Returns the ISS
-   * to use (the TIME_WAIT is gone then), or -1 when the 4-tuple cannot be taken.
+   * connects to one server faster than 28,232 ports per 60 s gets EADDRNOTAVAIL.
    */
-  private reclaimTimeWait(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
-    const c = this.find(localAddr, localPort, remoteAddr, remotePort);
-    if (c === null || c.state !== TcpState.TimeWait || !c.tsOk) return -1;
-    if (c.waitAt - this.opts.timeWaitMs > this.clock.now() - TIME_WAIT_REUSE_MS) return -1;
+  private reclaimable(c: Connection): boolean {
+    return c.state === TcpState.TimeWait && c.tsOk && c.waitAt - this.opts.timeWaitMs <= this.clock.now() - TIME_WAIT_REUSE_MS;
+  }
+
+  /** End a reclaimable TIME_WAIT; returns the ISS for the new connection over its 4-tuple. */
+  private reclaim(c: Connection): number {
     const iss = seqAdd(c.sndNxt, 65537);
     c.finish(null);
     this.stats.timeWaitReused++;
