@@ -3,6 +3,7 @@
  * source, an HTTP responder, an echo server, and clients that send or receive a buffer. Each
  * resolves a promise with what it saw, so tests compare sha256 digests end to end.
  */
+import type { CongestionName } from "../../src/stack/tcp/congestion/index.ts";
 import { createHash, type Hash } from "node:crypto";
 import type { NetStack } from "../../src/stack/stack.ts";
 import type { TcpSocket } from "../../src/stack/tcp/index.ts";
@@ -191,6 +192,7 @@ export function echoServer(stack: NetStack, port: number, bufferSize = 16384): {
 export interface ClientOptions {
   recvBufferSize?: number;
   sendBufferSize?: number;
+  congestion?: CongestionName;
   /** Shut the write side after sending (default). False: stay open until the peer's FIN (for peers that quit at EOF). */
   halfClose?: boolean;
 }

@@ -15,7 +15,7 @@ import type { Connection } from "./connection.ts";
 import { TcpState } from "./state.ts";
 
 /** Sender scoreboard size (SACKed ranges). */
-const SCOREBOARD_RANGES = 32;
+const SCOREBOARD_RANGES = 256;
 /** Loss probes in a row without an ACK advancing snd.una before only the RTO remains. */
 const MAX_PROBES = 4;
 /** Highest duplicate-ACK threshold reordering may push us to. */
@@ -36,6 +36,7 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
 
   const newWnd = seg.window << c.sndWscale;
   const unaBefore = c.sndUna;
+  const lostEndBefore = c.inRecovery ? c.lostEnd : unaBefore;
   const sackedBefore = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
   const dsack = c.sackOk && seg.sackCount > 0 && takeSack(c, seg, ack);
   if (dsack && c.dsackUndoArmed) {
@@ -59,7 +60,20 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
   } else if (c.sackOk && seg.sackCount > 0) {
     sackLossCheck(c, now);
   }
-  if (c.inRecovery && !c.afterRto && c.sackOk) {
+  const cc = c.cc;
+  if (!cc.lossBased) {
+    // A model-based control sees every delivery, cumulative or SACKed, in or out of recovery.
+    const sackedAfter = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
+    const delivered = seqDiff(c.sndUna, unaBefore) + sackedAfter - sackedBefore;
+    if (delivered > 0) {
+      // Its rounds end when data sent after the round began is delivered, SACKed or not, so
+      // they keep ticking while a hole holds snd.una back (Linux counts them by delivery too).
+      const highest = c.scoreboard === null ? c.sndUna : c.scoreboard.highest(c.sndUna);
+      const roundEnd = seqGt(highest, c.modelRoundSeq);
+      if (roundEnd) c.modelRoundSeq = c.sndMax;
+      cc.onDelivered(delivered, newlyLost(c, lostEndBefore), pipe(c), c.sendMss, now, roundEnd);
+    }
+  } else if (c.inRecovery && !c.afterRto && c.sackOk) {
     const sackedAfter = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
     proportionalRateReduction(c, seqDiff(c.sndUna, unaBefore) + sackedAfter - sackedBefore);
   }
@@ -97,6 +111,16 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
     }
   }
   return true;
+}
+
+/** Bytes this ACK newly deemed lost: un-SACKed bytes the loss boundary moved over. */
+function newlyLost(c: Connection, lostEndBefore: number): number {
+  if (!c.inRecovery || c.afterRto) return 0; // a timeout's losses went to onRto
+  const from = seqLt(lostEndBefore, c.sndUna) ? c.sndUna : lostEndBefore;
+  if (!seqLt(from, c.lostEnd)) return 0;
+  const sb = c.scoreboard;
+  const sacked = sb === null ? 0 : sb.bytesAbove(from) - sb.bytesAbove(c.lostEnd);
+  return Math.max(0, seqDiff(c.lostEnd, from) - sacked);
 }
 
 /** Record SACK blocks; returns true if the first block is a D-SACK (RFC 2883). */
@@ -139,11 +163,11 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   if (c.rttTiming && seqGt(ack, c.rttSeq)) {
     c.rttTiming = false;
     c.rto.sample(now - c.rttTime);
-    c.cc.onRttSample(now - c.rttTime);
+    c.cc.onRttSample(now - c.rttTime, true, now);
   } else if (c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
     const rtt = c.tsNow() - seg.tsEcr;
     if (!c.rto.measured) c.rto.sample(rtt);
-    c.cc.onRttSample(rtt); // per-ACK samples feed HyStart++
+    c.cc.onRttSample(rtt, false, now); // per-ACK samples feed HyStart++
   }
   c.retransmits = 0;
   c.tlpBackoff = 0;
@@ -182,7 +206,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   if (c.inRecovery) {
     if (seqGe(ack, c.recoverySeq)) {
       c.inRecovery = false;
-      if (!c.afterRto) c.cc.onExitRecovery(c.sendMss, now);
+      c.cc.onExitRecovery(c.sendMss, now, c.afterRto);
       c.afterRto = false;
       if (c.dsackUndoArmed && c.undoRetrans <= 0) undoRecovery(c);
     } else {
@@ -208,7 +232,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   }
   if (seqGe(ack, c.flightPeakSeq)) {
     // A window's worth was acknowledged: start measuring the next window's peak.
-    c.cc.onRoundEnd();
+    if (c.cc.lossBased) c.cc.onRoundEnd();
     c.flightPeakPrev = c.flightPeak;
     c.flightPeak = seqDiff(c.sndMax, c.sndUna);
     c.flightPeakSeq = c.sndMax;
@@ -369,14 +393,19 @@ function enterRecovery(c: Connection, now: number): void {
   c.afterRto = false;
   c.tlpAt = Infinity;
   c.recoverySeq = c.sndMax;
+  // The recovery that just ended may have repaired holes past its recovery point: those below
+  // highRxt were retransmitted and may be on their way. The undo checks would take such a
+  // repair's arrival for reordering (with BBR, which keeps its window, that made most
+  // recoveries "spurious" and raised dupThresh to its cap), so they stay off. The head is
+  // resent all the same: a lost repair at the tail of a transfer is found no other way.
+  const repairing = c.sackOk && seqGt(c.highRxt, c.sndUna);
   c.undoCwnd = c.cc.cwnd;
   c.undoSsthresh = c.cc.ssthresh;
-  c.undoArmed = c.tsOk;
-  c.dsackUndoArmed = c.sackOk;
+  c.undoArmed = c.tsOk && !repairing;
+  c.dsackUndoArmed = c.sackOk && !repairing;
   c.undoRetrans = 0;
   c.undoSeq = c.sndUna;
   c.undoTsVal = c.tsNow();
-  c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
   c.prrDelivered = 0;
   c.prrOut = 0;
   c.recoverFs = Math.max(seqDiff(c.sndMax, c.sndUna), 1);
@@ -385,6 +414,7 @@ function enterRecovery(c: Connection, now: number): void {
   const le = lossBoundary(c);
   const first = seqAdd(c.sndUna, c.sendMss);
   c.lostEnd = seqGt(le, first) ? le : seqGt(first, c.sndMax) ? c.sndMax : first;
+  c.cc.onEnterRecovery(seqDiff(c.sndMax, c.sndUna), c.sendMss, now, pipe(c));
   let len = c.sendMss;
   if (sb !== null && sb.count > 0 && sb.nextHole(c.sndUna, c.sndMax) !== -1) len = seqDiff(sb.holeEnd, c.sndUna);
   retransmitAt(c, c.sndUna, now, len);

@@ -7,7 +7,7 @@
  * snd.ts (segment output), timers.ts (RTO, probes, persist, keepalive, TIME_WAIT).
  */
 import { TCP_ACK, TCP_RST, type TcpSegmentView } from "../wire/tcp.ts";
-import { createCongestionControl, type CongestionControl } from "./congestion/index.ts";
+import { createCongestionControl, type CongestionControl, type CongestionName } from "./congestion/index.ts";
 import type { TcpErrno } from "./errors.ts";
 import { TcpError } from "./errors.ts";
 import { onIcmpError } from "./icmp.ts";
@@ -144,6 +144,8 @@ export class Connection implements TcpSocket {
   flightPeak = 0;
   flightPeakPrev = 0;
   flightPeakSeq = 0;
+  /** A model-based control's round ends when data at or above this is delivered (see ack.ts). */
+  modelRoundSeq = 0;
   dupAcks = 0;
   /** Duplicate-ACK threshold; raised when reordering caused a spurious fast retransmit. */
   dupThresh = 3;
@@ -185,6 +187,11 @@ export class Connection implements TcpSocket {
   persistAt = Infinity;
   keepAt = Infinity;
   waitAt = Infinity;
+  /** When pacing lets the next data segment go (see snd.ts paceAllows). */
+  paceAt = Infinity;
+  /** Pacing budget in bytes at paceStamp (a token bucket of one burst). */
+  paceCredit = 0;
+  paceStamp = -Infinity;
   deadline = Infinity;
   heapIndex = -1;
   persistBackoff = 0;
@@ -234,7 +241,7 @@ export class Connection implements TcpSocket {
     this.rxMax = autotune ? Math.max(rxSize, o.recvBufferMax) : rxSize;
     this.txMax = autotune ? Math.max(txSize, o.sendBufferMax) : txSize;
     this.rto = new RtoEstimator(o.minRto, o.maxRto, o.initialRto);
-    this.cc = createCongestionControl(o.congestion, 536 * o.initialCwndSegments);
+    this.cc = createCongestionControl(o.congestion, 536 * o.initialCwndSegments, localPort * 65537 + remotePort);
     this.keepIdle = o.keepaliveIdleMs;
     this.keepIntvl = o.keepaliveIntervalMs;
     this.keepCnt = o.keepaliveCount;
@@ -572,6 +579,7 @@ export class Connection implements TcpSocket {
   becomeEstablished(): void {
     this.state = TcpState.Established;
     this.cc.cwnd = this.host.opts.initialCwndSegments * this.sendMss;
+    this.modelRoundSeq = this.sndMax;
     if (this.keepalive) this.keepAt = this.lastRecvAt + this.keepIdle;
     if (this.listener !== null) {
       if (!this.host.passiveEstablished(this)) {
@@ -582,6 +590,20 @@ export class Connection implements TcpSocket {
     } else {
       this.raise(EV_CONNECT);
     }
+  }
+
+  get congestion(): CongestionName {
+    return this.cc.name;
+  }
+
+  set congestion(name: CongestionName) {
+    if (name === this.cc.name) return;
+    const old = this.cc;
+    const cc = createCongestionControl(name, 536 * this.host.opts.initialCwndSegments, this.localPort * 65537 + this.remotePort);
+    if (this.state >= TcpState.Established) cc.cwnd = old.cwnd;
+    this.cc = cc;
+    this.paceStamp = -Infinity;
+    this.modelRoundSeq = this.sndMax;
   }
 
   // ================================================================ input
@@ -610,6 +632,7 @@ export class Connection implements TcpSocket {
   enterTimeWait(now: number): void {
     this.state = TcpState.TimeWait;
     this.rtxAt = Infinity;
+    this.paceAt = Infinity;
     this.persistAt = Infinity;
     this.keepAt = Infinity;
     this.delackAt = Infinity;
@@ -641,6 +664,7 @@ export class Connection implements TcpSocket {
     if (this.persistAt < d) d = this.persistAt;
     if (this.keepAt < d) d = this.keepAt;
     if (this.waitAt < d) d = this.waitAt;
+    if (this.paceAt < d) d = this.paceAt;
     if (this.state === TcpState.Closed) d = Infinity;
     if (d !== this.deadline) {
       this.deadline = d;
@@ -669,7 +693,7 @@ export class Connection implements TcpSocket {
   finish(_code: TcpErrno | null): void {
     if (this.state === TcpState.Closed) return;
     this.state = TcpState.Closed;
-    this.rtxAt = this.tlpAt = this.delackAt = this.persistAt = this.keepAt = this.waitAt = Infinity;
+    this.rtxAt = this.tlpAt = this.delackAt = this.persistAt = this.keepAt = this.waitAt = this.paceAt = Infinity;
     this.rearm();
     if (this.deadline !== Infinity) {
       this.deadline = Infinity;

@@ -183,6 +183,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     const c = new Connection(this, localAddr, localPort, remoteAddr, remotePort, rxSize, txSize, this.opts.autotune && !explicit);
     c.handler = opts.handler ?? null;
     if (opts.nodelay) c.nodelay = true;
+    if (opts.congestion !== undefined) c.congestion = opts.congestion;
     c.tsOffset = this.tsOffsetFor(localAddr, remoteAddr);
     this.insert(c);
     c.openActive(iss >= 0 ? iss : this.iss(localAddr, localPort, remoteAddr, remotePort));

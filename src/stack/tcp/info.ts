@@ -24,5 +24,6 @@ export function connectionInfo(c: Connection): TcpInfo {
     sack: c.sackOk,
     timestamps: c.tsOk,
     congestion: c.cc.name,
+    pacingRate: Math.round(c.cc.pacingRate * 1000),
   };
 }

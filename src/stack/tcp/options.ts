@@ -1,3 +1,5 @@
+import type { CongestionName } from "./congestion/types.ts";
+
 /** Tunables of a TcpLayer and their defaults (Linux-like where Linux has a value). */
 export interface TcpLayerOptions {
   /** Receive buffer per connection in bytes (the advertised window's upper bound). */
@@ -13,7 +15,7 @@ export interface TcpLayerOptions {
   recvBufferMax: number;
   sendBufferMax: number;
   /** Congestion control for new connections. */
-  congestion: "cubic" | "newreno";
+  congestion: CongestionName;
   /** Offer/accept window scaling, timestamps, SACK. */
   windowScaling: boolean;
   timestamps: boolean;

@@ -6,6 +6,7 @@
 import { IPPROTO_TCP, TRANSPORT_HEADROOM } from "../link.ts";
 import { emitTcpSegment, TCP_ACK, TCP_FIN, TCP_MAX_SACK_BLOCKS, TCP_PSH, TCP_RST, TCP_SYN, tcpHeaderLength } from "../wire/tcp.ts";
 import { armTlp, retransmitAt } from "./ack.ts";
+import { PACE_BURST_MS } from "./congestion/bbr.ts";
 import { windowToAdvertise } from "./rcv.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -54,6 +55,7 @@ export function output(c: Connection): void {
   const tx = c.sndq;
   const dataEnd = tx === null ? c.sndBufSeq : seqAdd(c.sndBufSeq, tx.length);
 
+  c.paceAt = Infinity; // re-armed below if pacing holds data back
   if (c.inRecovery && c.sackOk) sackRecoverySend(c, now, dataEnd);
 
   for (;;) {
@@ -67,7 +69,10 @@ export function output(c: Connection): void {
     let len = Math.min(unsent, mss, Math.max(usable, 0));
     const finPending = c.finQueued && seqLe(c.sndNxt, c.finSeq);
     const finNow = finPending && seqAdd(c.sndNxt, len) === c.finSeq;
-    if (len === 0 && !finNow) break;
+    if (len === 0 && !finNow) {
+      if (unsent === 0 && usable > 0 && !c.finQueued) c.cc.onAppLimited();
+      break;
+    }
     const isNew = c.sndNxt === c.sndMax;
     // Nagle and SWS avoidance apply to new data only; a retransmission resends what was sent.
     if (len > 0 && len < mss && isNew) {
@@ -78,9 +83,11 @@ export function output(c: Connection): void {
         break; // Nagle (Minshall's variant): at most one unacknowledged small segment
       }
     }
+    if (len > 0 && !paceAllows(c, now, len)) break;
     const seqStart = c.sndNxt;
     const n = sendRange(c, seqStart, len + (finNow ? 1 : 0));
     if (n === 0) break;
+    if (c.cc.pacingRate > 0) c.paceCredit -= n;
     if (!isNew) c.host.stats.retransmits++;
     c.sndNxt = seqAdd(seqStart, n);
     if (len < mss) c.sndSmallEnd = c.sndNxt;
@@ -121,9 +128,12 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     if (seqLt(from, c.lostEnd)) {
       const hole = sb === null ? from : sb.nextHole(from, c.lostEnd);
       if (hole !== -1) {
-        c.highRxt = hole; // retransmitAt moves it to the end of what it sent
         const holeEnd = sb === null ? c.lostEnd : sb.holeEnd;
-        if (retransmitAt(c, hole, now, seqDiff(holeEnd, hole)) === 0) break;
+        if (!paceAllows(c, now, Math.min(c.sendMss, seqDiff(holeEnd, hole)))) break;
+        c.highRxt = hole; // retransmitAt moves it to the end of what it sent
+        const sent = retransmitAt(c, hole, now, seqDiff(holeEnd, hole));
+        if (sent === 0) break;
+        if (c.cc.pacingRate > 0) c.paceCredit -= sent;
         continue;
       }
     }
@@ -133,13 +143,34 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     const len = Math.min(unsent, c.sendMss, usable);
     const finNow = c.finQueued && seqLe(c.sndNxt, c.finSeq) && seqAdd(c.sndNxt, Math.max(len, 0)) === c.finSeq;
     if (len <= 0 && !finNow) break;
+    if (len > 0 && !paceAllows(c, now, len)) break;
     const n = sendRange(c, c.sndNxt, Math.max(len, 0) + (finNow ? 1 : 0));
     if (n === 0) break;
+    if (c.cc.pacingRate > 0) c.paceCredit -= n;
     c.prrOut += n;
     c.sndNxt = seqAdd(c.sndNxt, n);
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
   }
   if (c.tlpAt === Infinity) armTlp(c, now);
+}
+
+/**
+ * Pacing: a token bucket at the congestion control's rate holding at most one burst
+ * (PACE_BURST_MS of the rate, two segments at least). Returns whether `len` bytes may go now;
+ * if not, arms the pacing timer for when they may. Unpaced controls (rate 0) always may.
+ */
+function paceAllows(c: Connection, now: number, len: number): boolean {
+  const rate = c.cc.pacingRate;
+  if (rate <= 0) return true;
+  const burst = Math.max(2 * c.sendMss, rate * PACE_BURST_MS);
+  let credit = c.paceCredit + (now - c.paceStamp) * rate;
+  if (!(credit <= burst)) credit = burst; // also after a long idle (paceStamp -Infinity)
+  c.paceCredit = credit;
+  c.paceStamp = now;
+  if (credit >= len) return true;
+  const at = now + (len - credit) / rate;
+  if (at < c.paceAt) c.paceAt = at;
+  return false;
 }
 
 /** RFC 6675 pipe estimate: outstanding - SACKed - lost-but-not-retransmitted. */

@@ -6,6 +6,7 @@
  * Handler calls are made after the layer finished processing an input segment or timer, never
  * from inside a socket method, so a handler may call any socket method.
  */
+import type { CongestionName } from "./congestion/types.ts";
 import type { TcpErrno } from "./errors.ts";
 import type { RingBuffer } from "./ring-buffer.ts";
 import type { TcpStateName } from "./state.ts";
@@ -91,6 +92,11 @@ export interface TcpSocket {
 
   // --- options ---
   nodelay: boolean;
+  /**
+   * TCP_CONGESTION: the congestion control, changeable at any time (Linux allows it on an open
+   * connection too); the new one starts from the current window.
+   */
+  congestion: CongestionName;
   /** Enable keepalive probes; idle/interval in ms and probe count default from the layer options. */
   setKeepalive(enable: boolean, idleMs?: number, intervalMs?: number, count?: number): void;
   /**
@@ -131,7 +137,9 @@ export interface TcpInfo {
   windowScaling: boolean;
   sack: boolean;
   timestamps: boolean;
-  congestion: "cubic" | "newreno";
+  congestion: CongestionName;
+  /** Pacing rate in bytes per second (0: not paced). */
+  pacingRate: number;
 }
 
 export interface TcpListener {
@@ -154,6 +162,8 @@ export interface ConnectOptions {
   nodelay?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
+  /** Congestion control for this connection (default: the layer's). */
+  congestion?: CongestionName;
 }
 
 export interface ListenOptions {

@@ -34,6 +34,10 @@ export function onTimer(c: Connection, now: number): void {
     onKeepalive(c, now);
     if (c.state === TcpState.Closed) return;
   }
+  if (c.paceAt <= now) {
+    c.paceAt = Infinity;
+    output(c); // rearms
+  }
   if (c.waitAt <= now) {
     c.waitAt = Infinity;
     if (c.state === TcpState.TimeWait || c.state === TcpState.FinWait2) {

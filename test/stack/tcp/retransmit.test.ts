@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { ACK, bytes, establishActive, inject, PEER_ISS, recorder, rig, RST, type Rig } from "./harness.ts";
 import type { TcpSocket } from "../../../src/stack/tcp/index.ts";
+import type { CongestionName } from "../../../src/stack/tcp/congestion/index.ts";
 
 const P = { srcPort: 80, dstPort: 4000 };
 const pseq = PEER_ISS + 1;
 const ackOf = (r: Rig, ack: number, extra: Record<string, unknown> = {}) => inject(r.tcp, { ...P, seq: pseq, ack, flags: ACK, ...extra });
 
 /** Established with `n` full segments (1460) in flight starting at 1001. */
-function inFlight(n: number, opts: { sack?: boolean; congestion?: "cubic" | "newreno" } = {}): { r: Rig; s: TcpSocket } {
+function inFlight(n: number, opts: { sack?: boolean; congestion?: CongestionName } = {}): { r: Rig; s: TcpSocket } {
   const r = rig({ congestion: opts.congestion ?? "newreno" });
   const s = establishActive(r, { sack: opts.sack, window: 65535 });
   s.send(bytes(n * 1460), 0, n * 1460);

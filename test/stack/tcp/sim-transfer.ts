@@ -1,7 +1,7 @@
 /** A bidirectional transfer between two TcpLayers over SimNet, used by the simulation tests and the bench. */
 import { createHash } from "node:crypto";
 import { SimNet, type Faults } from "./sim-link.ts";
-import type { TcpSocket } from "../../../src/stack/tcp/index.ts";
+import type { TcpSocket, TcpStats } from "../../../src/stack/tcp/index.ts";
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -30,6 +30,10 @@ interface TransferResult {
   serverState: string;
   backHash?: string;
   backSentHash?: string;
+  /** The sending (connecting) side's counters. */
+  senderStats: TcpStats;
+  /** Datagrams the link dropped (loss and full queues, both ways). */
+  dropped: number;
 }
 
 /** A sends `size` bytes to B, B sends `back` bytes to A; both half-close; checks ordering + integrity. */
@@ -110,6 +114,8 @@ export function transfer(
     serverState: server === null ? "none" : (server as TcpSocket).stateName,
     backHash: sha(gotBack.subarray(0, recvdBack)),
     backSentHash: sha(backData),
+    senderStats: { ...a.stats },
+    dropped: net.dropped,
   };
 }
 

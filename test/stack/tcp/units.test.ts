@@ -77,7 +77,7 @@ describe("congestion control", () => {
   test("CUBIC grows back toward W_max (concave) and beyond (convex) over time", () => {
     const c = new Cubic(100 * 1000);
     c.onEnterRecovery(0, 1000);
-    c.onExitRecovery();
+    c.onExitRecovery(1000, 0, false);
     let t = 0;
     const at = (ms: number) => {
       while (t < ms) {

@@ -9,6 +9,8 @@ const ALPHA = (3 * (1 - BETA)) / (1 + BETA);
 /** CUBIC (RFC 9438) with fast convergence; windows tracked in segments internally. */
 export class Cubic implements CongestionControl {
   readonly name = "cubic" as const;
+  readonly lossBased = true;
+  readonly pacingRate = 0;
   cwnd: number;
   ssthresh = Number.MAX_SAFE_INTEGER;
   /** Window (segments) before the last reduction. */
@@ -67,9 +69,14 @@ export class Cubic implements CongestionControl {
     this.cwnd = this.ssthresh;
   }
 
-  onExitRecovery(): void {
-    this.cwnd = this.ssthresh;
+  onExitRecovery(_mss: number, _now: number, afterRto: boolean): void {
+    // after a timeout, slow start carries on from where the repair left it
+    if (!afterRto) this.cwnd = this.ssthresh;
   }
+
+  onDelivered(): void {}
+
+  onAppLimited(): void {}
 
   onRto(_flight: number, mss: number): void {
     this.reduce(mss);

@@ -4,6 +4,8 @@ import type { CongestionControl } from "./types.ts";
 /** RFC 5681 slow start / congestion avoidance with the RFC 6582 recovery response. */
 export class NewReno implements CongestionControl {
   readonly name = "newreno" as const;
+  readonly lossBased = true;
+  readonly pacingRate = 0;
   cwnd: number;
   ssthresh = Number.MAX_SAFE_INTEGER;
   /** Bytes acked toward the next +1 MSS in congestion avoidance. */
@@ -32,9 +34,14 @@ export class NewReno implements CongestionControl {
     this.caAcked = 0;
   }
 
-  onExitRecovery(): void {
-    this.cwnd = this.ssthresh;
+  onExitRecovery(_mss: number, _now: number, afterRto: boolean): void {
+    // after a timeout, slow start carries on from where the repair left it
+    if (!afterRto) this.cwnd = this.ssthresh;
   }
+
+  onDelivered(): void {}
+
+  onAppLimited(): void {}
 
   onRto(flight: number, mss: number): void {
     this.ssthresh = Math.max(flight >>> 1, 2 * mss);

@@ -1,22 +1,45 @@
+/** The congestion controls the stack has (Linux's names for them: "reno" is NewReno there). */
+export type CongestionName = "cubic" | "newreno" | "bbr";
+
+export const CONGESTION_NAMES: readonly CongestionName[] = ["cubic", "newreno", "bbr"];
+
 /**
- * A congestion controller owns cwnd and ssthresh (bytes). The connection tells it about ACKs,
- * the start and end of loss recovery, and retransmission timeouts; loss detection and what to
- * retransmit live in the connection (RFC 6675), not here.
+ * A congestion controller owns cwnd and ssthresh (bytes), and the pacing rate. The connection
+ * tells it about ACKs, deliveries, the start and end of loss recovery, and retransmission
+ * timeouts; loss detection and what to retransmit live in the connection (RFC 6675), not here.
  */
 export interface CongestionControl {
-  readonly name: "cubic" | "newreno";
+  readonly name: CongestionName;
+  /**
+   * Whether losses cut the window (CUBIC, NewReno: the connection paces the cut with PRR,
+   * RFC 6937) or the control sets the window itself in recovery too (BBR).
+   */
+  readonly lossBased: boolean;
   cwnd: number;
   ssthresh: number;
+  /** Bytes per ms the connection paces its data at, or 0: send as the window allows. */
+  pacingRate: number;
   /** `acked` bytes were newly acknowledged outside recovery. `srtt` in ms (0 if unknown). */
   onAck(acked: number, mss: number, now: number, srtt: number): void;
-  /** Fast retransmit: loss detected by dupacks/SACK with `flight` bytes outstanding. */
-  onEnterRecovery(flight: number, mss: number, now: number): void;
-  /** Recovery ended by an ACK covering the recovery point. */
-  onExitRecovery(mss: number, now: number): void;
+  /**
+   * Model-based controls only: every ACK that delivered data (cumulatively or by SACK, in or out
+   * of recovery), after loss detection; `lost`: bytes this ACK showed lost; `inflight` is the
+   * RFC 6675 pipe; `roundEnd` when data sent after the last round end was delivered.
+   */
+  onDelivered(acked: number, lost: number, inflight: number, mss: number, now: number, roundEnd: boolean): void;
+  /** The window had room but the application had nothing to send. */
+  onAppLimited(): void;
+  /** Fast retransmit: loss detected by dupacks/SACK with `flight` bytes outstanding, `inflight` in the pipe. */
+  onEnterRecovery(flight: number, mss: number, now: number, inflight: number): void;
+  /** Recovery ended by an ACK covering the recovery point (`afterRto`: the recovery a timeout began). */
+  onExitRecovery(mss: number, now: number, afterRto: boolean): void;
   /** Retransmission timeout. */
   onRto(flight: number, mss: number, now: number): void;
-  /** An RTT measurement (ms) from an ACK, for slow-start exit (HyStart++). */
-  onRttSample(rttMs: number): void;
-  /** A window's worth of data was acknowledged (a "round"). */
+  /**
+   * An RTT measurement (ms) from an ACK. `precise`: timed with the clock (Karn's segment), not a
+   * timestamp echo with whole-ms ticks.
+   */
+  onRttSample(rttMs: number, precise: boolean, now: number): void;
+  /** Loss-based controls only: a window's worth of data was acknowledged (a "round"). */
   onRoundEnd(): void;
 }
