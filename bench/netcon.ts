@@ -158,7 +158,10 @@ async function main(): Promise<void> {
   const lib = await ensureInterceptLibrary({});
   const tb = await buildTcpBench(dir);
   // 1432: ZeroTier's UDP payload on a 1500-byte link, as between the real nodes' namespaces
-  const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993, physicalMtu: 1432 });
+  // NETCON_CC picks the containers' congestion control (default: the host's, as the service does)
+  const cc = process.env.NETCON_CC;
+  if (cc !== undefined && !["bbr", "cubic", "reno"].includes(cc)) throw new Error("NETCON_CC must be bbr, cubic or reno");
+  const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993, physicalMtu: 1432, ...(cc !== undefined ? { settings: { netconTcpCongestion: cc } } : {}) });
   try {
     await d.createNetwork("10.147.19");
     const ips = await d.joinAll();

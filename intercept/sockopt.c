@@ -43,6 +43,31 @@ static int tcp_not_int(int name)
 	return name >= 38 && name <= 44; /* TCP_AO_* */
 }
 
+/*
+ * TCP_CONGESTION carries a name; the protocol carries ints: the index in this list (the service's
+ * CONGESTION_CODES). A name not here is refused with ENOENT, as Linux refuses an unknown one.
+ */
+static const char *const cc_names[] = {"cubic", "reno", "bbr"};
+#define CC_COUNT ((int)(sizeof cc_names / sizeof cc_names[0]))
+#define CC_NAME_MAX 16 /* TCP_CA_NAME_MAX */
+
+static int cc_code(const void *val, socklen_t len, uint32_t *code)
+{
+	char name[CC_NAME_MAX];
+	size_t n = len < CC_NAME_MAX - 1 ? (size_t)len : CC_NAME_MAX - 1;
+	if (n && !val)
+		return EFAULT;
+	memcpy(name, val, n);
+	name[n] = 0;
+	for (int i = 0; i < CC_COUNT; i++) {
+		if (strcmp(name, cc_names[i]) == 0) {
+			*code = (uint32_t)i;
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
 static int service_sockopt(int name)
 {
 	return name == SO_ERROR || name == SO_KEEPALIVE || name == SO_LINGER || name == SO_RCVBUF ||
@@ -131,8 +156,15 @@ static int get_opt(int fd, const struct zt_sock *s, int level, int name, void *v
 			return put_int(level, val, lenp, (s->flags & ZF_V6ONLY) ? 1 : 0);
 	} else if (level == IPPROTO_TCP) {
 		if (name == TCP_CONGESTION) {
-			/* the stack's congestion control (a set with another name is refused) */
-			static const char cc[16] = "cubic"; /* TCP_CA_NAME_MAX */
+			/* the connection's congestion control, as Linux answers: the name in a 16-byte field */
+			struct zt_reply rep;
+			int e = zt_call(s->svc_pid, ZOP_GETSOCKOPT, s->sockid, IPPROTO_TCP, TCP_CONGESTION, 0, 0, &rep);
+			if (e)
+				return e;
+			if (rep.val[0] >= (uint32_t)CC_COUNT)
+				return EPROTO;
+			char cc[CC_NAME_MAX] = {0};
+			memcpy(cc, cc_names[rep.val[0]], strlen(cc_names[rep.val[0]]));
 			return put_bytes(val, lenp, cc, sizeof cc);
 		}
 		if (name == TCP_INFO)
@@ -227,10 +259,16 @@ static int set_opt(int fd, struct zt_sock *s, int level, int name, const void *v
 			return 0;
 		}
 	} else if (level == IPPROTO_TCP) {
-		if (tcp_not_int(name))
+		if (name == TCP_CONGESTION) {
+			uint32_t code;
+			if ((e = cc_code(val, len, &code)) != 0)
+				return e;
+			v = (int)code;
+		} else if (tcp_not_int(name)) {
 			return ENOPROTOOPT;
-		if ((e = read_int(level, val, len, &v)) != 0)
+		} else if ((e = read_int(level, val, len, &v)) != 0) {
 			return e;
+		}
 	} else if (level == IPPROTO_IP) {
 		if ((e = read_int(level, val, len, &v)) != 0)
 			return e;

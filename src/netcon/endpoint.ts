@@ -85,6 +85,7 @@ export class NetconEndpoint {
       now,
       rcvbuf: tcpOpts.recvBufferSize,
       sndbuf: tcpOpts.sendBufferSize,
+      congestion: tcpOpts.congestion,
     });
     try {
       this.control = new ControlServer(this.controlPath, uid, this.sockets);

@@ -15,6 +15,7 @@ import type { MulticastGroup } from "../vl2/multicast-group.ts";
 import type { NetworkPort, PortConfig, PortFactory } from "../port/port.ts";
 import { PortError } from "../port/port.ts";
 import { NetconEndpoint } from "./endpoint.ts";
+import type { CongestionName } from "../stack/tcp/congestion/index.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 function v4(a: InetAddress): number {
@@ -42,7 +43,7 @@ export class NetconPort implements NetworkPort {
   private warnedV6 = false;
   private closed = false;
 
-  constructor(home: string, nwid: bigint, mac: Mac, mtu: number) {
+  constructor(home: string, nwid: bigint, mac: Mac, mtu: number, congestion: CongestionName = "cubic") {
     const sink: FrameSink = {
       sendFrame: (buf, start, end) => {
         const t0 = STAGE_TIMING ? stageStart() : 0;
@@ -52,7 +53,7 @@ export class NetconPort implements NetworkPort {
     };
     // Programs in a container talk to each other over 127.0.0.1 as on any host. Stretch ACKs: one
     // per input batch (up to ACK_STRETCH segments), as bench -- datapath measured each ACK's cost.
-    this.stack = new NetStack(sink, { mac: Number(mac), mtu, hostLoopback: true, tcp: { ackCoalescing: ACK_STRETCH } });
+    this.stack = new NetStack(sink, { mac: Number(mac), mtu, hostLoopback: true, tcp: { ackCoalescing: ACK_STRETCH, congestion } });
     this.deliver = {
       receiveFrame: (buf, start, end) => {
         const t0 = STAGE_TIMING ? stageStart() : 0;
@@ -129,7 +130,10 @@ export class NetconPort implements NetworkPort {
   }
 }
 
-/** Ports for a service without --tap: every joined network becomes a network container. */
-export function netconPortFactory(home: string): PortFactory {
-  return { create: (nwid, mac, mtu) => new NetconPort(home, nwid, mac, mtu) };
+/**
+ * Ports for a service without --tap: every joined network becomes a network container, whose TCP
+ * uses `congestion` unless a program picks another (TCP_CONGESTION).
+ */
+export function netconPortFactory(home: string, congestion: CongestionName = "cubic"): PortFactory {
+  return { create: (nwid, mac, mtu) => new NetconPort(home, nwid, mac, mtu, congestion) };
 }

@@ -3,6 +3,7 @@
  * options), its state, the pending SO_ERROR, and the TCP side once there is one. The program's fd
  * is found through the kernel names in protocol.ts, never through this record.
  */
+import type { CongestionName } from "../stack/tcp/congestion/index.ts";
 import type { TcpSocket } from "../stack/tcp/index.ts";
 import type { Bridge } from "./bridge.ts";
 import { SockState } from "./protocol.ts";
@@ -23,11 +24,13 @@ export interface SocketOptions {
   sndbufSet: boolean;
   reuseAddr: boolean;
   reusePort: boolean;
+  /** TCP_CONGESTION (the stack's default until the program picks one). */
+  congestion: CongestionName;
   /** Options recorded only (timing hints with no effect on correctness here), by level<<16|name. */
   recorded: Map<number, number>;
 }
 
-export function defaultSocketOptions(rcvbuf: number, sndbuf: number): SocketOptions {
+export function defaultSocketOptions(rcvbuf: number, sndbuf: number, congestion: CongestionName = "cubic"): SocketOptions {
   return {
     nodelay: false,
     keepalive: false,
@@ -41,6 +44,7 @@ export function defaultSocketOptions(rcvbuf: number, sndbuf: number): SocketOpti
     sndbufSet: false,
     reuseAddr: false,
     reusePort: false,
+    congestion,
     recorded: new Map(),
   };
 }
@@ -85,6 +89,7 @@ export class NetconSocket {
   applyTo(t: TcpSocket): void {
     const o = this.opts;
     t.nodelay = o.nodelay;
+    t.congestion = o.congestion;
     if (o.keepalive) t.setKeepalive(true, o.keepIdleS * 1000, o.keepIntvlS * 1000, o.keepCnt);
     t.linger = o.lingerS === null ? null : o.lingerS * 1000;
   }

@@ -4,6 +4,7 @@
  * hands accepted connections to program listeners, and bridges bytes once connected. It owns all
  * decisions (ports, addresses, states); the library only forwards calls.
  */
+import type { CongestionName } from "../stack/tcp/congestion/index.ts";
 import { consola } from "consola";
 import { abstractNameFree, EAGAIN, ECONNREFUSED, ENOENT, unixBind, unixClose, unixConnect, unixRecv, unixSend, unixSocket } from "../../ffi/unix.ts";
 import type { NetStack } from "../stack/stack.ts";
@@ -56,6 +57,8 @@ export interface NetconSocketsEnv {
   /** TCP ring sizes reported as the default SO_RCVBUF / SO_SNDBUF. */
   rcvbuf: number;
   sndbuf: number;
+  /** The stack's congestion control for new connections (TCP_CONGESTION's default). */
+  congestion: CongestionName;
 }
 
 export class NetconSockets implements BridgeOwner, ListenGroupOwner {
@@ -160,7 +163,7 @@ export class NetconSockets implements BridgeOwner, ListenGroupOwner {
     let id = this.nextId;
     while (id === 0 || this.socks.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
-    const s = new NetconSocket(id, defaultSocketOptions(this.env.rcvbuf, this.env.sndbuf), this.env.now(), accepted);
+    const s = new NetconSocket(id, defaultSocketOptions(this.env.rcvbuf, this.env.sndbuf, this.env.congestion), this.env.now(), accepted);
     this.socks.set(id, s);
     return s;
   }

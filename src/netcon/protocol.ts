@@ -99,6 +99,11 @@ export const TCP_DEFER_ACCEPT = 9;
 export const TCP_INFO = 11;
 export const TCP_QUICKACK = 12;
 export const TCP_CONGESTION = 13;
+/**
+ * TCP_CONGESTION travels as an int (the protocol carries ints only): the index of the Linux name
+ * here. The library maps names to these; a name not listed is refused there (ENOENT, as Linux).
+ */
+export const CONGESTION_CODES = ["cubic", "reno", "bbr"] as const;
 export const TCP_USER_TIMEOUT = 18;
 export const TCP_FASTOPEN = 23;
 export const TCP_NOTSENT_LOWAT = 25;

@@ -5,7 +5,9 @@
  * anything else is ENOPROTOOPT, the kernel's answer to an option it does not know.
  */
 import type { NetconSocket } from "./netcon-socket.ts";
+import { congestionByName, type CongestionName, linuxCongestionName } from "../stack/tcp/congestion/index.ts";
 import {
+  CONGESTION_CODES,
   Errno,
   IP_TOS,
   IP_TTL,
@@ -29,6 +31,7 @@ import {
   TCP_KEEPIDLE,
   TCP_KEEPINTVL,
   TCP_MAXSEG,
+  TCP_CONGESTION,
   TCP_NODELAY,
   TCP_NOTSENT_LOWAT,
   TCP_QUICKACK,
@@ -75,6 +78,11 @@ function fail(err: number): SockoptValue {
   result.v0 = 0;
   result.v1 = 0;
   return result;
+}
+
+/** TCP_CONGESTION's int on the wire: the index of the Linux name in CONGESTION_CODES. */
+function congestionCode(name: CongestionName): number {
+  return (CONGESTION_CODES as readonly string[]).indexOf(linuxCongestionName(name));
 }
 
 /** getsockopt. The returned object is reused: read it before the next call. */
@@ -124,6 +132,8 @@ export function readSockopt(s: NetconSocket, level: number, name: number): Socko
         return ok(o.keepCnt);
       case TCP_MAXSEG:
         return ok(s.tcp?.mss ?? o.recorded.get((IPPROTO_TCP << 16) | TCP_MAXSEG) ?? 536);
+      case TCP_CONGESTION:
+        return ok(congestionCode(s.tcp?.congestion ?? o.congestion));
     }
   }
   const key = (level << 16) | name;
@@ -189,6 +199,13 @@ export function applySockopt(s: NetconSocket, level: number, name: number, v: nu
         else if (name === TCP_KEEPINTVL) o.keepIntvlS = v;
         else o.keepCnt = v;
         if (o.keepalive) t?.setKeepalive(true, o.keepIdleS * 1000, o.keepIntvlS * 1000, o.keepCnt);
+        return 0;
+      }
+      case TCP_CONGESTION: {
+        const cc = v >= 0 && v < CONGESTION_CODES.length ? congestionByName(CONGESTION_CODES[v]!) : null;
+        if (cc === null) return Errno.ENOENT;
+        o.congestion = cc;
+        if (t !== null) t.congestion = cc;
         return 0;
       }
     }

@@ -8,6 +8,7 @@ import { type Address, addressFromString } from "../vl1/address.ts";
 import { cidrFromString, type InetAddress, inetAddressFromString } from "../vl1/inet-address.ts";
 import { MAX_TRUSTED_PATH_CONFIGS } from "../vl1/trusted-path-ids.ts";
 import { isJsonObject as isObject, type JsonObject, type JsonValue } from "../util/json.ts";
+import { congestionByName, type CongestionName } from "../stack/tcp/congestion/index.ts";
 
 
 export class LocalConfError extends Error {}
@@ -43,6 +44,12 @@ export interface LocalSettings {
   allowLoopbackPaths: boolean;
   /** IP addresses to bind the UDP sockets to (first per family). */
   bind: string[];
+  /**
+   * netcon extension: the network containers' TCP congestion control ("bbr", "cubic" or "reno"),
+   * or null for the host kernel's default (net.ipv4.tcp_congestion_control): what the programs
+   * would have had without the container.
+   */
+  netconTcpCongestion: CongestionName | null;
   /** Interfaces whose name starts with one of these are never advertised as local addresses. */
   interfacePrefixBlacklist: string[];
   /** "physical" section keyed by CIDR. */
@@ -126,6 +133,12 @@ export function parseLocalConfObject(raw: JsonObject): LocalConf {
   for (const a of optStringArray(s, "allowManagementFrom", where)) {
     if (cidrFromString(a) === null) throw new LocalConfError(`${where}.allowManagementFrom: ${JSON.stringify(a)} is not an IP network`);
   }
+  const ccRaw = s.netconTcpCongestion;
+  let netconTcpCongestion: CongestionName | null = null;
+  if (ccRaw !== undefined && ccRaw !== null) {
+    netconTcpCongestion = typeof ccRaw === "string" ? congestionByName(ccRaw) : null;
+    if (netconTcpCongestion === null) throw new LocalConfError(`${where}.netconTcpCongestion must be "bbr", "cubic" or "reno"`);
+  }
   const bind = optStringArray(s, "bind", where);
   for (const a of bind) {
     const ip = inetAddressFromString(a);
@@ -137,6 +150,7 @@ export function parseLocalConfObject(raw: JsonObject): LocalConf {
       primaryPort: port,
       allowLoopbackPaths: optBool(s, "allowLoopbackPaths", where) ?? false,
       bind,
+      netconTcpCongestion,
       interfacePrefixBlacklist: optStringArray(s, "interfacePrefixBlacklist", where),
       physical,
       virtual,
@@ -145,7 +159,7 @@ export function parseLocalConfObject(raw: JsonObject): LocalConf {
 }
 
 /** Settings keys this service applies, and those /status reports that mean nothing when written. */
-const APPLIED_SETTINGS = new Set(["primaryPort", "allowLoopbackPaths", "bind", "interfacePrefixBlacklist"]);
+const APPLIED_SETTINGS = new Set(["primaryPort", "allowLoopbackPaths", "bind", "interfacePrefixBlacklist", "netconTcpCongestion"]);
 const STATUS_ONLY_SETTINGS = new Set(["homeDir", "listeningOn", "surfaceAddresses", "softwareUpdateChannel", "softwareUpdateDist"]);
 
 /**

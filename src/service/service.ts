@@ -29,6 +29,8 @@ import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
 import type { PortFactory } from "../port/port.ts";
 import { netconPortFactory } from "../netcon/netcon-port.ts";
+import { netconCongestionControl } from "../netcon/host-congestion.ts";
+import type { CongestionName } from "../stack/tcp/congestion/index.ts";
 import { tapPortFactory } from "../port/tap-port.ts";
 import { Verb } from "../vl1/packet.ts";
 import { Router } from "../util/router.ts";
@@ -112,7 +114,7 @@ export class Service {
       svc = new Service(home, identity, conf, opts.clock ?? systemClock, rng);
       if (opts.networkInterfaces !== undefined) svc.interfaces = opts.networkInterfaces;
       // Without --tap every joined network is a network container (user-space stack + endpoint).
-      svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root));
+      svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root, netconCongestion(conf)));
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }
@@ -255,7 +257,7 @@ export class Service {
             rulesEngineRev: m.rulesEngineRevision,
             authToken: m.auth !== null && m.auth.startsWith("token:") ? m.auth.slice(6) : null,
           }),
-        portFactory: this.portFactory ?? netconPortFactory(this.home.root),
+        portFactory: this.portFactory ?? netconPortFactory(this.home.root, netconCongestion(this.conf)),
         metadata: defaultRequestMetadata(),
       },
       new NetworksDir(this.home),
@@ -372,4 +374,11 @@ export class Service {
     this.udp?.close();
     consola.info("stopped");
   }
+}
+
+/** The network containers' TCP congestion control: local.conf's, else the host kernel's default. */
+function netconCongestion(conf: LocalConf): CongestionName {
+  const c = netconCongestionControl(conf.settings.netconTcpCongestion);
+  if (c.warning !== null) consola.warn(c.warning);
+  return c.name;
 }

@@ -36,6 +36,8 @@ export interface DeploymentOptions {
    * benchmark fragments its 2800-byte frames the way it would between two hosts.
    */
   physicalMtu?: number;
+  /** More local.conf settings for every service (e.g. { netconTcpCongestion: "cubic" }). */
+  settings?: Record<string, string | number | boolean>;
   /** Extra arguments for bun itself when it runs a member (e.g. ["--cpu-prof-md"] to profile). */
   bunArgs?: string[];
   log?: (line: string) => void;
@@ -142,7 +144,7 @@ export class LoopbackDeployment {
       key,
     ).serialize();
     const settings = {
-      settings: { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true },
+      settings: { portMappingEnabled: false, allowTcpFallbackRelay: false, allowLoopbackPaths: true, ...o.settings },
       ...(o.physicalMtu !== undefined ? { physical: { "127.0.0.0/8": { mtu: o.physicalMtu } } } : {}),
     };
     for (const n of names) {
