@@ -41,9 +41,21 @@ const SENDER = [
   "s.recv(1)",
 ].join("\n");
 
-for (const loss of [1, 5]) {
+/**
+ * The paths: 1% and 5% loss on the LAN (no added delay) with 4 MiB buffers on our side, then 1% on
+ * a 20 ms round trip with every buffer autotuned (ours from 256 KB, the kernel's from tcp_rmem), as
+ * a download over the internet would see it.
+ */
+const PATHS = [
+  { loss: 1, delayMs: 0, fixedBuffers: true },
+  { loss: 5, delayMs: 0, fixedBuffers: true },
+  { loss: 1, delayMs: 10, fixedBuffers: false },
+];
+for (const { loss, delayMs, fixedBuffers } of PATHS) {
   const net = await createKernelNet({ mtu: 1500 });
-  const att = attachStack(net, { tcp: { recvBufferSize: BUF, sendBufferSize: BUF } }, { lossPct: loss }, 7);
+  const bufs = fixedBuffers ? { recvBufferSize: BUF, sendBufferSize: BUF } : {};
+  const att = attachStack(net, { tcp: bufs }, { lossPct: loss, delayMs }, 7);
+  const path = `${loss}% each way` + (delayMs === 0 ? "" : `, ${2 * delayMs} ms RTT, autotuned buffers`);
   try {
     const file = `/tmp/${net.ns}.data`;
     await net.exec(["sh", "-c", `head -c ${MB}M /dev/urandom > ${file}`]);
@@ -62,7 +74,7 @@ for (const loss of [1, 5]) {
       srv.close();
       if (got.sha256 !== want) throw new Error("kernel → stack: data corrupted");
     }
-    console.log(`stack-loss ${loss}% each way (FaultLink), ${MB} MiB: the kernel's sender ${kernelCcs.map((cc) => `${kernel[cc]!.toFixed(1)} MiB/s (${cc})`).join(", ")}; ${defaultCc} is this machine's default`);
+    console.log(`stack-loss ${path} (FaultLink), ${MB} MiB: the kernel's sender ${kernelCcs.map((cc) => `${kernel[cc]!.toFixed(1)} MiB/s (${cc})`).join(", ")}; ${defaultCc} is this machine's default`);
     // we send to the kernel, with each of our congestion controls
     const data = (await Bun.file(file).bytes()).subarray(0, MB << 20);
     const kip = ipv4ToString(net.kernelIp);
@@ -71,14 +83,14 @@ for (const loss of [1, 5]) {
       await waitForTcpListener(net.ns, port);
       const before = { ...att.stack.tcp.stats };
       const t0 = performance.now();
-      const r = await clientExchange(att.stack, net.kernelIp, port, data, { recvBufferSize: BUF, sendBufferSize: BUF, congestion: ours });
+      const r = await clientExchange(att.stack, net.kernelIp, port, data, { ...bufs, congestion: ours });
       const out = await new Response(p.stdout).text();
       const oursMiBs = MB / ((performance.now() - t0) / 1000);
       if (r.error !== null || out.split(" ")[0] !== sha256(data)) throw new Error(`stack → kernel (${ours}): data corrupted`);
       const s = att.stack.tcp.stats;
       const same = kernel[ours];
       console.log(
-        `stack-loss ${loss}%: ours (${ours}) ${oursMiBs.toFixed(1)} MiB/s: ` +
+        `stack-loss ${path}: ours (${ours}) ${oursMiBs.toFixed(1)} MiB/s: ` +
           (same !== undefined ? `ratio ${(oursMiBs / same).toFixed(2)} to the kernel's ${ours}, ` : "") +
           `${(oursMiBs / kernel[defaultCc]!).toFixed(2)} to its default (${defaultCc}); ${s.fastRetransmits - before.fastRetransmits} fast retransmits, ` +
           `${s.retransmits - before.retransmits} retransmissions, ${s.tailLossProbes - before.tailLossProbes} loss probes, ${s.rtoTimeouts - before.rtoTimeouts} RTOs`,

@@ -122,6 +122,8 @@ export class Connection implements TcpSocket {
   rcvRtt = 0;
   drsTime = 0;
   drsSeq = 0;
+  /** Bytes received in the previous RTT (dynamic right-sizing sees a sender speeding up). */
+  drsLast = 0;
   /** Ring bytes charged to the layer's memory budget. */
   ringBytes = 0;
   /** The application found the send ring full since the last growth check. */

@@ -126,9 +126,11 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
 
 /**
  * Receive autotuning in the spirit of Linux's dynamic right-sizing: estimate the RTT from the
- * timestamps the peer echoes (or our own srtt), count the bytes that arrive per RTT, and when the
- * sender moves more than half the ring per RTT while the reader keeps up, the window is what
- * limits throughput -- double the ring.
+ * timestamps the peer echoes (or our own srtt), count the bytes that arrive per RTT, and while the
+ * reader keeps up give the sender a window of twice that, more when it is speeding up (slow
+ * start, BBR's STARTUP at 2.885x a round), as Linux does: growing only 2x per RTT, the window
+ * stayed one step behind such a sender (a 20 ms path moved 14 MiB/s where a 4 MiB window from the
+ * start moved 25).
  */
 function receiveAutotune(c: Connection, seg: TcpSegmentView, now: number, readerKeepsUp: boolean): void {
   if (c.tsOk && seg.hasTimestamp && seg.tsEcr !== 0) {
@@ -146,13 +148,20 @@ function receiveAutotune(c: Connection, seg: TcpSegmentView, now: number, reader
   const perRtt = seqDiff(c.rcvNxt, c.drsSeq);
   c.drsTime = now;
   c.drsSeq = c.rcvNxt;
-  if (readerKeepsUp && 2 * perRtt > c.rxSize) growReceiveRing(c);
+  let want = 2 * perRtt + 16 * c.advMss;
+  const last = c.drsLast;
+  if (last > 0 && perRtt > last) want += (2 * want * (perRtt - last)) / last;
+  c.drsLast = perRtt;
+  if (readerKeepsUp && 2 * perRtt > c.rxSize && want > c.rxSize) growReceiveRing(c, want);
 }
 
-/** Double the receive ring; the out-of-order region beyond the filled bytes moves with it. */
-function growReceiveRing(c: Connection): void {
+/**
+ * Grow the receive ring to `want` bytes (at least double it, at most rxMax); the out-of-order
+ * region beyond the filled bytes moves with it.
+ */
+function growReceiveRing(c: Connection, want: number): void {
   const old = c.rcvq!;
-  const cap = Math.min(c.rxMax, old.capacity * 2);
+  const cap = Math.min(c.rxMax, Math.max(old.capacity * 2, Math.ceil(want)));
   if (cap <= old.capacity || !c.host.adjustBufferBytes(cap - old.capacity)) return;
   c.ringBytes += cap - old.capacity;
   const ring = new RingBuffer(cap);

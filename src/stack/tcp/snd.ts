@@ -70,7 +70,9 @@ export function output(c: Connection): void {
     const finPending = c.finQueued && seqLe(c.sndNxt, c.finSeq);
     const finNow = finPending && seqAdd(c.sndNxt, len) === c.finSeq;
     if (len === 0 && !finNow) {
-      if (unsent === 0 && usable > 0 && !c.finQueued) c.cc.onAppLimited();
+      // Nothing to send while the congestion window had room, or the peer's window is what
+      // stops us: delivery-rate samples taken now say nothing about the path's bandwidth.
+      if ((unsent === 0 && usable > 0 && !c.finQueued) || (unsent > 0 && c.sndWnd < allowance)) c.cc.onAppLimited();
       break;
     }
     const isNew = c.sndNxt === c.sndMax;

@@ -72,6 +72,14 @@ describe("simulated transfers over a faulty IP link (hash compare)", () => {
     expect(r.simMs).toBeLessThan(1000); // measured 463 ms; the link alone needs 336
   });
 
+  test("receive autotuning keeps ahead of a sender in slow start (a window more than 2x per RTT when it speeds up)", () => {
+    // default buffers: the receiver starts at 256 KB and grows toward 4 MB; 20 ms round trips
+    const r = transfer(1, { delayMs: 10 }, 8 << 20, 0, { congestion: "cubic" });
+    expect(r.ok).toBe(true);
+    expect(r.receivedHash).toBe(r.sentHash);
+    expect(r.simMs).toBeLessThan(250); // measured 220 ms; doubling per RTT at most: 280
+  });
+
   test("CUBIC vs NewReno sanity on a long fat lossy path: both intact, CUBIC not slower", () => {
     let cubicMs = 0;
     let renoMs = 0;

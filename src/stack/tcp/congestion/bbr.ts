@@ -234,10 +234,11 @@ export class Bbr implements CongestionControl {
   }
 
   private setPacingRate(): void {
-    let rate: number;
-    if (this.bw > 0) rate = this.pacingGain * this.bw * PACING_MARGIN;
-    else if (Number.isFinite(this.minRtt)) rate = (HIGH_GAIN * this.initialCwnd) / Math.max(this.minRtt, 0.001);
-    else return;
+    if (!Number.isFinite(this.minRtt)) return;
+    let rate = this.bw > 0 ? this.pacingGain * this.bw * PACING_MARGIN : (HIGH_GAIN * this.cwnd) / Math.max(this.minRtt, 0.001);
+    // In STARTUP the per-round samples lag a rate that doubles every round: never pace slower
+    // than one window per min RTT there, or pacing, not the window, would hold the growth back.
+    if (!this.filledPipe) rate = Math.max(rate, this.cwnd / Math.max(this.minRtt, 0.001));
     // Until the pipe is full, never lower the rate on a small (e.g. application-limited) estimate.
     if (this.filledPipe || rate > this.pacingRate) this.pacingRate = rate;
   }
