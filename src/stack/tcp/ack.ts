@@ -14,7 +14,8 @@ import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 import type { Connection } from "./connection.ts";
 import { TcpState } from "./state.ts";
 
-/** Sender scoreboard size (SACKed ranges). */
+/** Sender scoreboard size (SACKed ranges): at first, and at most (see rcv.ts OOO_RANGES). */
+const SCOREBOARD_RANGES_FIRST = 16;
 const SCOREBOARD_RANGES = 256;
 /** Loss probes in a row without an ACK advancing snd.una before only the RTO remains. */
 const MAX_PROBES = 4;
@@ -126,7 +127,7 @@ function newlyLost(c: Connection, lostEndBefore: number): number {
 /** Record SACK blocks; returns true if the first block is a D-SACK (RFC 2883). */
 export function takeSack(c: Connection, seg: TcpSegmentView, ack: number): boolean {
   let sb = c.scoreboard;
-  if (sb === null) sb = c.scoreboard = new SeqRangeSet(SCOREBOARD_RANGES);
+  if (sb === null) sb = c.scoreboard = new SeqRangeSet(SCOREBOARD_RANGES_FIRST, SCOREBOARD_RANGES);
   const l0 = seg.sackLeft[0]!;
   const r0 = seg.sackRight[0]!;
   const dsack =

@@ -19,6 +19,7 @@ import { TcpState } from "./state.ts";
  * a 4 MB transfer over a clean 12.5 MB/s bottleneck stalled for 23 s in recovery.
  */
 const OOO_RANGES = 256;
+const OOO_RANGES_FIRST = 16;
 
 /** RFC 9293 3.10.7.4 acceptability test. */
 export function acceptable(c: Connection, seq: number, segLen: number, wnd: number): boolean {
@@ -110,7 +111,7 @@ export function processData(c: Connection, seg: TcpSegmentView, seq: number, now
     // Out of order: store in the ring beyond the filled bytes, remember the range.
     if (len > 0) {
       let ooo = c.ooo;
-      if (ooo === null) ooo = c.ooo = new SeqRangeSet(OOO_RANGES);
+      if (ooo === null) ooo = c.ooo = new SeqRangeSet(OOO_RANGES_FIRST, OOO_RANGES);
       const off = seqDiff(seq, c.rcvNxt);
       const have = ooo.indexOf(seq);
       if (have >= 0 && c.sackOk && seqLe(seqAdd(seq, len), ooo.ends[have]!)) noteDsack(c, seq, seqAdd(seq, len));

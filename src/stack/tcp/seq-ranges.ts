@@ -1,18 +1,38 @@
 import { seqGe, seqGt, seqLe, seqLt } from "./seq.ts";
 
 /**
- * A sorted set of disjoint sequence ranges [start, end) with a fixed capacity and no allocation
- * after construction. The receiver keeps its out-of-order segments here (smoltcp's Assembler);
- * the sender keeps its SACK scoreboard here. All members must lie within 2^31 of each other.
+ * A sorted set of disjoint sequence ranges [start, end) with a bounded capacity. The receiver keeps
+ * its out-of-order segments here (smoltcp's Assembler); the sender keeps its SACK scoreboard here.
+ * All members must lie within 2^31 of each other. It starts small and doubles up to `maxCapacity`
+ * when a burst of loss makes more holes (allocation only then): most connections never need more
+ * than a few ranges, a few need hundreds.
  */
 export class SeqRangeSet {
-  readonly starts: Float64Array;
-  readonly ends: Float64Array;
+  starts: Float64Array;
+  ends: Float64Array;
   count = 0;
+  capacity: number;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    capacity: number,
+    readonly maxCapacity = capacity,
+  ) {
+    this.capacity = capacity;
     this.starts = new Float64Array(capacity);
     this.ends = new Float64Array(capacity);
+  }
+
+  private grow(): boolean {
+    if (this.capacity >= this.maxCapacity) return false;
+    const cap = Math.min(this.maxCapacity, this.capacity * 2);
+    const starts = new Float64Array(cap);
+    const ends = new Float64Array(cap);
+    starts.set(this.starts.subarray(0, this.count));
+    ends.set(this.ends.subarray(0, this.count));
+    this.starts = starts;
+    this.ends = ends;
+    this.capacity = cap;
+    return true;
   }
 
   clear(): void {
@@ -21,18 +41,22 @@ export class SeqRangeSet {
 
   /**
    * Add [s, e), merging with overlapping/adjacent ranges. Returns false (set unchanged) when it
-   * would need a new slot and none is free.
+   * would need a new slot and the set is at its maximum capacity.
    */
   add(s: number, e: number): boolean {
     if (!seqLt(s, e)) return true;
-    const st = this.starts;
-    const en = this.ends;
+    let st = this.starts;
+    let en = this.ends;
     let i = 0;
     // first range whose end >= s (could merge or must follow)
     while (i < this.count && seqLt(en[i]!, s)) i++;
     if (i === this.count || seqGt(st[i]!, e)) {
       // disjoint: insert at i
-      if (this.count === this.capacity) return false;
+      if (this.count === this.capacity) {
+        if (!this.grow()) return false;
+        st = this.starts;
+        en = this.ends;
+      }
       for (let j = this.count; j > i; j--) {
         st[j] = st[j - 1]!;
         en[j] = en[j - 1]!;

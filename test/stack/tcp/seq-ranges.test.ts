@@ -35,6 +35,14 @@ describe("SeqRangeSet (reassembly + scoreboard)", () => {
     expect(s.add(18, 32)).toBe(true);
     expect(dump(s)).toEqual([[10, 40]]);
   });
+  test("a set with room to grow doubles up to its maximum, keeping its ranges in order, then refuses", () => {
+    const s = new SeqRangeSet(2, 8);
+    for (let i = 7; i >= 0; i--) expect(s.add(i * 10, i * 10 + 5)).toBe(true); // inserted at the front
+    expect(s.capacity).toBe(8);
+    expect(dump(s)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => [i * 10, i * 10 + 5]));
+    expect(s.add(100, 105)).toBe(false);
+    expect(s.count).toBe(8);
+  });
   test("ranges across the 2^32 wrap", () => {
     const s = new SeqRangeSet(4);
     s.add(0xfffffff0, 0xfffffffa);
