@@ -4,6 +4,7 @@
  * between the tap and the stack, since this kernel has no netem). Every transfer must arrive
  * intact: sha256 digests are compared. Needs root.
  */
+import type { CongestionName } from "../../src/stack/tcp/congestion/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ipv4ToString } from "../../src/stack/link.ts";
 import type { FaultConfig } from "../../src/stack/link/fault-link.ts";
@@ -69,15 +70,15 @@ async function kernelToStack(e: Env, port: number): Promise<void> {
   expect(got.sha256).toBe(want);
 }
 
-async function stackToKernel(e: Env, port: number): Promise<void> {
+async function stackToKernel(e: Env, port: number, congestion: CongestionName = "cubic"): Promise<void> {
   const kip = ipv4ToString(e.net.kernelIp);
   const data = (await Bun.file(e.file).bytes()).subarray(0, e.txMB << 20);
   const p = e.net.spawn(["sh", "-c", `nc -l ${kip} ${port} | sha256sum`]);
   await waitForTcpListener(e.net.ns, port);
   const t0 = performance.now();
-  const r = await clientExchange(e.att.stack, e.net.kernelIp, port, data, { recvBufferSize: BUF, sendBufferSize: BUF });
+  const r = await clientExchange(e.att.stack, e.net.kernelIp, port, data, { recvBufferSize: BUF, sendBufferSize: BUF, congestion });
   const out = await new Response(p.stdout).text();
-  console.log(`  stack -> kernel ${e.txMB} MiB: ${(e.txMB / ((performance.now() - t0) / 1000)).toFixed(1)} MiB/s`);
+  console.log(`  stack -> kernel ${e.txMB} MiB (${congestion}): ${(e.txMB / ((performance.now() - t0) / 1000)).toFixed(1)} MiB/s`);
   expect(r.error).toBeNull();
   expect(out.split(" ")[0]).toBe(sha256(data));
 }
@@ -91,6 +92,7 @@ for (const loss of [1, 5]) {
     afterAll(() => teardown(e));
     test(`kernel sends ${SIZES[`loss${loss}`]!.rx} MiB to us`, () => kernelToStack(e!, 5001), 180_000);
     test(`we send ${SIZES[`loss${loss}`]!.tx} MiB to the kernel`, () => stackToKernel(e!, 5002), 180_000);
+    test(`we send ${SIZES[`loss${loss}`]!.tx} MiB to the kernel with BBR`, () => stackToKernel(e!, 5012, "bbr"), 180_000);
     test("the loss really happened", async () => {
       const r = await e!.net.exec(["nft", "list", "table", "inet", "loss"]);
       expect(r.stdout).toContain(`numgen random mod 100 < ${loss}`);
@@ -107,6 +109,7 @@ describe("reordering 10%, duplication 5%, 50 ms delay each way (FaultLink)", () 
   afterAll(() => teardown(e));
   test(`kernel sends ${SIZES.faults!.rx} MiB to us`, () => kernelToStack(e!, 5003), 180_000);
   test(`we send ${SIZES.faults!.tx} MiB to the kernel`, () => stackToKernel(e!, 5004), 180_000);
+  test(`we send ${SIZES.faults!.tx} MiB to the kernel with BBR (paced on real timers)`, () => stackToKernel(e!, 5014, "bbr"), 180_000);
   test("the faults really happened", () => {
     const a = e!.att;
     expect(a.inbound!.stats.reordered).toBeGreaterThan(100);

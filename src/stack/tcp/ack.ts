@@ -180,6 +180,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
     c.rtoUndoArmed = false;
     if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
       c.host.stats.spuriousRtos++;
+      c.cc.onUndo();
       c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
       c.cc.ssthresh = c.undoSsthresh;
       c.inRecovery = false;
@@ -195,6 +196,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
     c.undoArmed = false;
     if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
       c.host.stats.spuriousRecoveries++;
+      c.cc.onUndo();
       c.inRecovery = false;
       c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
       c.cc.ssthresh = c.undoSsthresh;
@@ -365,6 +367,7 @@ function proportionalRateReduction(c: Connection, delivered: number): void {
 function undoRecovery(c: Connection): void {
   c.dsackUndoArmed = false;
   c.host.stats.spuriousRecoveries++;
+  c.cc.onUndo();
   c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
   c.cc.ssthresh = c.undoSsthresh;
   c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
@@ -395,18 +398,22 @@ function enterRecovery(c: Connection, now: number): void {
   c.tlpAt = Infinity;
   c.recoverySeq = c.sndMax;
   // The recovery that just ended may have repaired holes past its recovery point: those below
-  // highRxt were retransmitted and may be on their way. The undo checks would take such a
-  // repair's arrival for reordering (with BBR, which keeps its window, that made most
-  // recoveries "spurious" and raised dupThresh to its cap), so they stay off. The head is
-  // resent all the same: a lost repair at the tail of a transfer is found no other way.
+  // highRxt were retransmitted and may be on their way. If such a repair fills the head, Eifel
+  // must not call this recovery spurious (with BBR, which keeps its window, that made most
+  // recoveries "spurious" and raised dupThresh to its cap): only an echo older than the last
+  // recovery's start proves the original arrived (reordering). D-SACKs cannot tell the two
+  // recoveries' retransmissions apart, so that undo stays off. The head is resent all the same:
+  // a lost repair at the tail of a transfer is found no other way.
   const repairing = c.sackOk && seqGt(c.highRxt, c.sndUna);
+  const startTs = c.tsNow();
   c.undoCwnd = c.cc.cwnd;
   c.undoSsthresh = c.cc.ssthresh;
-  c.undoArmed = c.tsOk && !repairing;
+  c.undoArmed = c.tsOk;
   c.dsackUndoArmed = c.sackOk && !repairing;
   c.undoRetrans = 0;
   c.undoSeq = c.sndUna;
-  c.undoTsVal = c.tsNow();
+  c.undoTsVal = repairing ? c.recoveryStartTs : startTs;
+  c.recoveryStartTs = startTs;
   c.prrDelivered = 0;
   c.prrOut = 0;
   c.recoverFs = Math.max(seqDiff(c.sndMax, c.sndUna), 1);

@@ -166,6 +166,8 @@ export class Connection implements TcpSocket {
   undoArmed = false;
   undoSeq = 0;
   undoTsVal = 0;
+  /** Timestamp clock when the latest fast recovery began (see enterRecovery's Eifel check). */
+  recoveryStartTs = 0;
   undoCwnd = 0;
   undoSsthresh = 0;
   /** PRR (RFC 6937) accounting for the current fast recovery. */

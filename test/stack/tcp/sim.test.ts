@@ -131,11 +131,15 @@ describe("randomized configurations (faults x options x buffers x MTU x ISS)", (
 });
 
 describe("many concurrent connections", () => {
-  for (const [name, synQueueSize] of [["SYN queue", 4096], ["SYN cookies (queue of 16)", 16]] as const) {
+  for (const [name, synQueueSize, congestion] of [
+    ["SYN queue", 4096, "cubic"],
+    ["SYN cookies (queue of 16)", 16, "cubic"],
+    ["SYN queue, BBR (200 paced connections)", 4096, "bbr"],
+  ] as const) {
     test(`200 connections x 20 kB through 2% loss and reordering, ${name}: all intact`, () => {
       const net = new SimNet(3, { loss: 0.02, delayMs: 5, reorder: 0.05, reorderDelayMs: 5 });
-      const a = net.addNode(1);
-      const b = net.addNode(2, { synQueueSize });
+      const a = net.addNode(1, { congestion });
+      const b = net.addNode(2, { synQueueSize, congestion });
       const N = 200;
       const SIZE = 20_000;
       const got = new Map<number, [number, number]>();

@@ -238,6 +238,7 @@ export class Bbr implements CongestionControl {
     let rate = this.bw > 0 ? this.pacingGain * this.bw * PACING_MARGIN : (HIGH_GAIN * this.cwnd) / Math.max(this.minRtt, 0.001);
     // In STARTUP the per-round samples lag a rate that doubles every round: never pace slower
     // than one window per min RTT there, or pacing, not the window, would hold the growth back.
+    // (At the full gain, 2.885 x cwnd / RTT, STARTUP overshot a shallow queue twice as hard.)
     if (!this.filledPipe) rate = Math.max(rate, this.cwnd / Math.max(this.minRtt, 0.001));
     // Until the pipe is full, never lower the rate on a small (e.g. application-limited) estimate.
     if (this.filledPipe || rate > this.pacingRate) this.pacingRate = rate;
@@ -275,6 +276,11 @@ export class Bbr implements CongestionControl {
     this.lossInCycle = true;
     this.conservationRound = this.round + 1;
     this.cwnd = Math.max(inflight + this.mss, MIN_CWND_SEGMENTS * this.mss);
+  }
+
+  onUndo(): void {
+    // the loss was not one: the recovery ends here, with the window from before it
+    this.onExitRecovery(this.mss, this.now, false);
   }
 
   onExitRecovery(_mss: number, _now: number, _afterRto: boolean): void {

@@ -78,6 +78,8 @@ export class Cubic implements CongestionControl {
 
   onAppLimited(): void {}
 
+  onUndo(): void {}
+
   onRto(_flight: number, mss: number): void {
     this.reduce(mss);
     this.cwnd = mss;

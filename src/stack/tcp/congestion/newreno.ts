@@ -43,6 +43,8 @@ export class NewReno implements CongestionControl {
 
   onAppLimited(): void {}
 
+  onUndo(): void {}
+
   onRto(flight: number, mss: number): void {
     this.ssthresh = Math.max(flight >>> 1, 2 * mss);
     this.cwnd = mss;

@@ -33,6 +33,8 @@ export interface CongestionControl {
   onEnterRecovery(flight: number, mss: number, now: number, inflight: number): void;
   /** Recovery ended by an ACK covering the recovery point (`afterRto`: the recovery a timeout began). */
   onExitRecovery(mss: number, now: number, afterRto: boolean): void;
+  /** The last recovery or timeout was spurious (Eifel, D-SACK): it is over; the connection then restores cwnd. */
+  onUndo(): void;
   /** Retransmission timeout. */
   onRto(flight: number, mss: number, now: number): void;
   /**
