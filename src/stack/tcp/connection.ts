@@ -166,7 +166,7 @@ export class Connection implements TcpSocket {
   undoArmed = false;
   undoSeq = 0;
   undoTsVal = 0;
-  /** Timestamp clock when the latest fast recovery began (see enterRecovery's Eifel check). */
+  /** Timestamp clock when the latest fast recovery or timeout began (see enterRecovery's Eifel check). */
   recoveryStartTs = 0;
   undoCwnd = 0;
   undoSsthresh = 0;

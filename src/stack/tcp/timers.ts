@@ -133,6 +133,9 @@ export function onRetransmitTimeout(c: Connection, now: number): void {
     c.undoSeq = c.sndUna;
     c.undoTsVal = c.tsNow();
   }
+  // Repairs after the timeout start now: a fast recovery beginning while they are out compares
+  // its Eifel echo with this (see ack.ts enterRecovery).
+  c.recoveryStartTs = c.tsNow();
   c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.sendMss, now);
   c.rto.onTimeout();
   c.rttTiming = false;
