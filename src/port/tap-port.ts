@@ -117,7 +117,6 @@ export class TapPort implements NetworkPort {
     });
   }
 
-
   configure(c: PortConfig): Promise<void> {
     this.chain = this.chain.then(() => this.apply(c)).catch((e: unknown) => {
       consola.warn(`tap ${this.deviceName}: ${(e as Error).message}`);

@@ -61,22 +61,14 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
   } else if (c.sackOk && seg.sackCount > 0) {
     sackLossCheck(c, now);
   }
-  const cc = c.cc;
-  if (!cc.lossBased) {
-    // A model-based control sees every delivery, cumulative or SACKed, in or out of recovery.
+  // Bytes this ACK delivered, cumulatively or by SACK: what a model-based control learns from,
+  // and what PRR paces a loss-based one's recovery by.
+  const modelBased = !c.cc.lossBased;
+  if (modelBased || (c.inRecovery && !c.afterRto && c.sackOk)) {
     const sackedAfter = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
     const delivered = seqDiff(c.sndUna, unaBefore) + sackedAfter - sackedBefore;
-    if (delivered > 0) {
-      // Its rounds end when data sent after the round began is delivered, SACKed or not, so
-      // they keep ticking while a hole holds snd.una back (Linux counts them by delivery too).
-      const highest = c.scoreboard === null ? c.sndUna : c.scoreboard.highest(c.sndUna);
-      const roundEnd = seqGt(highest, c.modelRoundSeq);
-      if (roundEnd) c.modelRoundSeq = c.sndMax;
-      cc.onDelivered(delivered, newlyLost(c, lostEndBefore), pipe(c), c.sendMss, now, roundEnd);
-    }
-  } else if (c.inRecovery && !c.afterRto && c.sackOk) {
-    const sackedAfter = c.scoreboard === null ? 0 : c.scoreboard.bytesAbove(c.sndUna);
-    proportionalRateReduction(c, seqDiff(c.sndUna, unaBefore) + sackedAfter - sackedBefore);
+    if (!modelBased) proportionalRateReduction(c, delivered);
+    else if (delivered > 0) modelDelivery(c, delivered, lostEndBefore, now);
   }
 
   // Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule).
@@ -112,6 +104,18 @@ export function processAck(c: Connection, seg: TcpSegmentView, seq: number, now:
     }
   }
   return true;
+}
+
+/**
+ * A model-based control sees every delivery, in or out of recovery. Its rounds end when data sent
+ * after the round began is delivered, SACKed or not, so they keep ticking while a hole holds
+ * snd.una back (Linux counts them by delivery too).
+ */
+function modelDelivery(c: Connection, delivered: number, lostEndBefore: number, now: number): void {
+  const highest = c.scoreboard === null ? c.sndUna : c.scoreboard.highest(c.sndUna);
+  const roundEnd = seqGt(highest, c.modelRoundSeq);
+  if (roundEnd) c.modelRoundSeq = c.sndMax;
+  c.cc.onDelivered(delivered, newlyLost(c, lostEndBefore), pipe(c), c.sendMss, now, roundEnd);
 }
 
 /** Bytes this ACK newly deemed lost: un-SACKed bytes the loss boundary moved over. */
@@ -235,7 +239,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
   }
   if (seqGe(ack, c.flightPeakSeq)) {
     // A window's worth was acknowledged: start measuring the next window's peak.
-    if (c.cc.lossBased) c.cc.onRoundEnd();
+    c.cc.onRoundEnd(); // loss-based controls' rounds (BBR counts its own, by delivery)
     c.flightPeakPrev = c.flightPeak;
     c.flightPeak = seqDiff(c.sndMax, c.sndUna);
     c.flightPeakSeq = c.sndMax;

@@ -245,7 +245,7 @@ export class Connection implements TcpSocket {
     this.rxMax = autotune ? Math.max(rxSize, o.recvBufferMax) : rxSize;
     this.txMax = autotune ? Math.max(txSize, o.sendBufferMax) : txSize;
     this.rto = new RtoEstimator(o.minRto, o.maxRto, o.initialRto);
-    this.cc = createCongestionControl(o.congestion, 536 * o.initialCwndSegments, localPort * 65537 + remotePort);
+    this.cc = this.newCongestionControl(o.congestion);
     this.keepIdle = o.keepaliveIdleMs;
     this.keepIntvl = o.keepaliveIntervalMs;
     this.keepCnt = o.keepaliveCount;
@@ -596,6 +596,11 @@ export class Connection implements TcpSocket {
     }
   }
 
+  /** A control for this connection; the ports seed what it randomises (BBR's cycle phase). */
+  private newCongestionControl(name: CongestionName): CongestionControl {
+    return createCongestionControl(name, 536 * this.host.opts.initialCwndSegments, this.localPort * 65537 + this.remotePort);
+  }
+
   get congestion(): CongestionName {
     return this.cc.name;
   }
@@ -603,7 +608,7 @@ export class Connection implements TcpSocket {
   set congestion(name: CongestionName) {
     if (name === this.cc.name) return;
     const old = this.cc;
-    const cc = createCongestionControl(name, 536 * this.host.opts.initialCwndSegments, this.localPort * 65537 + this.remotePort);
+    const cc = this.newCongestionControl(name);
     if (this.state >= TcpState.Established) cc.cwnd = old.cwnd;
     this.cc = cc;
     this.paceStamp = -Infinity;

@@ -6,7 +6,7 @@
 import { IPPROTO_TCP, TRANSPORT_HEADROOM } from "../link.ts";
 import { emitTcpSegment, TCP_ACK, TCP_FIN, TCP_MAX_SACK_BLOCKS, TCP_PSH, TCP_RST, TCP_SYN, tcpHeaderLength } from "../wire/tcp.ts";
 import { armTlp, retransmitAt } from "./ack.ts";
-import { PACE_BURST_MS } from "./congestion/bbr.ts";
+import { PACE_BURST_MS } from "./congestion/types.ts";
 import { windowToAdvertise } from "./rcv.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from "./seq.ts";
 import type { Connection } from "./connection.ts";
@@ -89,7 +89,7 @@ export function output(c: Connection): void {
     const seqStart = c.sndNxt;
     const n = sendRange(c, seqStart, len + (finNow ? 1 : 0));
     if (n === 0) break;
-    if (c.cc.pacingRate > 0) c.paceCredit -= n;
+    paceSent(c, n);
     if (!isNew) c.host.stats.retransmits++;
     c.sndNxt = seqAdd(seqStart, n);
     if (len < mss) c.sndSmallEnd = c.sndNxt;
@@ -135,7 +135,7 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
         c.highRxt = hole; // retransmitAt moves it to the end of what it sent
         const sent = retransmitAt(c, hole, now, seqDiff(holeEnd, hole));
         if (sent === 0) break;
-        if (c.cc.pacingRate > 0) c.paceCredit -= sent;
+        paceSent(c, sent);
         continue;
       }
     }
@@ -148,7 +148,7 @@ export function sackRecoverySend(c: Connection, now: number, dataEnd: number): v
     if (len > 0 && !paceAllows(c, now, len)) break;
     const n = sendRange(c, c.sndNxt, Math.max(len, 0) + (finNow ? 1 : 0));
     if (n === 0) break;
-    if (c.cc.pacingRate > 0) c.paceCredit -= n;
+    paceSent(c, n);
     c.prrOut += n;
     c.sndNxt = seqAdd(c.sndNxt, n);
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
@@ -173,6 +173,11 @@ function paceAllows(c: Connection, now: number, len: number): boolean {
   const at = now + (len - credit) / rate;
   if (at < c.paceAt) c.paceAt = at;
   return false;
+}
+
+/** Charge what was just sent to the pacing budget (paced controls only). */
+function paceSent(c: Connection, bytes: number): void {
+  if (c.cc.pacingRate > 0) c.paceCredit -= bytes;
 }
 
 /** RFC 6675 pipe estimate: outstanding - SACKed - lost-but-not-retransmitted. */

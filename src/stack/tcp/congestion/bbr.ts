@@ -23,7 +23,7 @@
  * ACK aggregation (ACKs that arrive in bursts, then not at all) is measured as Linux's BBR does,
  * the bytes acknowledged beyond what the estimated bandwidth explains, and added to the window.
  */
-import type { CongestionControl } from "./types.ts";
+import { type CongestionControl, PACE_BURST_MS } from "./types.ts";
 
 const enum Mode {
   Startup,
@@ -54,11 +54,6 @@ const EXTRA_ACKED_ROUNDS = 5;
 const EXTRA_ACKED_MAX_MS = 100;
 /** Epoch restart bound for the aggregation measure (bytes). */
 const ACK_EPOCH_MAX = 1 << 20;
-/**
- * Pacing bursts: a send may run this many ms ahead of the rate. The event loop's timers fire a
- * millisecond or so late; a smaller budget would lose rate to timer slack.
- */
-export const PACE_BURST_MS = 2;
 
 export class Bbr implements CongestionControl {
   readonly name = "bbr" as const;
@@ -93,6 +88,8 @@ export class Bbr implements CongestionControl {
   private fullBw = 0;
   private fullBwRounds = 0;
   private filledPipe = false;
+  /** Whether the last round produced a sample the application did not limit. */
+  private sampledRound = false;
   // PROBE_BW gain cycle
   private cycleIndex = 0;
   private cycleStart = 0;
@@ -235,11 +232,12 @@ export class Bbr implements CongestionControl {
 
   private setPacingRate(): void {
     if (!Number.isFinite(this.minRtt)) return;
-    let rate = this.bw > 0 ? this.pacingGain * this.bw * PACING_MARGIN : (HIGH_GAIN * this.cwnd) / Math.max(this.minRtt, 0.001);
+    const rtt = Math.max(this.minRtt, 0.001);
+    let rate = this.bw > 0 ? this.pacingGain * this.bw * PACING_MARGIN : (HIGH_GAIN * this.cwnd) / rtt;
     // In STARTUP the per-round samples lag a rate that doubles every round: never pace slower
     // than one window per min RTT there, or pacing, not the window, would hold the growth back.
     // (At the full gain, 2.885 x cwnd / RTT, STARTUP overshot a shallow queue twice as hard.)
-    if (!this.filledPipe) rate = Math.max(rate, this.cwnd / Math.max(this.minRtt, 0.001));
+    if (!this.filledPipe) rate = Math.max(rate, this.cwnd / rtt);
     // Until the pipe is full, never lower the rate on a small (e.g. application-limited) estimate.
     if (this.filledPipe || rate > this.pacingRate) this.pacingRate = rate;
   }
@@ -355,8 +353,6 @@ export class Bbr implements CongestionControl {
     if (!appLimited) this.sampledRound = true;
   }
 
-  /** Whether the last round produced a sample the application did not limit. */
-  private sampledRound = false;
 
   private checkFullPipe(): void {
     if (!this.sampledRound) return;

@@ -4,6 +4,13 @@ export type CongestionName = "cubic" | "newreno" | "bbr";
 export const CONGESTION_NAMES: readonly CongestionName[] = ["cubic", "newreno", "bbr"];
 
 /**
+ * Pacing bursts (the connection's token bucket, snd.ts): a send may run this many ms ahead of the
+ * control's rate. The event loop's timers fire a millisecond or so late; a smaller budget would
+ * lose rate to timer slack. BBR sizes its send quantum by it.
+ */
+export const PACE_BURST_MS = 2;
+
+/**
  * A congestion controller owns cwnd and ssthresh (bytes), and the pacing rate. The connection
  * tells it about ACKs, deliveries, the start and end of loss recovery, and retransmission
  * timeouts; loss detection and what to retransmit live in the connection (RFC 6675), not here.
