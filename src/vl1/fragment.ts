@@ -5,6 +5,7 @@
  * authenticated); `fragmentCount` tells the sender whether it is needed.
  */
 
+import { copyBytes } from "../../ffi/copy-bytes.ts";
 import { type Address, readAddress, writeAddress } from "./address.ts";
 import { DEFAULT_PHYSMTU, IDX_DEST, IDX_PACKET_ID, MAX_PACKET_FRAGMENTS, MIN_PACKET_LENGTH } from "./packet.ts";
 
@@ -122,7 +123,7 @@ export function writeFragment(
   if (n === 0) {
     const len = Math.min(end - start, mtu);
     if (outStart + len > out.length) return -1;
-    for (let i = 0; i < len; i++) out[outStart + i] = pkt[start + i]!;
+    copyBytes(out, outStart, pkt, start, start + len);
     return len;
   }
   const chunk = mtu - FRAGMENT_HEADER_LENGTH;
@@ -131,8 +132,7 @@ export function writeFragment(
   const len = FRAGMENT_HEADER_LENGTH + (to - from);
   if (outStart + len > out.length) return -1;
   writeFragmentHeader(out, outStart, pkt, start, total, n);
-  let o = outStart + FRAGMENT_HEADER_LENGTH;
-  for (let i = from; i < to; ) out[o++] = pkt[i++]!;
+  copyBytes(out, outStart + FRAGMENT_HEADER_LENGTH, pkt, from, to);
   return len;
 }
 

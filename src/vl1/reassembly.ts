@@ -9,6 +9,7 @@
  * assembled packet. Nothing is allocated per datagram.
  */
 
+import { copyBytes } from "../../ffi/copy-bytes.ts";
 import type { Clock } from "../util/clock.ts";
 import {
   FRAGMENT_HEADER_LENGTH,
@@ -197,7 +198,7 @@ export class ReassemblyQueue {
     }
     const base = (s + 1) * MAX_PACKET_LENGTH;
     const mem = this.mem;
-    for (let i = from, o = base + used; i < to; ) mem[o++] = buf[i++]!;
+    copyBytes(mem, base + used, buf, from, to);
     this.pieceOff[s * PIECES + n] = used;
     this.pieceLen[s * PIECES + n] = len;
     this.arenaUsed[s] = used + len;
