@@ -10,11 +10,27 @@ import { type InetAddress, parseIpv4, parseIpv6 } from "./inet-address.ts";
 export class EndpointCache {
   private readonly byIp = new Map<string, Map<number, InetAddress>>();
   private size = 0;
+  /** The last answer: a bulk transfer's datagrams come from one endpoint, and comparing a short
+   * string is cheaper than hashing it for two map lookups. */
+  private lastIp = "";
+  private lastPort = -1;
+  private lastAddr: InetAddress | null = null;
 
   constructor(private readonly max = 4096) {}
 
   /** The endpoint for this IP text and port, or null if the text is not an IP address. */
   get(ip: string, port: number): InetAddress | null {
+    if (port === this.lastPort && ip === this.lastIp) return this.lastAddr;
+    const addr = this.lookup(ip, port);
+    if (addr !== null) {
+      this.lastIp = ip;
+      this.lastPort = port;
+      this.lastAddr = addr;
+    }
+    return addr;
+  }
+
+  private lookup(ip: string, port: number): InetAddress | null {
     let ports = this.byIp.get(ip);
     const hit = ports?.get(port);
     if (hit !== undefined) return hit;

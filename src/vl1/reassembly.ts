@@ -79,6 +79,8 @@ export class ReassemblyQueue {
   /** One buffer: [0, MAX_PACKET_LENGTH) is `out`, then one arena per slot, so assembly is copyWithin. */
   private readonly mem: Uint8Array;
   private next = 0;
+  /** The slot the previous piece went to. */
+  private lastSlot = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -110,6 +112,7 @@ export class ReassemblyQueue {
   clear(): void {
     this.state.fill(FREE);
     this.next = 0;
+    this.lastSlot = 0;
   }
 
   /** A head datagram whose fragmented flag is set. */
@@ -150,14 +153,13 @@ export class ReassemblyQueue {
     const hi = packetIdHi(buf, start);
     const lo = packetIdLo(buf, start);
     const now = this.clock.now();
+    // A packet's pieces usually arrive back to back: try the last slot used before scanning.
+    const last = this.lastSlot;
+    if (this.state[last] !== FREE && this.idHi[last] === hi && this.idLo[last] === lo) return this.existing(last, hi, lo, now);
     for (let s = 0; s < this.slots; s++) {
       if (this.state[s] === FREE || this.idHi[s] !== hi || this.idLo[s] !== lo) continue;
-      if (now - this.created[s]! >= this.timeoutMs) {
-        if (this.state[s] === ACTIVE) this.stats.expired++;
-        this.reset(s, hi, lo, now);
-        return s;
-      }
-      return this.state[s] === DONE ? -1 : s;
+      this.lastSlot = s;
+      return this.existing(s, hi, lo, now);
     }
     const s = this.next;
     this.next = (s + 1) % this.slots;
@@ -166,7 +168,18 @@ export class ReassemblyQueue {
       else this.stats.evicted++;
     }
     this.reset(s, hi, lo, now);
+    this.lastSlot = s;
     return s;
+  }
+
+  /** Slot s already holds this ID: restarted if it timed out, -1 if its packet was assembled. */
+  private existing(s: number, hi: number, lo: number, now: number): number {
+    if (now - this.created[s]! >= this.timeoutMs) {
+      if (this.state[s] === ACTIVE) this.stats.expired++;
+      this.reset(s, hi, lo, now);
+      return s;
+    }
+    return this.state[s] === DONE ? -1 : s;
   }
 
   private reset(s: number, hi: number, lo: number, now: number): void {

@@ -137,4 +137,22 @@ describe("EndpointCache", () => {
     expect(a2).not.toBe(a);
     expect([...a2.ip]).toEqual([10, 0, 0, 1]);
   });
+
+  test("alternating endpoints each get their own object (the last-answer shortcut keys on both)", () => {
+    const c = new EndpointCache();
+    const a = c.get("10.0.0.1", 9993)!;
+    const b = c.get("10.0.0.1", 9994)!;
+    const d = c.get("10.0.0.2", 9993)!;
+    for (let i = 0; i < 3; i++) {
+      expect(c.get("10.0.0.1", 9993)).toBe(a);
+      expect(c.get("10.0.0.1", 9993)).toBe(a);
+      expect(c.get("10.0.0.1", 9994)).toBe(b);
+      expect(c.get("10.0.0.2", 9993)).toBe(d);
+    }
+    expect(b.port).toBe(9994);
+    expect([...d.ip]).toEqual([10, 0, 0, 2]);
+    expect(c.get("10.0.0.1", 9993)).toBe(a);
+    expect(c.get("bad", 9993)).toBeNull();
+    expect(c.get("10.0.0.1", 9993)).toBe(a);
+  });
 });
