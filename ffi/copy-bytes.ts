@@ -1,9 +1,12 @@
 /**
- * Copying bytes between two different typed arrays without allocating: libc's memmove through
- * bun:ffi (memmove, so views of one buffer may overlap). JavaScript has no such primitive (`set` needs a `subarray` view of the source per call,
- * `copyWithin` works inside one buffer only), and a byte loop costs ≈650 ns per 1400-byte
- * datagram where this costs ≈50 ns (measured on this project's machine; the datagram paths copy
- * every fragment once: reassembly on receive, fragment building on send).
+ * Copying bytes between typed arrays without allocating: libc's memmove through bun:ffi, so the
+ * two may also be overlapping views of one buffer. JavaScript has no such primitive: `set` needs
+ * a `subarray` view of the source per call, `copyWithin` works inside one buffer only, and a byte
+ * loop costs ≈650 ns per 1400-byte datagram where this costs ≈50 ns (measured on this project's
+ * machine). `Buffer#copy` through a cached Buffer view is as fast for long-lived buffers, but a
+ * fresh source (each datagram, each read from a program) costs an ArrayBuffer materialised and a
+ * new view. The one copy helper of the datapath: TCP rings, tap offloads, UDP batches, VL1
+ * fragments and reassembly.
  *
  * Memory safety: both ranges are checked against their arrays just before the pointers are made,
  * for exactly the length passed. Where libc cannot be loaded, `set` on a view does the same copy.

@@ -16,7 +16,7 @@
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { consola } from "consola";
 import { FRAME_HEADROOM, type FrameReceiver, type FrameSink } from "../src/stack/link.ts";
-import { copyBytes } from "../src/stack/tcp/copy.ts";
+import { copyBytes } from "./copy-bytes.ts";
 import { RING_HEAD, RING_STOP, RING_TAIL, RingConsumer, ringSlotCount, TapRing, type TapWorkerInit } from "./tap-ring.ts";
 
 const O_RDWR = 2;
@@ -170,7 +170,7 @@ export class TapDevice implements FrameSink {
       this.stats.txErrors++;
       return;
     }
-    copyBytes(buf, start, end, this.plain, VNET_HDR_LEN);
+    copyBytes(this.plain, VNET_HDR_LEN, buf, start, end);
     this.writeVnet(this.plain, 0, VNET_HDR_LEN + n);
   }
 

@@ -13,7 +13,7 @@
  */
 import { type Pointer, ptr } from "bun:ffi";
 import { errno, libcSymbols } from "./libc.ts";
-import { copyBytes } from "../src/stack/tcp/copy.ts";
+import { copyBytes } from "./copy-bytes.ts";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -118,7 +118,7 @@ export class SendBatch {
     const i = this.count;
     if (i >= this.capacity || len <= 0 || len > this.slotBytes || start < 0 || end > data.length || addrLen <= 0 || addrLen > SOCKADDR_BYTES || addrLen > addr.length) return false;
     const bytes = this.bytes;
-    copyBytes(data, start, end, bytes, this.dataOff + i * this.slotBytes);
+    copyBytes(bytes, this.dataOff + i * this.slotBytes, data, start, end);
     const a = this.addrOff + i * 32;
     for (let k = 0; k < addrLen; k++) bytes[a + k] = addr[k]!;
     const h = this.hdrOff + i * MMSGHDR_BYTES;

@@ -20,7 +20,7 @@
  */
 
 import { VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, writeVnet16 } from "../../ffi/tap.ts";
-import { copyBytes } from "../stack/tcp/copy.ts";
+import { copyBytes } from "../../ffi/copy-bytes.ts";
 import { readU16, readU32, writeU16 } from "../stack/wire/bytes.ts";
 import { finishChecksum, sumBytes } from "../stack/wire/checksum.ts";
 import { ETH_HEADER_LEN as ETH_LEN } from "../stack/wire/ethernet.ts";
@@ -181,7 +181,7 @@ export class TapCoalescer {
     const tcp = s + ETH_LEN + ipHdr;
     const ipLen = ipHdr === IP6_LEN ? IP6_LEN + readU16(buf, s + ETH_LEN + 4) : readU16(buf, s + ETH_LEN + 2);
     const frameLen = ETH_LEN + ipLen; // Ethernet padding, if any, stays behind
-    copyBytes(buf, s, s + frameLen, this.out, VNET_HDR_LEN);
+    copyBytes(this.out, VNET_HDR_LEN, buf, s, s + frameLen);
     this.end = VNET_HDR_LEN + frameLen;
     this.segments = 1;
     this.ipHdr = ipHdr;
@@ -194,7 +194,7 @@ export class TapCoalescer {
   private append(buf: Uint8Array, s: number, payload: number): void {
     const tcp = s + ETH_LEN + this.ipHdr;
     const from = tcp + this.thLen;
-    copyBytes(buf, from, from + payload, this.out, this.end);
+    copyBytes(this.out, this.end, buf, from, from + payload);
     this.end += payload;
     this.segments++;
     this.lastLen = payload;
@@ -210,7 +210,7 @@ export class TapCoalescer {
     }
     const o = this.single;
     o.fill(0, 0, VNET_HDR_LEN);
-    copyBytes(buf, start, end, o, VNET_HDR_LEN);
+    copyBytes(o, VNET_HDR_LEN, buf, start, end);
     this.stats.single++;
     this.write(o, 0, VNET_HDR_LEN + n);
   }

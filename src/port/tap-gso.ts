@@ -11,7 +11,7 @@
  */
 import { readVnet16, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN } from "../../ffi/tap.ts";
 import { FRAME_HEADROOM, type FrameSink } from "../stack/link.ts";
-import { copyBytes } from "../stack/tcp/copy.ts";
+import { copyBytes } from "../../ffi/copy-bytes.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../stack/wire/bytes.ts";
 import { finishChecksum, sumBytes } from "../stack/wire/checksum.ts";
 import { ETH_HEADER_LEN } from "../stack/wire/ethernet.ts";
@@ -114,8 +114,8 @@ export class TapSegmenter {
     for (let off = 0, i = 0; off < total; off += mss, i++) {
       const n = Math.min(mss, total - off);
       const last = off + n >= total;
-      copyBytes(buf, start, start + hdrLen, seg, o);
-      copyBytes(buf, start + hdrLen + off, start + hdrLen + off + n, seg, o + hdrLen);
+      copyBytes(seg, o, buf, start, start + hdrLen);
+      copyBytes(seg, o + hdrLen, buf, start + hdrLen + off, start + hdrLen + off + n);
       if (v6) {
         writeU16(seg, sIp + 4, thLen + n); // payload length; IPv6 has no header checksum
       } else {

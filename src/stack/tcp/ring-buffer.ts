@@ -1,4 +1,4 @@
-import { copyBytes } from "./copy.ts";
+import { copyBytes } from "../../../ffi/copy-bytes.ts";
 
 /**
  * Fixed-capacity byte ring. TCP keeps its send and receive buffers here so the layers above can
@@ -79,8 +79,8 @@ export class RingBuffer {
     let p = this.head + offset;
     if (p >= this.capacity) p -= this.capacity;
     const first = Math.min(n, this.capacity - p);
-    copyBytes(src, start, start + first, this.buf, p);
-    if (first < n) copyBytes(src, start + first, end, this.buf, 0);
+    copyBytes(this.buf, p, src, start, start + first);
+    if (first < n) copyBytes(this.buf, 0, src, start + first, end);
   }
 
   /** Copy n bytes starting `offset` bytes after the head into dst at `dstStart`. */
@@ -89,7 +89,7 @@ export class RingBuffer {
     let p = this.head + offset;
     if (p >= this.capacity) p -= this.capacity;
     const first = Math.min(n, this.capacity - p);
-    copyBytes(this.buf, p, p + first, dst, dstStart);
-    if (first < n) copyBytes(this.buf, 0, n - first, dst, dstStart + first);
+    copyBytes(dst, dstStart, this.buf, p, p + first);
+    if (first < n) copyBytes(dst, dstStart + first, this.buf, 0, n - first);
   }
 }
