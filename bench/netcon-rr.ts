@@ -66,6 +66,8 @@ try {
   }
   await rr(`after ${BULK_RUNS} × 256 MiB`);
   const c0 = pids.map(cpuSeconds);
+  // The pause is the condition under test (what the services do with no traffic), not a wait
+  // for something to become ready.
   await Bun.sleep(IDLE_S * 1000);
   const idleCpu = pids.map((p, i) => (cpuSeconds(p) - c0[i]!).toFixed(2));
   await rr(`after ${IDLE_S} s idle (services' CPU meanwhile ${idleCpu.join(" / ")} s)`);

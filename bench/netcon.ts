@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
+import { congestionByName } from "../src/stack/tcp/congestion/index.ts";
 import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { netnsPossible } from "../test/e2e/netns-lab.ts";
 import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   // 1432: ZeroTier's UDP payload on a 1500-byte link, as between the real nodes' namespaces
   // NETCON_CC picks the containers' congestion control (default: the host's, as the service does)
   const cc = process.env.NETCON_CC;
-  if (cc !== undefined && !["bbr", "cubic", "reno"].includes(cc)) throw new Error("NETCON_CC must be bbr, cubic or reno");
+  if (cc !== undefined && congestionByName(cc) === null) throw new Error("NETCON_CC must be bbr, cubic or reno");
   const d = await LoopbackDeployment.start({ dir, members: ["a", "b"], basePort: 39993, physicalMtu: 1432, ...(cc !== undefined ? { settings: { netconTcpCongestion: cc } } : {}) });
   try {
     await d.createNetwork("10.147.19");

@@ -6,8 +6,9 @@
  *   flags object);
  *   recvmmsg through bun:ffi in a loop into preallocated buffers (what we would do if Bun let us
  *   watch a socket's readiness without reading it).
- * A C program (bench/support/udp-flood.c) sends 400,000 datagrams of 1432 bytes over loopback;
- * the figure is this process's CPU (user + system, the kernel's receive included) per datagram.
+ * A C program (bench/support/udp-flood.c) sends 400,000 datagrams of 1432 bytes over loopback,
+ * then 1-byte end markers; the figure is this process's CPU (user + system, the kernel's receive
+ * included) per datagram, up to the first marker.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -29,24 +30,25 @@ const cpu = (): number => {
 
 async function viaBun(port: number): Promise<[number, number]> {
   let n = 0;
+  const { promise: ended, resolve: end, reject } = Promise.withResolvers<void>();
   const sock = await Bun.udpSocket({
     hostname: "127.0.0.1",
     port,
     binaryType: "uint8array",
     socket: {
-      data() {
-        n++;
+      data(_s, d) {
+        if (d.length === SIZE) n++;
+        else end(); // the sender's end marker: everything before it was received or dropped
       },
     },
   });
   const c0 = cpu();
-  await Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]).exited;
-  // the last datagrams are already queued when the sender exits; let the loop drain them
-  for (let last = -1; last !== n; ) {
-    last = n;
-    await Bun.sleep(50);
-  }
+  const sender = Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]);
+  // the markers follow the sender's last datagrams within 30 ms: none 2 s after its exit is a failure
+  void sender.exited.then(() => setTimeout(() => reject(new Error("no end marker arrived")), 2000).unref());
+  await ended;
   const used = cpu() - c0;
+  await sender.exited;
   sock.close();
   return [n, used];
 }
@@ -83,28 +85,22 @@ async function viaRecvmmsg(port: number): Promise<[number, number]> {
     hdr[i * 8 + 2] = BigInt(ptr(iov, i * 16)); // msg_iov
     hdr[i * 8 + 3] = 1n; // msg_iovlen
   }
+  const msgLen = new Uint32Array(hdr.buffer); // msg_len: the u32 at byte 56 of each mmsghdr
   const pfd = new Int32Array([fd, 1]); // POLLIN
   const c0 = cpu();
   const sender = Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]);
-  let done = false;
-  void sender.exited.then(() => {
-    done = true;
-  });
   let n = 0;
-  let idlePolls = 0;
-  while (idlePolls < 5) {
+  for (let ended = false; !ended; ) {
     const r = libc.recvmmsg(fd, ptr(hdr), BATCH, 0, null);
-    if (r > 0) {
-      n += r;
-      idlePolls = 0;
-      continue;
+    for (let i = 0; i < r; i++) {
+      if (msgLen[i * 16 + 14] === SIZE) n++;
+      else ended = true; // the end marker
     }
-    if (libc.poll(ptr(pfd), 1, 10) === 0) {
-      if (done) idlePolls++;
-      else await Bun.sleep(1); // a quiet moment: let the event loop see the sender's exit
-    }
+    // nothing queued: block until something is (the markers come 10 ms apart, so 2 s is a failure)
+    if (r <= 0 && libc.poll(ptr(pfd), 1, 2000) === 0) throw new Error("no end marker arrived");
   }
   const used = cpu() - c0;
+  await sender.exited;
   libc.close(fd);
   return [n, used];
 }

@@ -1,7 +1,8 @@
 /*
  * udp-flood PORT COUNT [SIZE]: sends COUNT datagrams of SIZE bytes (default 1432, ZeroTier's
- * default physical MTU) to 127.0.0.1:PORT in sendmmsg batches of 32, pausing 200 µs every 1024
- * so that a receiver on the same 2 cores keeps up. Used by bench/udp-receive.ts.
+ * default physical MTU; at least 2) to 127.0.0.1:PORT in sendmmsg batches of 32, pausing 200 µs
+ * every 1024 so that a receiver on the same 2 cores keeps up, then three 1-byte end markers 10 ms
+ * apart (one of them reaches a receiver that drained its queue). Used by bench/udp-receive.ts.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,7 +20,7 @@ int main(int argc, char **argv) {
   int port = atoi(argv[1]);
   long count = atol(argv[2]);
   int size = argc > 3 ? atoi(argv[3]) : 1432;
-  if (port < 1 || port > 65535 || count < 1 || size < 1 || size > 2048) {
+  if (port < 1 || port > 65535 || count < 1 || size < 2 || size > 2048) {
     fprintf(stderr, "udp-flood: bad arguments\n");
     return 2;
   }
@@ -50,6 +51,10 @@ int main(int argc, char **argv) {
   for (long sent = 0; sent < count; sent += 32) {
     if (sendmmsg(s, m, 32, 0) < 0) perror("sendmmsg");
     if ((sent & 1023) == 0) usleep(200);
+  }
+  for (int i = 0; i < 3; i++) {
+    usleep(10000);
+    if (send(s, buf, 1, 0) < 0) perror("send");
   }
   return 0;
 }

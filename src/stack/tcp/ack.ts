@@ -184,9 +184,7 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
     c.rtoUndoArmed = false;
     if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
       c.host.stats.spuriousRtos++;
-      c.cc.onUndo();
-      c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
-      c.cc.ssthresh = c.undoSsthresh;
+      restoreWindow(c);
       c.inRecovery = false;
       c.afterRto = false;
       c.recoverySeq = c.sndUna;
@@ -200,10 +198,8 @@ export function onNewAck(c: Connection, ack: number, seg: TcpSegmentView, now: n
     c.undoArmed = false;
     if (seg.hasTimestamp && seg.tsEcr !== 0 && seqLt(seg.tsEcr, c.undoTsVal)) {
       c.host.stats.spuriousRecoveries++;
-      c.cc.onUndo();
+      restoreWindow(c);
       c.inRecovery = false;
-      c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
-      c.cc.ssthresh = c.undoSsthresh;
       c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
       c.recoverySeq = c.sndUna;
       c.dsackUndoArmed = false;
@@ -367,13 +363,18 @@ function proportionalRateReduction(c: Connection, delivered: number): void {
   c.cc.cwnd = inFlight + Math.max(sndcnt, 0);
 }
 
+/** A recovery or timeout proved spurious: the control ends it and gets its window back. */
+function restoreWindow(c: Connection): void {
+  c.cc.onUndo();
+  c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
+  c.cc.ssthresh = c.undoSsthresh;
+}
+
 /** Every retransmission of the last fast recovery was D-SACKed: it was reordering, not loss. */
 function undoRecovery(c: Connection): void {
   c.dsackUndoArmed = false;
   c.host.stats.spuriousRecoveries++;
-  c.cc.onUndo();
-  c.cc.cwnd = Math.max(c.cc.cwnd, c.undoCwnd);
-  c.cc.ssthresh = c.undoSsthresh;
+  restoreWindow(c);
   c.dupThresh = Math.min(c.dupThresh * 2, MAX_DUP_THRESH);
 }
 

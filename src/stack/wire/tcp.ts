@@ -324,7 +324,7 @@ export function sumBytesFast(buf: Uint8Array, start: number, end: number, acc = 
   const wend = wi + ((end - i) >>> 2);
   // Whole 32-bit words summed exactly in four accumulators, eight words per turn (a 64 KB
   // train's 2^14 words of < 2^32 stay far below 2^53): about one add per word, where splitting
-  // halves cost three (490 → 220 ns per 2800 bytes, measured). A word hi·2^16 + lo ≡ hi + lo
+  // halves cost three (490 → 240 ns per 2800 bytes, measured). A word hi·2^16 + lo ≡ hi + lo
   // (mod 2^16 − 1), so the remainder is the ones' complement sum, except that a non-zero total
   // folds to 0xffff, not 0.
   let a = 0;

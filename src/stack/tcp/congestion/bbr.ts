@@ -164,7 +164,6 @@ export class Bbr implements CongestionControl {
     if (this.bw === 0) return;
     const expected = this.bw * (now - this.ackEpochStart);
     if (this.ackEpochBytes <= expected || this.ackEpochBytes + acked >= ACK_EPOCH_MAX) {
-      this.ackEpochBytes = 0;
       this.ackEpochStart = now;
       this.ackEpochBytes = acked;
       return;
@@ -352,7 +351,6 @@ export class Bbr implements CongestionControl {
     this.bw = m;
     if (!appLimited) this.sampledRound = true;
   }
-
 
   private checkFullPipe(): void {
     if (!this.sampledRound) return;

@@ -4,7 +4,6 @@ import { NewReno } from "./newreno.ts";
 import type { CongestionControl, CongestionName } from "./types.ts";
 
 export type { CongestionControl, CongestionName } from "./types.ts";
-export { CONGESTION_NAMES } from "./types.ts";
 export { congestionByName, linuxCongestionName } from "./names.ts";
 export { Bbr } from "./bbr.ts";
 export { Cubic } from "./cubic.ts";

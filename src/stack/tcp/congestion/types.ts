@@ -1,8 +1,6 @@
 /** The congestion controls the stack has (Linux's names for them: "reno" is NewReno there). */
 export type CongestionName = "cubic" | "newreno" | "bbr";
 
-export const CONGESTION_NAMES: readonly CongestionName[] = ["cubic", "newreno", "bbr"];
-
 /**
  * Pacing bursts (the connection's token bucket, snd.ts): a send may run this many ms ahead of the
  * control's rate. The event loop's timers fire a millisecond or so late; a smaller budget would
