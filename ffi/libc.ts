@@ -16,8 +16,11 @@ const symbols = {
   setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -35,6 +38,19 @@ export function errno(): number {
 
 export function strerror(code: number): string {
   return String(libcSymbols().strerror(code));
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A close-on-exec duplicate of `fd` (the same open socket or file); throws with the errno text. */
+export function dupFd(fd: number): number {
+  const d = libcSymbols().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) throw new Error(`dup of fd ${fd}: ${strerror(errno())}`);
+  return d;
+}
+
+export function closeFd(fd: number): void {
+  if (fd >= 0) libcSymbols().close(fd);
 }
 
 /** setsockopt with an int value; throws with the errno text on failure. */

@@ -1,9 +1,10 @@
 /**
- * sendmmsg through bun:ffi on the fd of a Bun UDP socket: a whole batch of datagrams in one call
- * from preallocated memory. Bun's sendMany takes an array of (data, port, address text) and parses
- * the text per datagram; `bench -- datapath` measured that path at about 2 µs per datagram.
- * (Receiving stays with Bun: a reader thread with recvmmsg into a shared ring was measured too,
- * and cost more CPU per GB and more latency on this 2-core machine than it saved; see README.)
+ * sendmmsg and recvmmsg through bun:ffi on a UDP socket's fd: a whole batch of datagrams in one
+ * call from or into preallocated memory. Bun's sendMany takes an array of (data, port, address
+ * text) and parses the text per datagram (`bench -- datapath`: about 2 µs per datagram); its
+ * receive makes a buffer, an address string and a flags object per datagram (`bench --
+ * udp-receive`: ≈2.2 µs against ≈1.1 for RecvBatch). When to receive is told by
+ * ffi/readiness-doorbell.ts.
  *
  * Linux only, 64-bit little-endian (x64, arm64): the struct layouts below are those of that ABI.
  * Memory safety: the batch's native structures live in one ArrayBuffer allocated once (never
@@ -18,6 +19,8 @@ import { copyBytes } from "./copy-bytes.ts";
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+const MSG_ERRQUEUE = 0x2000;
 const EAGAIN = 11;
 const EINTR = 4;
 
@@ -150,5 +153,96 @@ export class SendBatch {
       i++;
     }
     return ok;
+  }
+}
+
+// ---------------------------------------------------------------- receive batches
+
+/**
+ * Up to `capacity` datagrams per recvmmsg, each into its own slot of `slotBytes` with room for the
+ * sender's sockaddr; the headers are prepared once. After receive() returns n > 0, datagram i < n
+ * is bytes[start(i), start(i) + length(i)), from the sockaddr at bytes[nameStart(i), +nameLength(i)).
+ * The next receive() overwrites them all: consumers must copy what they keep.
+ */
+export class RecvBatch {
+  /** All of it: headers, iovecs, names and slots (callers read slots and names). */
+  readonly bytes: Uint8Array;
+  private readonly words: DataView;
+  private readonly base: number;
+  private readonly iovOff: number;
+  private readonly nameOff: number;
+  private readonly dataOff: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly slotBytes: number,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new RangeError(`capacity ${capacity}`);
+    if (!Number.isInteger(slotBytes) || slotBytes < 1 || slotBytes > 65536) throw new RangeError(`slotBytes ${slotBytes}`);
+    this.iovOff = capacity * MMSGHDR_BYTES;
+    this.nameOff = this.iovOff + capacity * IOVEC_BYTES;
+    this.dataOff = this.nameOff + capacity * 32;
+    this.bytes = new Uint8Array(new ArrayBuffer(this.dataOff + capacity * slotBytes));
+    this.words = new DataView(this.bytes.buffer);
+    this.base = ptr(this.bytes) as number;
+    const w = this.words;
+    for (let i = 0; i < capacity; i++) {
+      const h = i * MMSGHDR_BYTES;
+      w.setBigUint64(h, BigInt(this.base + this.nameOff + i * 32), true); // msg_name
+      w.setBigUint64(h + 16, BigInt(this.base + this.iovOff + i * IOVEC_BYTES), true); // msg_iov
+      w.setBigUint64(h + 24, 1n, true); // msg_iovlen
+      w.setBigUint64(this.iovOff + i * IOVEC_BYTES, BigInt(this.base + this.dataOff + i * slotBytes), true); // iov_base
+      w.setBigUint64(this.iovOff + i * IOVEC_BYTES + 8, BigInt(slotBytes), true); // iov_len
+    }
+  }
+
+  /** Receive what is queued, without waiting: how many datagrams (0 when none), or -errno. */
+  receive(fd: number): number {
+    const w = this.words;
+    // The kernel writes each name's real length back: give every header the full room again.
+    for (let i = 0; i < this.capacity; i++) w.setUint32(i * MMSGHDR_BYTES + 8, SOCKADDR_BYTES, true);
+    for (;;) {
+      const r = libcSymbols().recvmmsg(fd, this.base as Pointer, this.capacity, MSG_DONTWAIT, null);
+      if (r >= 0) return r;
+      const e = errno();
+      if (e === EINTR) continue;
+      return e === EAGAIN ? 0 : -e;
+    }
+  }
+
+  /**
+   * Empty the socket's error queue (ICMP errors queued under IP_RECVERR): it keeps the socket
+   * reporting POLLERR, which would ring the doorbell forever. Returns how many entries it held.
+   */
+  discardErrors(fd: number): number {
+    let total = 0;
+    for (let turn = 0; turn < 16; turn++) {
+      const r = libcSymbols().recvmmsg(fd, this.base as Pointer, this.capacity, MSG_DONTWAIT | MSG_ERRQUEUE, null);
+      if (r <= 0) break;
+      total += r;
+    }
+    return total;
+  }
+
+  start(i: number): number {
+    return this.dataOff + i * this.slotBytes;
+  }
+
+  /** Bytes of datagram i in its slot (at most slotBytes). */
+  length(i: number): number {
+    return Math.min(this.words.getUint32(i * MMSGHDR_BYTES + 56, true), this.slotBytes);
+  }
+
+  /** Whether datagram i was longer than its slot (and so cut). */
+  truncated(i: number): boolean {
+    return (this.words.getInt32(i * MMSGHDR_BYTES + 48, true) & MSG_TRUNC) !== 0;
+  }
+
+  nameStart(i: number): number {
+    return this.nameOff + i * 32;
+  }
+
+  nameLength(i: number): number {
+    return Math.min(this.words.getUint32(i * MMSGHDR_BYTES + 8, true), SOCKADDR_BYTES);
   }
 }

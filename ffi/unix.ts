@@ -41,6 +41,7 @@ const symbols = {
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   getuid: { args: [], returns: FFIType.u32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -128,6 +129,13 @@ export function unixSend(fd: number, buf: Uint8Array, off: number, len: number):
     const e = errno();
     if (e !== EINTR) return -e;
   }
+}
+
+/** A connected pair of non-blocking, close-on-exec AF_UNIX stream sockets, or null (errno set). */
+export function unixSocketPair(): [number, number] | null {
+  const fds = new Int32Array(2);
+  if (c().socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ptr(fds)) !== 0) return null;
+  return [fds[0]!, fds[1]!];
 }
 
 export function unixClose(fd: number): void {

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from "../util/clock.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
-import { PortInUseError, UdpTransport } from "../transport/udp.ts";
+import { parseReceiveChoice, PortInUseError, type ReceiveChoice, UdpTransport } from "../transport/udp.ts";
 import { loadOrCreateToken } from "./authtoken.ts";
 import { HomeDir, HomeDirError } from "./home.ts";
 import { loadOrCreateIdentity } from "./identity-store.ts";
@@ -25,6 +25,7 @@ import { registerNetworkMetrics } from "./network-metrics.ts";
 import { registerDatapathMetrics } from "./datapath-metrics.ts";
 import { registerNetconMetrics } from "./netcon-metrics.ts";
 import { registerTapMetrics } from "./tap-metrics.ts";
+import { registerUdpMetrics } from "./udp-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
 import type { PortFactory } from "../port/port.ts";
@@ -161,6 +162,7 @@ export class Service {
         port,
         bindV4: bind.length === 0 ? undefined : (v4 ?? "127.0.0.1"),
         bindV6: bind.length === 0 ? undefined : (v6 ?? null),
+        receive: udpReceiveChoice(),
         onDatagram: (d, start, end, from) => this.host?.onDatagram(d, start, end, from),
       });
     } catch (e) {
@@ -185,6 +187,7 @@ export class Service {
     this.interfaceTimer = setInterval(() => this.refreshLocalAddresses(), LOCAL_INTERFACE_CHECK_INTERVAL);
     this.interfaceTimer.unref();
     consola.info(`${this.identity.addressString} listening on UDP/TCP port ${this.udp.port}, home ${this.home.root}`);
+    consola.debug(`UDP receive path: ${this.udp.receivePath}`);
   }
 
   get port(): number {
@@ -269,6 +272,7 @@ export class Service {
     registerNetconMetrics(this.metrics, networks);
     registerTapMetrics(this.metrics, networks);
     registerDatapathMetrics(this.metrics);
+    registerUdpMetrics(this.metrics, () => this.udp);
     this.networkTimer = setInterval(() => {
       try {
         networks.tick();
@@ -381,4 +385,16 @@ function netconCongestion(conf: LocalConf): CongestionName {
   const c = netconCongestionControl(conf.settings.netconTcpCongestion);
   if (c.warning !== null) consola.warn(c.warning);
   return c.name;
+}
+
+/** ZT_UDP_RECEIVE: auto (default), recvmmsg or bun (src/transport/udp.ts); anything else is refused with a warning. */
+function udpReceiveChoice(): ReceiveChoice {
+  const text = process.env.ZT_UDP_RECEIVE;
+  if (text === undefined || text === "") return "auto";
+  const choice = parseReceiveChoice(text);
+  if (choice === null) {
+    consola.warn(`ZT_UDP_RECEIVE=${text}: expected auto, recvmmsg or bun; using auto`);
+    return "auto";
+  }
+  return choice;
 }

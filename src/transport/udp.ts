@@ -3,16 +3,26 @@
  * dual-stack socket by default), kernel buffers raised through ffi (Bun.udpSocket has no option for
  * it; default buffers dropped most of an unpaced stream in our measurements), and batched sends:
  * sendmmsg through ffi from preallocated memory where ffi/udp.ts works (Linux x64/arm64), else
- * Bun's sendMany. Received datagrams come from Bun, one callback each, mapped to cached endpoint
- * objects (no address object per datagram).
+ * Bun's sendMany.
+ *
+ * Receiving, two ways (`receivePath`):
+ *   "recvmmsg" (where io_uring and ffi work): Bun binds the socket (its address parsing, errors
+ *   and dual-stack handling), then we take a duplicate of its fd and close Bun's, so Bun no longer
+ *   reads it. An io_uring doorbell (ffi/readiness-doorbell.ts) says when it is readable, and
+ *   recvmmsg fills preallocated slots: nothing is allocated per datagram, and the handler sees
+ *   each datagram in place (valid only during the call).
+ *   "bun": Bun reads, one callback per datagram with a new buffer and an address string.
+ * Either way the sender is mapped to a cached endpoint object (no address object per datagram).
  */
 import type { udp } from "bun";
 import { consola } from "consola";
-import { setSocketBuffers } from "../../ffi/libc.ts";
-import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
+import { closeFd, dupFd, setSockOptInt, setSocketBuffers } from "../../ffi/libc.ts";
+import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
+import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 import { EndpointCache } from "../vl1/endpoint-cache.ts";
 import { type InetAddress, ipToString } from "../vl1/inet-address.ts";
+import { SockaddrEndpoints } from "./sockaddr-endpoints.ts";
 
 /** One received datagram: data[start, end) from `from` (the same object for the same endpoint). */
 export type DatagramHandler = (data: Uint8Array, start: number, end: number, from: InetAddress) => void;
@@ -27,7 +37,17 @@ export interface UdpTransportOptions {
   bindV6?: string | null;
   /** Kernel buffer size for each socket. */
   bufferBytes?: number;
+  /** How to receive (see above): "auto" (the default) is recvmmsg where this machine allows it. */
+  receive?: ReceiveChoice;
   onDatagram: DatagramHandler;
+}
+
+export type ReceivePath = "recvmmsg" | "bun";
+export type ReceiveChoice = ReceivePath | "auto";
+
+/** Parse a receive choice (the ZT_UDP_RECEIVE setting); null when it is not one. */
+export function parseReceiveChoice(text: string): ReceiveChoice | null {
+  return text === "auto" || text === "recvmmsg" || text === "bun" ? text : null;
 }
 
 export class PortInUseError extends Error {}
@@ -36,8 +56,17 @@ type Sock = udp.Socket<"uint8array">;
 
 /** Datagrams per send batch: flushed when full, else at the end of the microtask. */
 const BATCH_MAX = 64;
-/** Largest datagram sendCopy takes: a head or fragment at the largest physical MTU. */
+/** Largest datagram sendCopy takes (and recvmmsg keeps): a head or fragment at the largest physical MTU. */
 const SLOT_BYTES = 10240;
+/** Datagrams per recvmmsg, and batches per doorbell ring before other events get a turn. */
+const RECV_BATCH = 64;
+const RECV_ROUNDS_PER_RING = 8;
+const IPPROTO_IP = 0;
+const IP_TTL = 2;
+const IPPROTO_IPV6 = 41;
+const IPV6_UNICAST_HOPS = 16;
+const IP_RECVERR = 11;
+const IPV6_RECVERR = 25;
 
 /** A bound socket and its send batch (sendmmsg when available, else Bun's sendMany). */
 class Outbound {
@@ -50,14 +79,56 @@ class Outbound {
   /** Destination IP text by endpoint object (Bun's send takes text). */
   private readonly text = new WeakMap<InetAddress, string>();
 
+  /** Sends outside the batch (sendNow) once Bun's socket is gone. */
+  private nowBatch: SendBatch | null = null;
+  /** "address/port" this socket is bound to (kept: Bun's socket may be closed). */
+  readonly boundTo: string;
+  /** Our receive side, once we read the socket ourselves. */
+  inbound: Inbound | null = null;
+
   constructor(
-    readonly sock: Sock,
+    /** Bun's socket; null once we took its fd over (receive path "recvmmsg"). */
+    public sock: Sock | null,
     readonly family: number,
-    readonly fd: number | null,
+    public fd: number | null,
   ) {
     const ffi = fd !== null && ffiUdpSupported();
     this.batch = ffi ? new SendBatch(BATCH_MAX, SLOT_BYTES) : null;
     this.slots = ffi ? null : makeSlots();
+    this.boundTo = sock !== null ? `${sock.address.address}/${sock.port}` : "";
+  }
+
+  /** Send one datagram now, with its own TTL (hop limit) when given. */
+  sendNow(data: Uint8Array, to: InetAddress, ttl: number | undefined): boolean {
+    const s = this.sock;
+    if (s !== null) {
+      const address = this.textOf(to);
+      if (ttl === undefined) return s.send(data, to.port, address);
+      s.setTTL(ttl);
+      try {
+        return s.send(data, to.port, address);
+      } finally {
+        s.setTTL(64);
+      }
+    }
+    const name = this.nameOf(to);
+    if (name === null || this.fd === null) return false;
+    const b = (this.nowBatch ??= new SendBatch(1, SLOT_BYTES));
+    if (!b.add(data, 0, data.length, name, name[SOCKADDR_BYTES]!)) return false;
+    if (ttl === undefined) return b.send(this.fd) === 1;
+    // IPv4 (also as ::ffff:a.b.c.d on a dual-stack socket) takes IP_TTL; -1 restores the default.
+    const [level, opt] = to.family === 4 ? [IPPROTO_IP, IP_TTL] : [IPPROTO_IPV6, IPV6_UNICAST_HOPS];
+    try {
+      setSockOptInt(this.fd, level, opt, ttl);
+    } catch {
+      b.count = 0;
+      return false;
+    }
+    try {
+      return b.send(this.fd) === 1;
+    } finally {
+      setSockOptInt(this.fd, level, opt, -1);
+    }
   }
 
   /** The sockaddr (its length in byte 28) to reach `to` from this socket, or null. */
@@ -92,7 +163,7 @@ class Outbound {
       return n === 0 ? 0 : n - this.batch.send(this.fd!);
     }
     const b = this.triples;
-    if (b.length === 0) return 0;
+    if (b.length === 0 || this.sock === null) return 0;
     let lost = 0;
     try {
       this.sock.sendMany(b);
@@ -102,6 +173,100 @@ class Outbound {
     b.length = 0;
     return lost;
   }
+
+  close(): void {
+    this.inbound?.close();
+    this.inbound = null;
+    if (this.sock !== null) this.sock.close();
+    else if (this.fd !== null) closeFd(this.fd);
+    this.sock = null;
+    this.fd = null;
+  }
+}
+
+/** Counters of the "recvmmsg" receive path (the doorbell's are in its stats). */
+export interface ReceiveStats {
+  /** recvmmsg calls and the datagrams they returned. */
+  calls: number;
+  datagrams: number;
+  /** Datagrams longer than a slot (cut by the kernel), dropped. */
+  truncated: number;
+  /** Datagrams from something other than IPv4 or IPv6, dropped. */
+  badSource: number;
+  /** Exceptions thrown by the datagram handler (a bug): counted, the rest of the batch goes on. */
+  handlerErrors: number;
+}
+
+/** Reads one socket with recvmmsg whenever its doorbell rings. */
+class Inbound {
+  private readonly batch = new RecvBatch(RECV_BATCH, SLOT_BYTES);
+  private readonly endpoints = new SockaddrEndpoints();
+  private doorbell: ReadinessDoorbell | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly onDatagram: DatagramHandler,
+    private readonly owner: UdpTransport,
+  ) {}
+
+  /** Start ringing; the reason instead when this machine cannot. */
+  async open(): Promise<string | null> {
+    const d = await ReadinessDoorbell.open(this.fd, () => this.drain());
+    if (typeof d === "string") return d;
+    this.doorbell = d;
+    return null;
+  }
+
+  get doorbellStats() {
+    return this.doorbell?.stats ?? null;
+  }
+
+  /** Receive and hand on what is queued, up to RECV_ROUNDS_PER_RING batches (then the doorbell rings again). */
+  drain(): void {
+    const b = this.batch;
+    const bytes = b.bytes;
+    const st = this.owner.receiveStats;
+    for (let round = 0; round < RECV_ROUNDS_PER_RING; round++) {
+      if (this.closed) return;
+      const n = b.receive(this.fd);
+      st.calls++;
+      if (n < 0) {
+        this.owner.socketErrors++;
+        return;
+      }
+      st.datagrams += n;
+      // Rung with nothing to read: an error is pending (the poll reports POLLERR until the
+      // error queue is empty), so empty it rather than be rung again at once.
+      if (n === 0 && round === 0) this.owner.socketErrors += b.discardErrors(this.fd);
+      for (let i = 0; i < n && !this.closed; i++) {
+        const t0 = STAGE_TIMING ? stageStart() : 0;
+        if (b.truncated(i)) {
+          st.truncated++;
+          continue;
+        }
+        const from = this.endpoints.get(bytes, b.nameStart(i), b.nameLength(i));
+        if (from === null) {
+          st.badSource++;
+          continue;
+        }
+        const start = b.start(i);
+        try {
+          this.onDatagram(bytes, start, start + b.length(i), from);
+        } catch (e) {
+          if (st.handlerErrors++ < 3) consola.error(`UDP: datagram handler failed: ${(e as Error).stack ?? e}`);
+        }
+        if (STAGE_TIMING) stageEnd(Stage.udp_receive, t0);
+      }
+      if (n < b.capacity) return;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.doorbell?.close();
+    this.doorbell = null;
+  }
 }
 
 export class UdpTransport {
@@ -110,8 +275,10 @@ export class UdpTransport {
   private flushScheduled = false;
   private readonly flushBound = () => this.flush();
   sendErrors = 0;
-  /** Asynchronous socket errors (ICMP unreachable and the like). */
+  /** Asynchronous socket errors (ICMP unreachable and the like), and failed recvmmsg calls. */
   socketErrors = 0;
+  readonly receiveStats: ReceiveStats = { calls: 0, datagrams: 0, truncated: 0, badSource: 0, handlerErrors: 0 };
+  private receiveVia: ReceivePath = "bun";
 
   private constructor(readonly port: number) {}
 
@@ -172,6 +339,7 @@ export class UdpTransport {
       t = new UdpTransport(sock.port);
       t.v4 = outbound(sock, dual !== null ? AF_INET6 : AF_INET);
       t.v6 = dual !== null ? t.v4 : null;
+      await t.takeOverReceive(opts);
     } else {
       // Explicit addresses (local.conf settings.bind): one socket per family.
       const v4 = await bindSocket(opts.bindV4 ?? "0.0.0.0", opts.port);
@@ -184,8 +352,87 @@ export class UdpTransport {
           consola.warn(`UDP: cannot bind ${opts.bindV6}/${v4.port}: ${(e as Error).message}`);
         }
       }
+      await t.takeOverReceive(opts);
     }
     return t;
+  }
+
+  /**
+   * Receive path "recvmmsg": for each socket, a duplicate fd with a doorbell, then Bun's socket is
+   * closed. Any socket that cannot switch keeps Bun's path for all (say why when it was asked for).
+   */
+  private async takeOverReceive(opts: UdpTransportOptions): Promise<void> {
+    const choice = opts.receive ?? "auto";
+    if (choice === "bun") return;
+    const socks = this.v6 !== null && this.v6 !== this.v4 ? [this.v4!, this.v6] : [this.v4!];
+    const why = (reason: string): void => {
+      const msg = `UDP: receiving through Bun (${reason})`;
+      if (choice === "recvmmsg") consola.warn(msg);
+      else consola.debug(msg);
+    };
+    if (!ffiUdpSupported() || socks.some((o) => o.fd === null)) return why("no ffi or no socket fd");
+    const ownFds = new Map<Outbound, number>();
+    for (const o of socks) {
+      let fd: number;
+      try {
+        fd = dupFd(o.fd!);
+      } catch (e) {
+        why((e as Error).message);
+        break;
+      }
+      // ICMP errors queued for the socket (Bun asks for them) would keep it reporting POLLERR;
+      // turning the option off also empties the queue. Peers that do not answer time out anyway.
+      for (const [level, opt] of o.family === AF_INET6 ? [[IPPROTO_IP, IP_RECVERR], [IPPROTO_IPV6, IPV6_RECVERR]] : [[IPPROTO_IP, IP_RECVERR]]) {
+        try {
+          setSockOptInt(fd, level!, opt!, 0);
+        } catch {
+          // not set in the first place
+        }
+      }
+      const inbound = new Inbound(fd, opts.onDatagram, this);
+      const failed = await inbound.open();
+      if (failed !== null) {
+        closeFd(fd);
+        why(failed);
+        break;
+      }
+      o.inbound = inbound;
+      ownFds.set(o, fd);
+    }
+    if (ownFds.size !== socks.length) {
+      for (const [o, fd] of ownFds) {
+        o.inbound!.close();
+        o.inbound = null;
+        closeFd(fd);
+      }
+      return;
+    }
+    // Every socket has its doorbell: now Bun may let go (a datagram it read meanwhile was delivered).
+    for (const o of socks) {
+      o.sock!.close();
+      o.sock = null;
+      o.fd = ownFds.get(o)!;
+    }
+    this.receiveVia = "recvmmsg";
+  }
+
+  /** How datagrams arrive: "recvmmsg" (ffi, with an io_uring doorbell) or "bun" (Bun's callbacks). */
+  get receivePath(): ReceivePath {
+    return this.receiveVia;
+  }
+
+  /** The doorbells' counters (recvmmsg path), summed over the sockets. */
+  doorbellStats(): { rings: number; failures: number; submitErrors: number } {
+    const out = { rings: 0, failures: 0, submitErrors: 0 };
+    for (const o of this.v6 !== null && this.v6 !== this.v4 ? [this.v4, this.v6] : [this.v4]) {
+      const d = o?.inbound?.doorbellStats;
+      if (d) {
+        out.rings += d.rings;
+        out.failures += d.failures;
+        out.submitErrors += d.submitErrors;
+      }
+    }
+    return out;
   }
 
   /** How datagrams leave: "sendmmsg" (ffi) or "sendMany" (Bun). */
@@ -230,20 +477,13 @@ export class UdpTransport {
   sendNow(data: Uint8Array, to: InetAddress, ttl?: number): boolean {
     const o = to.family === 6 ? this.v6 : this.v4;
     if (o === null) return false;
-    const s = o.sock;
-    const address = o.textOf(to);
     try {
-      if (ttl === undefined) return s.send(data, to.port, address);
-      s.setTTL(ttl);
-      try {
-        return s.send(data, to.port, address);
-      } finally {
-        s.setTTL(64);
-      }
+      if (o.sendNow(data, to, ttl)) return true;
     } catch {
-      this.sendErrors++;
-      return false;
+      // counted below
     }
+    this.sendErrors++;
+    return false;
   }
 
   /** Whether an IPv6 socket is open (dual-stack or its own). */
@@ -254,8 +494,8 @@ export class UdpTransport {
   /** "ip/port" of each bound socket, for /status. */
   listeningOn(): string[] {
     const out: string[] = [];
-    if (this.v4) out.push(`${this.v4.sock.address.address}/${this.v4.sock.port}`);
-    if (this.v6 && this.v6 !== this.v4) out.push(`${this.v6.sock.address.address}/${this.v6.sock.port}`);
+    if (this.v4) out.push(this.v4.boundTo);
+    if (this.v6 && this.v6 !== this.v4) out.push(this.v6.boundTo);
     return out;
   }
 
@@ -269,8 +509,8 @@ export class UdpTransport {
 
   close(): void {
     this.flush();
-    this.v4?.sock.close();
-    if (this.v6 !== this.v4) this.v6?.sock.close();
+    this.v4?.close();
+    if (this.v6 !== this.v4) this.v6?.close();
     this.v4 = this.v6 = null;
   }
 }

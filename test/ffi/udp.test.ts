@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
-import { UdpTransport } from "../../src/transport/udp.ts";
+import { readFileSync } from "node:fs";
+import { closeFd, dupFd } from "../../ffi/libc.ts";
+import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
+import { parseReceiveChoice, type ReceivePath, UdpTransport } from "../../src/transport/udp.ts";
+import type { InetAddress } from "../../src/vl1/inet-address.ts";
 import { waitFor } from "../e2e/helpers.ts";
 
 describe("sockaddr encoding", () => {
@@ -74,4 +77,117 @@ describe("SendBatch", () => {
       sink.close();
     }
   });
+});
+
+function ioUringAllowed(): boolean {
+  try {
+    return readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim() === "0";
+  } catch {
+    return true;
+  }
+}
+
+describe("RecvBatch", () => {
+  test("refuses sizes it cannot hold", () => {
+    expect(() => new RecvBatch(0, 100)).toThrow(RangeError);
+    expect(() => new RecvBatch(2000, 100)).toThrow(RangeError);
+    expect(() => new RecvBatch(4, 0)).toThrow(RangeError);
+    expect(() => new RecvBatch(4, 70000)).toThrow(RangeError);
+  });
+
+  test("nothing queued is 0; a datagram longer than its slot is marked truncated and cut to the slot", async () => {
+    const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const fd = dupFd((s as unknown as { fd: number }).fd);
+    const port = s.port;
+    s.close();
+    const tx = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const b = new RecvBatch(4, 100);
+      expect(b.receive(fd)).toBe(0);
+      tx.send(new Uint8Array(150).fill(7), port, "127.0.0.1");
+      tx.send(new Uint8Array(100).fill(8), port, "127.0.0.1");
+      let n = 0;
+      for (let i = 0; i < 100 && n < 2; i++) {
+        n += b.receive(fd);
+        if (n < 2) await Bun.sleep(10); // loopback delivery is immediate; this only bounds the wait
+      }
+      expect(n).toBe(2);
+      expect(b.truncated(0)).toBe(true);
+      expect(b.length(0)).toBe(100);
+      expect(b.truncated(1)).toBe(false);
+      expect(b.length(1)).toBe(100);
+      expect(b.bytes[b.start(1) + 99]).toBe(8);
+      expect(b.nameLength(1)).toBe(16);
+    } finally {
+      closeFd(fd);
+      tx.close();
+    }
+  });
+});
+
+describe("UdpTransport receive paths", () => {
+  test("parseReceiveChoice takes auto, recvmmsg and bun only", () => {
+    expect(parseReceiveChoice("auto")).toBe("auto");
+    expect(parseReceiveChoice("recvmmsg")).toBe("recvmmsg");
+    expect(parseReceiveChoice("bun")).toBe("bun");
+    expect(parseReceiveChoice("io_uring")).toBeNull();
+    expect(parseReceiveChoice("")).toBeNull();
+  });
+
+  const paths: ReceivePath[] = ["bun", "recvmmsg"];
+  for (const path of paths) {
+    test(`${path}: 300 datagrams from two senders arrive whole, in order per sender, with the right endpoint (dual-stack socket)`, async () => {
+      const got: { text: string; from: InetAddress }[] = [];
+      const t = await UdpTransport.open({
+        port: 0,
+        receive: path,
+        onDatagram: (d, start, end, from) => got.push({ text: Buffer.from(d.subarray(start, end)).toString(), from }),
+      });
+      const expected: ReceivePath = path === "recvmmsg" && ffiUdpSupported() && ioUringAllowed() ? "recvmmsg" : "bun";
+      const a = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+      const b = await Bun.udpSocket({ hostname: "::1", port: 0 });
+      try {
+        expect(t.receivePath).toBe(expected);
+        for (let i = 0; i < 150; i++) {
+          a.send(`a${i}`.padEnd(50 + i, "."), t.port, "127.0.0.1");
+          b.send(`b${i}`.padEnd(1400, "-"), t.port, "::1");
+        }
+        await waitFor("300 datagrams", async () => (got.length >= 300 ? true : null), 5000);
+        const fromA = got.filter((g) => g.text.startsWith("a"));
+        const fromB = got.filter((g) => g.text.startsWith("b"));
+        expect(fromA.map((g) => g.text)).toEqual(Array.from({ length: 150 }, (_, i) => `a${i}`.padEnd(50 + i, ".")));
+        expect(fromB.map((g) => g.text)).toEqual(Array.from({ length: 150 }, (_, i) => `b${i}`.padEnd(1400, "-")));
+        // One endpoint object per sender; IPv4 on the dual-stack socket reported as IPv4.
+        expect(new Set(fromA.map((g) => g.from)).size).toBe(1);
+        expect(fromA[0]!.from).toMatchObject({ family: 4, port: a.port });
+        expect([...fromA[0]!.from.ip]).toEqual([127, 0, 0, 1]);
+        expect(fromB[0]!.from).toMatchObject({ family: 6, port: b.port });
+        expect([...fromB[0]!.from.ip]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        if (expected === "recvmmsg") {
+          expect(t.receiveStats.datagrams).toBe(300);
+          expect(t.doorbellStats().rings).toBeGreaterThan(0);
+        }
+        // sendNow (with and without a TTL) goes out on whichever socket now owns the port.
+        const back: string[] = [];
+        const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: (_s, d) => void back.push(Buffer.from(d).toString()) } });
+        try {
+          const to = { family: 4 as const, ip: Uint8Array.of(127, 0, 0, 1), port: sink.port };
+          expect(t.sendNow(Buffer.from("now"), to)).toBe(true);
+          expect(t.sendNow(Buffer.from("ttl"), to, 2)).toBe(true);
+          await waitFor("both sendNow datagrams", async () => (back.length >= 2 ? true : null), 5000);
+          expect(back).toEqual(["now", "ttl"]);
+        } finally {
+          sink.close();
+        }
+        expect(t.listeningOn()).toEqual([`::/${t.port}`]);
+      } finally {
+        t.close();
+        a.close();
+        b.close();
+      }
+      // closed: the port is free again
+      const again = await Bun.udpSocket({ hostname: "::", port: t.port });
+      again.close();
+    });
+  }
 });
