@@ -4,10 +4,15 @@
  *
  * Reading: one read() on a tap returns exactly one frame, but Bun offers no event-driven reader
  * that keeps boundaries (Bun.file(fd).stream() concatenates several reads into one chunk and can
- * cut a frame that does not fit its remaining buffer). So a Worker blocks in poll()/read() and
- * reads frames straight into a SharedArrayBuffer ring of fixed slots; the main thread sleeps on
- * Atomics.waitAsync and drains the whole ring per wake-up, handing each frame to the receiver in
- * place (no copy, no message per frame). Writing is a direct write() from the caller's buffer.
+ * cut a frame that does not fit its remaining buffer). Two ways around it (TapOptions.reader):
+ *   "doorbell" (where io_uring is allowed): the io_uring doorbell (readiness-doorbell.ts) wakes
+ *   the main thread when the tap has frames, which reads them with read() into one buffer and
+ *   hands each to the receiver in place. One thread, one wake-up per batch.
+ *   "thread": a Worker blocks in poll()/read() and reads frames straight into a
+ *   SharedArrayBuffer ring of fixed slots; the main thread sleeps on Atomics.waitAsync and drains
+ *   the whole ring per wake-up, handing each frame to the receiver in place. Two more thread
+ *   hand-offs per batch, but no io_uring needed.
+ * Writing is a direct write() from the caller's buffer.
  *
  * The device is opened with IFF_VNET_HDR: each frame is preceded by a struct virtio_net_hdr both
  * ways. No offloads are enabled, so the kernel's headers say nothing (the reader reads them into
@@ -17,6 +22,7 @@ import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { consola } from "consola";
 import { FRAME_HEADROOM, type FrameReceiver, type FrameSink } from "../src/stack/link.ts";
 import { copyBytes } from "./copy-bytes.ts";
+import { ReadinessDoorbell } from "./readiness-doorbell.ts";
 import { RING_HEAD, RING_STOP, RING_TAIL, RingConsumer, ringSlotCount, TapRing, type TapWorkerInit } from "./tap-ring.ts";
 
 const O_RDWR = 2;
@@ -56,6 +62,7 @@ const symbols = {
   // the third argument is a pointer for TUNSETIFF and a plain integer for TUNSETOFFLOAD
   ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
@@ -80,6 +87,18 @@ export interface TapStats {
   wakeups: number;
 }
 
+/** How received frames reach the main thread (see the top of this file). */
+export type TapReader = "doorbell" | "thread";
+export type TapReaderChoice = TapReader | "auto";
+
+export function parseTapReaderChoice(text: string): TapReaderChoice | null {
+  return text === "auto" || text === "doorbell" || text === "thread" ? text : null;
+}
+
+/** Frames read per doorbell ring before other events get a turn (the bell rings again at once). */
+const FRAMES_PER_RING = 256;
+const EINTR = 4;
+
 export interface TapOptions {
   /** Interface name to request (kernel picks tapN when omitted). At most 15 bytes. */
   name?: string;
@@ -92,6 +111,8 @@ export interface TapOptions {
   slots?: number;
   /** Initial value of the ring's free-running counters (tests start them near 2^31 and 2^32). */
   ringStart?: number;
+  /** How to read (see the top of this file); "auto" (the default): the doorbell where io_uring is allowed. */
+  reader?: TapReaderChoice;
   /**
    * Let the kernel hand us TCP trains (IPv4 and IPv6) of up to 64 KB and frames with their
    * checksum left to finish (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). The receiver then gets each
@@ -121,6 +142,11 @@ export class TapDevice implements FrameSink {
   private ringStart = 0;
   private running = false;
   private closed = false;
+  private readerChoice: TapReaderChoice = "auto";
+  private readerInUse: TapReader | null = null;
+  private doorbell: ReadinessDoorbell | null = null;
+  /** The doorbell reader's frame buffer: headroom, then the virtio_net_hdr and the frame. */
+  private rxBuf = new Uint8Array(0);
 
   private constructor(fd: number, name: string) {
     this.fd = fd;
@@ -160,6 +186,7 @@ export class TapDevice implements FrameSink {
     // txqueuelen); with offloads a slot holds a whole train of frames, so fewer do.
     dev.slots = ringSlotCount(opts.slots ?? (dev.offload ? 256 : Math.max(512, Math.floor((8 << 20) / dev.slotSize))));
     dev.ringStart = opts.ringStart ?? 0;
+    dev.readerChoice = opts.reader ?? "auto";
     return dev;
   }
 
@@ -191,10 +218,76 @@ export class TapDevice implements FrameSink {
     this.stats.txFrames++;
   }
 
-  /** Start delivering received frames to `receiver` (from the event loop, in batches). */
+  /**
+   * Start delivering received frames to `receiver` (from the event loop, in batches). With the
+   * doorbell the reading starts once it is armed (a moment later); frames wait in the device.
+   */
   start(receiver: FrameReceiver): void {
     if (this.running) throw new Error("tap already started");
     this.running = true;
+    if (this.readerChoice === "thread") {
+      this.startThread(receiver);
+      return;
+    }
+    void this.startDoorbell(receiver);
+  }
+
+  /** Which reader runs: null until start() has settled on one. */
+  get reader(): TapReader | null {
+    return this.readerInUse;
+  }
+
+  private async startDoorbell(receiver: FrameReceiver): Promise<void> {
+    this.rxBuf = new Uint8Array(this.slotSize);
+    const bell = await ReadinessDoorbell.open(this.fd, () => this.drainDevice(receiver));
+    if (this.closed) {
+      if (typeof bell !== "string") bell.close();
+      return;
+    }
+    if (typeof bell === "string") {
+      const msg = `tap ${this.name}: reading with a thread (${bell})`;
+      if (this.readerChoice === "doorbell") consola.warn(msg);
+      else consola.debug(msg);
+      this.rxBuf = new Uint8Array(0);
+      this.startThread(receiver);
+      return;
+    }
+    this.doorbell = bell;
+    this.readerInUse = "doorbell";
+  }
+
+  /** The doorbell rang: read frames until the device is empty (or FRAMES_PER_RING), each handed on in place. */
+  private drainDevice(receiver: FrameReceiver): void {
+    if (this.closed) return;
+    const buf = this.rxBuf;
+    // The frame starts at FRAME_HEADROOM, as in a ring slot; its virtio_net_hdr just before it.
+    const at = FRAME_HEADROOM - VNET_HDR_LEN;
+    const room = buf.length - at;
+    if (at < 0 || room <= VNET_HDR_LEN) return;
+    const p = ptr(buf, at);
+    let frames = 0;
+    for (let i = 0; i < FRAMES_PER_RING && !this.closed; i++) {
+      const n = Number(c().read(this.fd, p, room));
+      if (n > VNET_HDR_LEN) {
+        frames++;
+        try {
+          receiver.receiveFrame(buf, FRAME_HEADROOM, FRAME_HEADROOM + n - VNET_HDR_LEN);
+        } catch (e) {
+          consola.error(`tap ${this.name}: receiver threw:`, e);
+        }
+        continue;
+      }
+      if (n > 0) continue; // a header without a frame
+      if (n < 0 && errno() === EINTR) continue;
+      break; // EAGAIN: empty. Any other error means the device is going away; close() follows.
+    }
+    this.stats.wakeups++;
+    this.stats.rxFrames += frames;
+    this.onBatchEnd?.();
+  }
+
+  private startThread(receiver: FrameReceiver): void {
+    this.readerInUse = "thread";
     const ring = TapRing.create(this.slots, this.slotSize, FRAME_HEADROOM, this.ringStart);
     this.ring = ring;
     const init: TapWorkerInit = {
@@ -260,6 +353,8 @@ export class TapDevice implements FrameSink {
       Atomics.notify(ctl, RING_HEAD);
     }
     this.worker?.terminate();
+    this.doorbell?.close();
+    this.doorbell = null;
     c().close(this.fd);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { consola } from "consola";
-import { TapDevice } from "../../ffi/tap.ts";
+import { parseTapReaderChoice, TapDevice, type TapReaderChoice } from "../../ffi/tap.ts";
 import { TapCoalescer } from "./tap-gro.ts";
 import { TapSegmenter } from "./tap-gso.ts";
 import type { FrameReceiver, FrameSink } from "../stack/link.ts";
@@ -25,6 +25,17 @@ const spawnRunner: CommandRunner = async (argv) => {
   const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   return { code, stderr };
 };
+
+/** ZT_TAP_READER: auto (default), doorbell or thread (ffi/tap.ts); anything else is refused with a warning. */
+export function tapReaderChoice(text = process.env.ZT_TAP_READER): TapReaderChoice {
+  if (text === undefined || text === "") return "auto";
+  const choice = parseTapReaderChoice(text);
+  if (choice === null) {
+    consola.warn(`ZT_TAP_READER=${text}: expected auto, doorbell or thread; using auto`);
+    return "auto";
+  }
+  return choice;
+}
 
 /** zt + the network ID folded to 40 bits in base 36: stable per network, ≤ 10 characters. */
 export function tapDeviceName(nwid: bigint): string {
@@ -97,7 +108,8 @@ export class TapPort implements NetworkPort {
     if (process.platform !== "linux") throw new PortError("tap ports need Linux");
     if (uid !== 0) throw new PortError("tap mode needs root (CAP_NET_ADMIN to create a tap device)", 1);
     try {
-      return new TapPort(TapDevice.open({ name: tapDeviceName(nwid), maxFrame: Math.max(mtu, 10000) + 18, offload: true }), runCmd);
+      const opts = { name: tapDeviceName(nwid), maxFrame: Math.max(mtu, 10000) + 18, offload: true, reader: tapReaderChoice() };
+      return new TapPort(TapDevice.open(opts), runCmd);
     } catch (e) {
       throw new PortError(`cannot create tap device: ${(e as Error).message}`, 19);
     }

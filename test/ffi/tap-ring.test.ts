@@ -4,6 +4,7 @@
  * order they went in, and a full ring refuses a slot. The kernel test pushes real frames through a
  * tap whose ring starts just before each boundary (root only).
  */
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, test } from "bun:test";
 import { ETHERTYPE_IPV4, ipv4ToString } from "../../src/stack/link.ts";
 import { RING_HEAD, RING_TAIL, RingConsumer, RingProducer, ringSlotCount, TapRing } from "../../ffi/tap-ring.ts";
@@ -104,48 +105,73 @@ describe.skipIf(!kernel)("tap device ring at the wrap (root)", () => {
     for (const n of nets) await n.close();
   });
 
+  /** 400 UDP datagrams of varied sizes from the kernel into the tap; checks them; returns the frames seen. */
+  async function burst(net: KernelNet): Promise<number> {
+    const ourMac = "02:aa:bb:cc:00:07";
+    await net.exec(["ip", "neigh", "replace", ipv4ToString(net.stackIp), "lladdr", ourMac, "dev", net.ifname, "nud", "permanent"]);
+    const sizes: number[] = [];
+    let corrupt = 0;
+    let total = 0;
+    net.tap.start({
+      receiveFrame: (b, s, e) => {
+        total++;
+        const type = (b[s + 12]! << 8) | b[s + 13]!;
+        if (type !== ETHERTYPE_IPV4 || b[s + 23] !== 17) return;
+        const udpLen = (b[s + 38]! << 8) | b[s + 39]!;
+        if (e - s !== 14 + 20 + udpLen) corrupt++;
+        for (let i = s + 42; i < e; i++) if (b[i] !== 0x5a) corrupt++;
+        sizes.push(udpLen - 8);
+      },
+    });
+    const n = 400;
+    const peer = new URL("../stack/kernel-peer.ts", import.meta.url).pathname;
+    await net.exec([process.execPath, peer, "udp-burst", ipv4ToString(net.stackIp), "9999", String(n)], { timeoutMs: 30_000 });
+    // Everything the kernel put on the tap (sent minus its own queue drops) must come out.
+    const dropped = async () =>
+      Number(/TX:.*\n\s*\d+\s+\d+\s+\d+\s+(\d+)/.exec((await net.exec(["ip", "-s", "link", "show", net.ifname])).stdout)?.[1] ?? "0");
+    const deadline = Date.now() + 10_000;
+    while (sizes.length + (await dropped()) < n && Date.now() < deadline) await Bun.sleep(20);
+    expect(corrupt).toBe(0);
+    expect(sizes.length + (await dropped())).toBe(n);
+    // In order: the sizes received are a subsequence of the sizes sent (1 + (i * 97) % 1472).
+    let i = 0;
+    for (const size of sizes) {
+      while (i < n && 1 + ((i * 97) % 1472) !== size) i++;
+      expect(i).toBeLessThan(n);
+      i++;
+    }
+    return total;
+  }
+
   for (const [name, boundary] of BOUNDARIES) {
-    test(`UDP datagrams from the kernel cross the ${name} wrap of an 8-slot ring intact`, async () => {
+    test(`UDP datagrams from the kernel cross the ${name} wrap of an 8-slot ring intact (reader thread)`, async () => {
       const start = boundary - 150;
-      const net = await createKernelNet({ mtu: 1500, tap: { slots: 8, ringStart: start } });
+      const net = await createKernelNet({ mtu: 1500, tap: { slots: 8, ringStart: start, reader: "thread" } });
       nets.push(net);
-      const ourMac = "02:aa:bb:cc:00:07";
-      await net.exec(["ip", "neigh", "replace", ipv4ToString(net.stackIp), "lladdr", ourMac, "dev", net.ifname, "nud", "permanent"]);
-      const sizes: number[] = [];
-      let corrupt = 0;
-      let total = 0;
-      net.tap.start({
-        receiveFrame: (b, s, e) => {
-          total++;
-          const type = (b[s + 12]! << 8) | b[s + 13]!;
-          if (type !== ETHERTYPE_IPV4 || b[s + 23] !== 17) return;
-          const udpLen = (b[s + 38]! << 8) | b[s + 39]!;
-          if (e - s !== 14 + 20 + udpLen) corrupt++;
-          for (let i = s + 42; i < e; i++) if (b[i] !== 0x5a) corrupt++;
-          sizes.push(udpLen - 8);
-        },
-      });
-      const n = 400;
-      const peer = new URL("../stack/kernel-peer.ts", import.meta.url).pathname;
-      await net.exec([process.execPath, peer, "udp-burst", ipv4ToString(net.stackIp), "9999", String(n)], { timeoutMs: 30_000 });
-      // Everything the kernel put on the tap (sent minus its own queue drops) must come out of the ring.
-      const dropped = async () =>
-        Number(/TX:.*\n\s*\d+\s+\d+\s+\d+\s+(\d+)/.exec((await net.exec(["ip", "-s", "link", "show", net.ifname])).stdout)?.[1] ?? "0");
-      const deadline = Date.now() + 10_000;
-      while (sizes.length + (await dropped()) < n && Date.now() < deadline) await Bun.sleep(20);
-      expect(corrupt).toBe(0);
-      expect(sizes.length + (await dropped())).toBe(n);
-      // In order: the sizes received are a subsequence of the sizes sent (1 + (i * 97) % 1472).
-      let i = 0;
-      for (const size of sizes) {
-        while (i < n && 1 + ((i * 97) % 1472) !== size) i++;
-        expect(i).toBeLessThan(n);
-        i++;
-      }
+      const total = await burst(net);
+      expect(net.tap.reader).toBe("thread");
       const counters = net.tap.ringCounters()!;
       // The counters went past the boundary (as int32: from positive to negative, or from -1 to 0).
       expect(counters.tail).toBe((start + total) | 0);
       expect(total).toBeGreaterThan(150);
     }, 40_000);
   }
+
+  test("the doorbell reader (where io_uring is allowed) delivers the same burst intact and in order", async () => {
+    const net = await createKernelNet({ mtu: 1500, tap: { reader: "doorbell" } });
+    nets.push(net);
+    const total = await burst(net);
+    expect(net.tap.reader).toBe(ioUringAllowed() ? "doorbell" : "thread");
+    if (net.tap.reader === "doorbell") expect(net.tap.ringCounters()).toBeUndefined(); // no ring in between
+    expect(net.tap.stats.rxFrames).toBe(total);
+    expect(total).toBeGreaterThan(150);
+  }, 40_000);
 });
+
+function ioUringAllowed(): boolean {
+  try {
+    return readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim() === "0";
+  } catch {
+    return true;
+  }
+}

@@ -76,7 +76,7 @@ async function sweepStale(): Promise<void> {
 }
 
 export async function createKernelNet(
-  opts: { mtu?: number; subnet?: number; tap?: Pick<TapOptions, "slots" | "ringStart"> } = {},
+  opts: { mtu?: number; subnet?: number; tap?: Pick<TapOptions, "slots" | "ringStart" | "reader"> } = {},
 ): Promise<KernelNet> {
   if (counter === 0) await sweepStale();
   // pid + counter: unique per run, and tells sweepStale() whose namespace it is (ifname <= 15 bytes).
