@@ -17,15 +17,13 @@
 import type { udp } from "bun";
 import { consola } from "consola";
 import { closeFd, dupFd, setSockOptInt, setSocketBuffers } from "../../ffi/libc.ts";
-import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
-import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
+import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 import { EndpointCache } from "../vl1/endpoint-cache.ts";
 import { type InetAddress, ipToString } from "../vl1/inet-address.ts";
-import { SockaddrEndpoints } from "./sockaddr-endpoints.ts";
+import { type DatagramHandler, Inbound, type InboundOwner, type ReceiveStats } from "./udp-inbound.ts";
 
-/** One received datagram: data[start, end) from `from` (the same object for the same endpoint). */
-export type DatagramHandler = (data: Uint8Array, start: number, end: number, from: InetAddress) => void;
+export type { DatagramHandler } from "./udp-inbound.ts";
 
 export interface UdpTransportOptions {
   port: number;
@@ -58,9 +56,6 @@ type Sock = udp.Socket<"uint8array">;
 const BATCH_MAX = 64;
 /** Largest datagram sendCopy takes (and recvmmsg keeps): a head or fragment at the largest physical MTU. */
 const SLOT_BYTES = 10240;
-/** Datagrams per recvmmsg, and batches per doorbell ring before other events get a turn. */
-const RECV_BATCH = 64;
-const RECV_ROUNDS_PER_RING = 8;
 const IPPROTO_IP = 0;
 const IP_TTL = 2;
 const IPPROTO_IPV6 = 41;
@@ -184,92 +179,7 @@ class Outbound {
   }
 }
 
-/** Counters of the "recvmmsg" receive path (the doorbell's are in its stats). */
-export interface ReceiveStats {
-  /** recvmmsg calls and the datagrams they returned. */
-  calls: number;
-  datagrams: number;
-  /** Datagrams longer than a slot (cut by the kernel), dropped. */
-  truncated: number;
-  /** Datagrams from something other than IPv4 or IPv6, dropped. */
-  badSource: number;
-  /** Exceptions thrown by the datagram handler (a bug): counted, the rest of the batch goes on. */
-  handlerErrors: number;
-}
-
-/** Reads one socket with recvmmsg whenever its doorbell rings. */
-class Inbound {
-  private readonly batch = new RecvBatch(RECV_BATCH, SLOT_BYTES);
-  private readonly endpoints = new SockaddrEndpoints();
-  private doorbell: ReadinessDoorbell | null = null;
-  private closed = false;
-
-  constructor(
-    private readonly fd: number,
-    private readonly onDatagram: DatagramHandler,
-    private readonly owner: UdpTransport,
-  ) {}
-
-  /** Start ringing; the reason instead when this machine cannot. */
-  async open(): Promise<string | null> {
-    const d = await ReadinessDoorbell.open(this.fd, () => this.drain());
-    if (typeof d === "string") return d;
-    this.doorbell = d;
-    return null;
-  }
-
-  get doorbellStats() {
-    return this.doorbell?.stats ?? null;
-  }
-
-  /** Receive and hand on what is queued, up to RECV_ROUNDS_PER_RING batches (then the doorbell rings again). */
-  drain(): void {
-    const b = this.batch;
-    const bytes = b.bytes;
-    const st = this.owner.receiveStats;
-    for (let round = 0; round < RECV_ROUNDS_PER_RING; round++) {
-      if (this.closed) return;
-      const n = b.receive(this.fd);
-      st.calls++;
-      if (n < 0) {
-        this.owner.socketErrors++;
-        return;
-      }
-      st.datagrams += n;
-      // Rung with nothing to read: an error is pending (the poll reports POLLERR until the
-      // error queue is empty), so empty it rather than be rung again at once.
-      if (n === 0 && round === 0) this.owner.socketErrors += b.discardErrors(this.fd);
-      for (let i = 0; i < n && !this.closed; i++) {
-        const t0 = STAGE_TIMING ? stageStart() : 0;
-        if (b.truncated(i)) {
-          st.truncated++;
-          continue;
-        }
-        const from = this.endpoints.get(bytes, b.nameStart(i), b.nameLength(i));
-        if (from === null) {
-          st.badSource++;
-          continue;
-        }
-        const start = b.start(i);
-        try {
-          this.onDatagram(bytes, start, start + b.length(i), from);
-        } catch (e) {
-          if (st.handlerErrors++ < 3) consola.error(`UDP: datagram handler failed: ${(e as Error).stack ?? e}`);
-        }
-        if (STAGE_TIMING) stageEnd(Stage.udp_receive, t0);
-      }
-      if (n < b.capacity) return;
-    }
-  }
-
-  close(): void {
-    this.closed = true;
-    this.doorbell?.close();
-    this.doorbell = null;
-  }
-}
-
-export class UdpTransport {
+export class UdpTransport implements InboundOwner {
   private v4: Outbound | null = null;
   private v6: Outbound | null = null;
   private flushScheduled = false;
@@ -389,7 +299,7 @@ export class UdpTransport {
           // not set in the first place
         }
       }
-      const inbound = new Inbound(fd, opts.onDatagram, this);
+      const inbound = new Inbound(fd, SLOT_BYTES, opts.onDatagram, this);
       const failed = await inbound.open();
       if (failed !== null) {
         closeFd(fd);
