@@ -3,7 +3,7 @@
  * Two nodes in --tap mode, each in its own network namespace, on a public network of our
  * controller (our service is root and controller in a third namespace): ping RTT (cold: right
  * after the join; warm: after the transfer, when our JIT has compiled the datapath) and iperf3 TCP
- * over the taps (MB/s of payload, frames/s through the receiving tap). Then the same with two real
+ * over the taps (MB/s of payload, frames/s through the receiving tap), a→b and then b→a (`-R`). Then the same with two real
  * zerotier-one 1.14.1 nodes as the leaves, if a build is present (ZT_ONE, or zerotier-one on PATH;
  * never part of the project), for the ratio. Needs root and iperf3;
  * prints "skipped" otherwise.
@@ -17,6 +17,8 @@ const SECONDS = Number(process.env.VL2_TAP_SECONDS ?? 8);
 
 interface Result {
   mbps: number;
+  /** The other direction (iperf3 -R: the node that received now sends). */
+  mbpsReverse: number;
   framesPerSec: number;
   /** Frames the sending node read from its tap (a TSO train counts once). */
   sentFramesPerSec: number;
@@ -65,12 +67,18 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     const rxAfter = await rxPackets(lab, leaves[1]!.ns, dev);
     const txAfter = await rxPackets(lab, leaves[0]!.ns, info[0]!.portDeviceName, "tx");
     await server.exited;
+    const reverseServer = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
+    await Bun.sleep(500);
+    const reverse = await lab.exec(leaves[0]!.ns, ["iperf3", "-c", ipB, "-R", "-t", String(SECONDS), "-J"], { allowFail: true, timeoutMs: (SECONDS + 30) * 1000 });
+    await reverseServer.exited;
     const warmPingMs = await pingAverage();
-    const j = JSON.parse(client.out) as { end?: { sum_received?: { bits_per_second?: number } } };
-    const bps = j.end?.sum_received?.bits_per_second ?? 0;
+    const received = (out: string): number =>
+      (JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second ?? 0;
+    const bps = received(client.out);
     const gb = (bps / 8) * SECONDS / 1e9;
     return {
       mbps: bps / 8 / 1e6,
+      mbpsReverse: received(reverse.out) / 8 / 1e6,
       framesPerSec: (rxAfter - rxBefore) / elapsed,
       sentFramesPerSec: (txAfter - txBefore) / elapsed,
       pingMs,
@@ -97,14 +105,15 @@ if (!netnsPossible() || (await sh(["which", "iperf3"], { allowFail: true })).cod
 const ours = await run("ours");
 const cpu = (r: Result): string =>
   `CPU ${r.cpuPerGb[0].toFixed(2)} / ${r.cpuPerGb[1].toFixed(2)} s/GB (sender / receiver), machine ${(100 * r.machineBusy).toFixed(0)}% busy`;
-console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s, ${Math.round(ours.sentFramesPerSec)} frames/s out of the sending tap, ${Math.round(ours.framesPerSec)} into the receiving tap, ping ${ours.pingMs} ms cold, ${ours.warmPingMs} ms warm; ${cpu(ours)}`);
+console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s (b→a ${ours.mbpsReverse.toFixed(1)}), ${Math.round(ours.sentFramesPerSec)} frames/s out of the sending tap, ${Math.round(ours.framesPerSec)} into the receiving tap, ping ${ours.pingMs} ms cold, ${ours.warmPingMs} ms warm; ${cpu(ours)}`);
 if (ZT_ONE !== null) {
   const real = await run("real");
-  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s, ${Math.round(real.sentFramesPerSec)} / ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms cold, ${real.warmPingMs} ms warm; ${cpu(real)}`);
+  console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s (b→a ${real.mbpsReverse.toFixed(1)}), ${Math.round(real.sentFramesPerSec)} / ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms cold, ${real.warmPingMs} ms warm; ${cpu(real)}`);
   const pingRatio = (a: number, b: number): string => (a > 0 && b > 0 ? (a / b).toFixed(2) : "n/a");
   console.log(
     `vl2-tap ratio ours/real: ${(ours.mbps / real.mbps).toFixed(2)} (throughput), ping ${pingRatio(ours.warmPingMs, real.warmPingMs)} warm, ${pingRatio(ours.pingMs, real.pingMs)} cold`,
   );
+  console.log(`vl2-tap ratio ours/real b→a: ${pingRatio(ours.mbpsReverse, real.mbpsReverse)} (throughput)`);
 } else {
   console.log("vl2-tap zerotier-one 1.14.1: not available");
 }
