@@ -46,6 +46,18 @@ const cpu = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
+/** Run the flood at `port`; returns this process's CPU seconds until `ended` (the first end marker). */
+async function floodUntil(port: number, ended: Promise<void>, reject: (e: Error) => void): Promise<number> {
+  const c0 = cpu();
+  const sender = Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]);
+  // the markers follow the sender's last datagrams within 30 ms: none 2 s after its exit is a failure
+  void sender.exited.then(() => setTimeout(() => reject(new Error("no end marker arrived")), 2000).unref());
+  await ended;
+  const used = cpu() - c0;
+  await sender.exited;
+  return used;
+}
+
 async function viaBun(port: number): Promise<[number, number]> {
   let n = 0;
   const { promise: ended, resolve: end, reject } = Promise.withResolvers<void>();
@@ -62,13 +74,7 @@ async function viaBun(port: number): Promise<[number, number]> {
       },
     },
   });
-  const c0 = cpu();
-  const sender = Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]);
-  // the markers follow the sender's last datagrams within 30 ms: none 2 s after its exit is a failure
-  void sender.exited.then(() => setTimeout(() => reject(new Error("no end marker arrived")), 2000).unref());
-  await ended;
-  const used = cpu() - c0;
-  await sender.exited;
+  const used = await floodUntil(port, ended, reject);
   sock.close();
   return [n, used];
 }
@@ -147,12 +153,7 @@ async function viaDoorbell(port: number): Promise<[number, number]> {
     }
   });
   if (typeof bell === "string") throw new Error(`no doorbell here: ${bell}`);
-  const c0 = cpu();
-  const sender = Bun.spawn([flood, String(port), String(COUNT), String(SIZE)]);
-  void sender.exited.then(() => setTimeout(() => reject(new Error("no end marker arrived")), 2000).unref());
-  await ended;
-  const used = cpu() - c0;
-  await sender.exited;
+  const used = await floodUntil(port, ended, reject);
   bell.close();
   closeFd(fd);
   return [n, used];

@@ -1,19 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { IoUring } from "../../ffi/io-uring.ts";
 import { closeFd, dupFd, setSockOptInt } from "../../ffi/libc.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { waitFor } from "../e2e/helpers.ts";
-
-/** Whether this kernel lets unprivileged and privileged processes use io_uring (0 = all may). */
-function ioUringAllowed(): boolean {
-  try {
-    return readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim() === "0";
-  } catch {
-    return true; // older kernels have no such switch
-  }
-}
+import { ioUringAllowed } from "./io-uring-allowed.ts";
 
 /** A UDP socket we read ourselves: Bun binds it, we keep a duplicate of its fd and close Bun's. */
 async function ownUdpSocket(): Promise<{ fd: number; port: number }> {

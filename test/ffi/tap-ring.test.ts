@@ -4,11 +4,11 @@
  * order they went in, and a full ring refuses a slot. The kernel test pushes real frames through a
  * tap whose ring starts just before each boundary (root only).
  */
-import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, test } from "bun:test";
 import { ETHERTYPE_IPV4, ipv4ToString } from "../../src/stack/link.ts";
 import { RING_HEAD, RING_TAIL, RingConsumer, RingProducer, ringSlotCount, TapRing } from "../../ffi/tap-ring.ts";
 import { createKernelNet, kernelTestsPossible, type KernelNet } from "../stack/kernel-harness.ts";
+import { ioUringAllowed } from "./io-uring-allowed.ts";
 
 const HEADROOM = 64;
 const BOUNDARIES: [string, number][] = [
@@ -168,10 +168,3 @@ describe.skipIf(!kernel)("tap device ring at the wrap (root)", () => {
   }, 40_000);
 });
 
-function ioUringAllowed(): boolean {
-  try {
-    return readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim() === "0";
-  } catch {
-    return true;
-  }
-}

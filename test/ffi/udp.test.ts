@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { closeFd, dupFd } from "../../ffi/libc.ts";
 import { AF_INET, AF_INET6, encodeSockaddr, ffiUdpSupported, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { parseReceiveChoice, type ReceivePath, UdpTransport } from "../../src/transport/udp.ts";
 import type { InetAddress } from "../../src/vl1/inet-address.ts";
 import { waitFor } from "../e2e/helpers.ts";
+import { ioUringAllowed } from "./io-uring-allowed.ts";
 
 describe("sockaddr encoding", () => {
   test("IPv4 on an AF_INET socket: sockaddr_in, port big-endian", () => {
@@ -79,13 +79,6 @@ describe("SendBatch", () => {
   });
 });
 
-function ioUringAllowed(): boolean {
-  try {
-    return readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim() === "0";
-  } catch {
-    return true;
-  }
-}
 
 describe("RecvBatch", () => {
   test("refuses sizes it cannot hold", () => {
