@@ -11,9 +11,12 @@
  * the kernel does nothing per datagram; a datagram that arrives after the drain and before the
  * arm makes the new poll complete at once, so no wake-up is lost.
  *
- * Both entries skip their completions when they succeed; a failure posts one, which the next
- * wake-up (or close) consumes and counts.
+ * Both entries skip their completions when they succeed; a failure posts one. A failed poll or
+ * send also breaks the chain (no byte, so no ring): a once-a-second check looks for failure
+ * completions, counts them and arms again. If Bun ever closes its end of the socketpair, the bell
+ * is dead: `onLost` is told, so the owner can open a new one.
  */
+import { consola } from "consola";
 import { IoUring, OP_POLL_ADD, OP_SEND, SQE_CQE_SKIP_SUCCESS, SQE_IO_LINK } from "./io-uring.ts";
 import { errno, strerror } from "./libc.ts";
 import { ptr } from "bun:ffi";
@@ -39,22 +42,30 @@ export interface DoorbellStats {
 export class ReadinessDoorbell {
   readonly stats: DoorbellStats = { rings: 0, failures: 0, submitErrors: 0 };
   private closed = false;
+  private failed = 0;
   private readonly countFailure = (_u: number, res: number): void => {
-    if (res < 0) this.stats.failures++;
+    if (res < 0) {
+      this.stats.failures++;
+      this.failed++;
+    }
   };
+  private readonly watchdog: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly fd: number,
     private readonly ring: IoUring,
     private readonly sendFd: number,
     private readonly bunSide: { end(): void },
-  ) {}
+  ) {
+    this.watchdog = setInterval(() => this.check(), 1000);
+    this.watchdog.unref();
+  }
 
   /**
    * A doorbell for `fd`, armed: onReady runs on the event loop each time fd has turned readable.
    * Returns the reason instead when this machine cannot do it (no io_uring, say).
    */
-  static async open(fd: number, onReady: () => void): Promise<ReadinessDoorbell | string> {
+  static async open(fd: number, onReady: () => void, onLost?: () => void): Promise<ReadinessDoorbell | string> {
     const ring = IoUring.open(4);
     if (typeof ring === "string") return ring;
     const pair = unixSocketPair();
@@ -80,6 +91,13 @@ export class ReadinessDoorbell {
             }
           },
           error() {},
+          close() {
+            const b = bell;
+            if (b === null || b.closed) return;
+            consola.error("readiness doorbell: the event loop closed its socket; this fd is no longer watched");
+            b.close();
+            onLost?.();
+          },
         },
       });
     } catch (e) {
@@ -107,10 +125,25 @@ export class ReadinessDoorbell {
     if (r.submit() !== 2) this.stats.submitErrors++;
   }
 
+  /**
+   * The once-a-second check (public for tests): a failure completion means the chain broke and
+   * no ring will come, so arm again. Returns whether it had to.
+   */
+  check(): boolean {
+    if (this.closed) return false;
+    this.failed = 0;
+    this.ring.reap(this.countFailure);
+    if (this.failed === 0) return false;
+    if (this.stats.failures === this.failed) consola.warn(`readiness doorbell: a poll or send failed; armed again`);
+    this.arm();
+    return true;
+  }
+
   /** Stop: the ring (and its pending poll) goes, then both ends of the socketpair. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.watchdog);
     this.ring.reap(this.countFailure);
     this.ring.close();
     this.bunSide.end();

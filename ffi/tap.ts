@@ -239,7 +239,15 @@ export class TapDevice implements FrameSink {
 
   private async startDoorbell(receiver: FrameReceiver): Promise<void> {
     this.rxBuf = new Uint8Array(this.slotSize);
-    const bell = await ReadinessDoorbell.open(this.fd, () => this.drainDevice(receiver));
+    const bell = await ReadinessDoorbell.open(
+      this.fd,
+      () => this.drainDevice(receiver),
+      () => {
+        // its socket closed under it: a new doorbell (or, failing that, the thread)
+        this.doorbell = null;
+        void this.startDoorbell(receiver);
+      },
+    );
     if (this.closed) {
       if (typeof bell !== "string") bell.close();
       return;

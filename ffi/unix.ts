@@ -42,6 +42,7 @@ const symbols = {
   getuid: { args: [], returns: FFIType.u32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  shutdown: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -136,6 +137,11 @@ export function unixSocketPair(): [number, number] | null {
   const fds = new Int32Array(2);
   if (c().socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ptr(fds)) !== 0) return null;
   return [fds[0]!, fds[1]!];
+}
+
+/** shutdown(2): how 0 = no more receives, 1 = no more sends, 2 = both. Returns 0 or -1 (errno set). */
+export function unixShutdown(fd: number, how: 0 | 1 | 2): number {
+  return c().shutdown(fd, how);
 }
 
 export function unixClose(fd: number): void {

@@ -55,10 +55,23 @@ export class Inbound {
 
   /** Start ringing; the reason instead when this machine cannot. */
   async open(): Promise<string | null> {
-    const d = await ReadinessDoorbell.open(this.fd, () => this.drain());
+    const d = await ReadinessDoorbell.open(
+      this.fd,
+      () => this.drain(),
+      () => void this.reopen(),
+    );
     if (typeof d === "string") return d;
-    this.doorbell = d;
+    if (this.closed) d.close();
+    else this.doorbell = d;
     return null;
+  }
+
+  /** The doorbell died (its socket closed under it): ring a new one. */
+  private async reopen(): Promise<void> {
+    this.doorbell = null;
+    if (this.closed) return;
+    const why = await this.open();
+    if (why !== null) consola.error(`UDP: no new doorbell (${why}); datagrams on this socket are no longer received`);
   }
 
   get doorbellStats() {

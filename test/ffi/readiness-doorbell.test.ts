@@ -3,6 +3,7 @@ import { IoUring } from "../../ffi/io-uring.ts";
 import { closeFd, dupFd, setSockOptInt } from "../../ffi/libc.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
+import { unixShutdown } from "../../ffi/unix.ts";
 import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
 
@@ -124,6 +125,26 @@ describe.if(ioUringAllowed())("ReadinessDoorbell (io_uring allowed here)", () =>
     self.send("after", port, "127.0.0.1");
     await waitFor("the datagram", async () => (datagrams === 1 ? true : null), 5000);
     expect(bell.stats.rings).toBe(ringsAfterError + 1);
+  });
+
+  test("a broken chain (the bell's send fails) is found by the check, counted and armed again", async () => {
+    const { fd, port } = await ownUdpSocket();
+    const batch = new RecvBatch(4, 2048);
+    const bell = await ReadinessDoorbell.open(fd, () => batch.receive(fd));
+    if (typeof bell === "string") throw new Error(bell);
+    cleanups.push(() => {
+      bell.close();
+      closeFd(fd);
+    });
+    expect(bell.check()).toBe(false); // nothing wrong yet
+    // No more sends on the bell's socketpair: the next poll completes, the linked send fails.
+    expect(unixShutdown((bell as unknown as { sendFd: number }).sendFd, 1)).toBe(0);
+    const tx = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    cleanups.push(() => tx.close());
+    tx.send("x", port, "127.0.0.1");
+    await waitFor("the check to find the failure", async () => (bell.check() ? true : null), 5000);
+    expect(bell.stats.failures).toBeGreaterThanOrEqual(1);
+    expect(bell.stats.rings).toBe(0);
   });
 
   test("after close it rings no more; the socket stays usable", async () => {
