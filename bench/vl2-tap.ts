@@ -51,8 +51,19 @@ async function run(kind: "ours" | "real"): Promise<Result> {
       return rtt ? Number(rtt[1]) : -1;
     };
     const pingMs = await pingAverage();
-    const server = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
-    await Bun.sleep(500);
+    /** A one-shot iperf3 server in b, once its socket listens (at most 5 s): waits for the fact. */
+    const iperf3Server = async () => {
+      const server = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
+      const listening = "for i in $(seq 100); do ss -Hltn 'sport = :5201' | grep -q . && exit 0; sleep 0.05; done; exit 1";
+      await lab.exec(leaves[1]!.ns, ["sh", "-c", listening]);
+      return server;
+    };
+    /** iperf3 from a to b (b to a with -R): its JSON. */
+    const iperf3 = async (reverse: boolean): Promise<string> => {
+      const args = ["iperf3", "-c", ipB, ...(reverse ? ["-R"] : []), "-t", String(SECONDS), "-J"];
+      return (await lab.exec(leaves[0]!.ns, args, { allowFail: true, timeoutMs: (SECONDS + 30) * 1000 })).out;
+    };
+    const server = await iperf3Server();
     const dev = info[1]!.portDeviceName;
     const rxBefore = await rxPackets(lab, leaves[1]!.ns, dev);
     const txBefore = await rxPackets(lab, leaves[0]!.ns, info[0]!.portDeviceName, "tx");
@@ -60,25 +71,24 @@ async function run(kind: "ours" | "real"): Promise<Result> {
     const c0 = pids.map(cpuSeconds);
     const m0 = machineJiffies();
     const t0 = performance.now();
-    const client = await lab.exec(leaves[0]!.ns, ["iperf3", "-c", ipB, "-t", String(SECONDS), "-J"], { allowFail: true, timeoutMs: (SECONDS + 30) * 1000 });
+    const forward = await iperf3(false);
     const elapsed = (performance.now() - t0) / 1000;
     const c1 = pids.map(cpuSeconds);
     const m1 = machineJiffies();
     const rxAfter = await rxPackets(lab, leaves[1]!.ns, dev);
     const txAfter = await rxPackets(lab, leaves[0]!.ns, info[0]!.portDeviceName, "tx");
     await server.exited;
-    const reverseServer = lab.spawn(leaves[1]!.ns, ["iperf3", "-s", "-1"]);
-    await Bun.sleep(500);
-    const reverse = await lab.exec(leaves[0]!.ns, ["iperf3", "-c", ipB, "-R", "-t", String(SECONDS), "-J"], { allowFail: true, timeoutMs: (SECONDS + 30) * 1000 });
+    const reverseServer = await iperf3Server();
+    const reverse = await iperf3(true);
     await reverseServer.exited;
     const warmPingMs = await pingAverage();
     const received = (out: string): number =>
       (JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second ?? 0;
-    const bps = received(client.out);
+    const bps = received(forward);
     const gb = (bps / 8) * SECONDS / 1e9;
     return {
       mbps: bps / 8 / 1e6,
-      mbpsReverse: received(reverse.out) / 8 / 1e6,
+      mbpsReverse: received(reverse) / 8 / 1e6,
       framesPerSec: (rxAfter - rxBefore) / elapsed,
       sentFramesPerSec: (txAfter - txBefore) / elapsed,
       pingMs,

@@ -12,8 +12,8 @@
  * offsets the kernel reported, after checking they lie inside the mapping, and every index into
  * them is masked. close() drops the views before it unmaps, and every method checks `closed`.
  */
-import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
-import { errno, strerror } from "./libc.ts";
+import { type Pointer, ptr, toArrayBuffer } from "bun:ffi";
+import { closeFd, errno, libcSymbols, strerror } from "./libc.ts";
 
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
@@ -24,7 +24,7 @@ const OFF_SQES = 0x10000000;
 const FEAT_SINGLE_MMAP = 1 << 0;
 const FEAT_CQE_SKIP = 1 << 11;
 
-export const SQE_BYTES = 64;
+const SQE_BYTES = 64;
 const CQE_BYTES = 16;
 const PARAMS_WORDS = 30; // sizeof(struct io_uring_params) / 4
 
@@ -36,30 +36,6 @@ const CANCEL_ANY = 1 << 2;
 const ENTER_GETEVENTS = 1;
 export const SQE_IO_LINK = 1 << 2;
 export const SQE_CQE_SKIP_SUCCESS = 1 << 6;
-
-const symbols = {
-  syscall: {
-    args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64],
-    returns: FFIType.i64_fast,
-  },
-  mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i64_fast },
-  munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-} as const;
-
-type Sys = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
-let sys: Sys | null = null;
-function sysSymbols(): Sys {
-  if (sys === null) sys = dlopen("libc.so.6", symbols).symbols;
-  return sys;
-}
-
-/** One completion, as read by IoUring.reap. */
-export interface Completion {
-  userData: bigint;
-  res: number;
-  flags: number;
-}
 
 export class IoUring {
   private closed = false;
@@ -101,9 +77,9 @@ export class IoUring {
     if (!Number.isInteger(entries) || entries < 1 || entries > 4096 || (entries & (entries - 1)) !== 0) {
       throw new RangeError(`io_uring entries must be a power of two in 1..4096, not ${entries}`);
     }
-    let s: Sys;
+    let s: ReturnType<typeof libcSymbols>;
     try {
-      s = sysSymbols();
+      s = libcSymbols();
     } catch (e) {
       return `libc: ${(e as Error).message}`;
     }
@@ -111,7 +87,7 @@ export class IoUring {
     const fd = s.syscall(SYS_IO_URING_SETUP, entries, ptr(params), 0, 0, 0, 0);
     if (typeof fd !== "number" || fd < 0) return `io_uring_setup: ${strerror(errno())}`;
     const fail = (why: string): string => {
-      s.close(fd);
+      closeFd(fd);
       return why;
     };
     const sqEntries = params[0]!;
@@ -173,13 +149,20 @@ export class IoUring {
   /** Publish the queued entries and enter the kernel once; returns how many it took, or -errno. */
   submit(): number {
     if (this.closed) return -9; // EBADF
+    return this.enter(0, 0);
+  }
+
+  /**
+   * Publish what prepare() queued (the kernel reads the tail with acquire ordering;
+   * Atomics.store is sequentially consistent), then io_uring_enter, again on EINTR.
+   */
+  private enter(minComplete: number, flags: number): number {
     const n = this.queued;
-    if (n === 0) return 0;
+    if (n === 0 && minComplete === 0) return 0;
     this.queued = 0;
-    // The kernel reads the tail with acquire ordering; Atomics.store is sequentially consistent.
     Atomics.store(this.sqTail, 0, (this.sqTail[0]! + n) >>> 0);
     for (;;) {
-      const r = sysSymbols().syscall(SYS_IO_URING_ENTER, this.fd, n, 0, 0, 0, 0);
+      const r = libcSymbols().syscall(SYS_IO_URING_ENTER, this.fd, n, minComplete, flags, 0, 0);
       if (typeof r === "number" && r >= 0) return r;
       const e = errno();
       if (e !== 4) return -e; // retry only EINTR
@@ -211,14 +194,8 @@ export class IoUring {
     if (this.closed) return -9;
     this.queued = 0;
     if (!this.prepare(OP_ASYNC_CANCEL, 0, -1, 0, 0, CANCEL_ANY, 0)) return -16;
-    Atomics.store(this.sqTail, 0, (this.sqTail[0]! + 1) >>> 0);
-    this.queued = 0;
-    for (;;) {
-      const r = sysSymbols().syscall(SYS_IO_URING_ENTER, this.fd, 1, 1, ENTER_GETEVENTS, 0, 0);
-      if (typeof r === "number" && r >= 0) break;
-      const e = errno();
-      if (e !== 4) return -e;
-    }
+    const r = this.enter(1, ENTER_GETEVENTS);
+    if (r < 0) return r;
     let cancelled = 0;
     this.reap((u, res) => {
       if (u === 0 && res > 0) cancelled = res;
@@ -231,8 +208,8 @@ export class IoUring {
     if (this.closed) return;
     this.cancelAll();
     this.closed = true;
-    const s = sysSymbols();
-    s.close(this.fd);
+    const s = libcSymbols();
+    closeFd(this.fd);
     // No view may be used after the unmap: replace them with empty ones.
     const none = new ArrayBuffer(0);
     this.sqTail = this.sqArray = this.cqHead = this.cqTail = new Uint32Array(none);

@@ -1,6 +1,7 @@
 /**
  * Minimal libc bindings through bun:ffi for what Bun does not expose: socket buffer sizes and
- * other socket options on fds Bun created, sendmmsg on them (ffi/udp.ts), and errno. Loaded lazily so modules that import this
+ * other socket options on fds Bun created, sendmmsg/recvmmsg on them (ffi/udp.ts), dup and close,
+ * the syscalls and mappings of ffi/io-uring.ts, and errno. Loaded lazily so modules that import this
  * but never call it pay nothing.
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
@@ -21,6 +22,13 @@ const symbols = {
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
+  // for ffi/io-uring.ts: the raw syscall (io_uring has no libc wrapper) and the ring mappings
+  syscall: {
+    args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64],
+    returns: FFIType.i64_fast,
+  },
+  mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i64_fast },
+  munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];

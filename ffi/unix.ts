@@ -8,7 +8,7 @@
  * Buffers: sockaddr and scratch buffers are preallocated; callers pass their own data buffers.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { errno } from "./libc.ts";
+import { closeFd, errno } from "./libc.ts";
 
 export const AF_UNIX = 1;
 export const SOCK_STREAM = 1;
@@ -37,7 +37,6 @@ const symbols = {
   connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   getuid: { args: [], returns: FFIType.u32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
@@ -145,7 +144,7 @@ export function unixShutdown(fd: number, how: 0 | 1 | 2): number {
 }
 
 export function unixClose(fd: number): void {
-  if (fd >= 0) c().close(fd);
+  closeFd(fd);
 }
 
 export interface PeerCred {

@@ -15,6 +15,7 @@ import { type Mac, macToString } from "../vl2/mac.ts";
 import type { MulticastGroup } from "../vl2/multicast-group.ts";
 import type { Route } from "../vl2/network-config.ts";
 import { type NetworkPort, type PortConfig, PortError, type PortFactory } from "./port.ts";
+import { envChoice } from "../util/env-choice.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
 /** Runs one command; resolves with its exit code and stderr. */
@@ -26,15 +27,9 @@ const spawnRunner: CommandRunner = async (argv) => {
   return { code, stderr };
 };
 
-/** ZT_TAP_READER: auto (default), doorbell or thread (ffi/tap.ts); anything else is refused with a warning. */
-export function tapReaderChoice(text = process.env.ZT_TAP_READER): TapReaderChoice {
-  if (text === undefined || text === "") return "auto";
-  const choice = parseTapReaderChoice(text);
-  if (choice === null) {
-    consola.warn(`ZT_TAP_READER=${text}: expected auto, doorbell or thread; using auto`);
-    return "auto";
-  }
-  return choice;
+/** ZT_TAP_READER: auto (default), doorbell or thread (ffi/tap.ts). */
+export function tapReaderChoice(): TapReaderChoice {
+  return envChoice("ZT_TAP_READER", parseTapReaderChoice, "auto", "auto, doorbell or thread");
 }
 
 /** zt + the network ID folded to 40 bits in base 36: stable per network, ≤ 10 characters. */

@@ -1,6 +1,7 @@
 import { consola } from "consola";
 import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
+import { envChoice } from "../util/env-choice.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
@@ -387,14 +388,7 @@ function netconCongestion(conf: LocalConf): CongestionName {
   return c.name;
 }
 
-/** ZT_UDP_RECEIVE: auto (default), recvmmsg or bun (src/transport/udp.ts); anything else is refused with a warning. */
+/** ZT_UDP_RECEIVE: auto (default), recvmmsg or bun (src/transport/udp.ts). */
 function udpReceiveChoice(): ReceiveChoice {
-  const text = process.env.ZT_UDP_RECEIVE;
-  if (text === undefined || text === "") return "auto";
-  const choice = parseReceiveChoice(text);
-  if (choice === null) {
-    consola.warn(`ZT_UDP_RECEIVE=${text}: expected auto, recvmmsg or bun; using auto`);
-    return "auto";
-  }
-  return choice;
+  return envChoice("ZT_UDP_RECEIVE", parseReceiveChoice, "auto", "auto, recvmmsg or bun");
 }

@@ -15,7 +15,10 @@ export function registerUdpMetrics(m: MetricsRegistry, udp: () => UdpTransport |
   const simple: [string, string, (t: UdpTransport) => number][] = [
     ["zt_udp_recvmmsg_calls", "recvmmsg calls (receive path recvmmsg)", (t) => t.receiveStats.calls],
     ["zt_udp_doorbell_rings", "Times the receive doorbell rang (receive path recvmmsg)", (t) => t.doorbellStats().rings],
-    ["zt_udp_doorbell_failures", "Doorbell polls or sends that failed, or submissions refused", (t) => t.doorbellStats().failures + t.doorbellStats().submitErrors],
+    ["zt_udp_doorbell_failures", "Doorbell polls or sends that failed, or submissions refused", (t) => {
+      const d = t.doorbellStats();
+      return d.failures + d.submitErrors;
+    }],
     ["zt_udp_send_errors", "Datagrams the kernel did not take", (t) => t.sendErrors],
     ["zt_udp_socket_errors", "Socket errors reported on receive", (t) => t.socketErrors],
   ];

@@ -274,7 +274,7 @@ export class UdpTransport implements InboundOwner {
   private async takeOverReceive(opts: UdpTransportOptions): Promise<void> {
     const choice = opts.receive ?? "auto";
     if (choice === "bun") return;
-    const socks = this.v6 !== null && this.v6 !== this.v4 ? [this.v4!, this.v6] : [this.v4!];
+    const socks = this.sockets();
     const why = (reason: string): void => {
       const msg = `UDP: receiving through Bun (${reason})`;
       if (choice === "recvmmsg") consola.warn(msg);
@@ -334,8 +334,8 @@ export class UdpTransport implements InboundOwner {
   /** The doorbells' counters (recvmmsg path), summed over the sockets. */
   doorbellStats(): { rings: number; failures: number; submitErrors: number } {
     const out = { rings: 0, failures: 0, submitErrors: 0 };
-    for (const o of this.v6 !== null && this.v6 !== this.v4 ? [this.v4, this.v6] : [this.v4]) {
-      const d = o?.inbound?.doorbellStats;
+    for (const o of this.sockets()) {
+      const d = o.inbound?.doorbellStats;
       if (d) {
         out.rings += d.rings;
         out.failures += d.failures;
@@ -403,9 +403,14 @@ export class UdpTransport implements InboundOwner {
 
   /** "ip/port" of each bound socket, for /status. */
   listeningOn(): string[] {
-    const out: string[] = [];
-    if (this.v4) out.push(this.v4.boundTo);
-    if (this.v6 && this.v6 !== this.v4) out.push(this.v6.boundTo);
+    return this.sockets().map((o) => o.boundTo);
+  }
+
+  /** Each open socket once (a dual-stack socket is both v4 and v6). Not for hot paths: a new array. */
+  private sockets(): Outbound[] {
+    const out: Outbound[] = [];
+    if (this.v4 !== null) out.push(this.v4);
+    if (this.v6 !== null && this.v6 !== this.v4) out.push(this.v6);
     return out;
   }
 

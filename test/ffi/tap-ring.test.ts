@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { ETHERTYPE_IPV4, ipv4ToString } from "../../src/stack/link.ts";
 import { RING_HEAD, RING_TAIL, RingConsumer, RingProducer, ringSlotCount, TapRing } from "../../ffi/tap-ring.ts";
 import { createKernelNet, kernelTestsPossible, type KernelNet } from "../stack/kernel-harness.ts";
+import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
 
 const HEADROOM = 64;
@@ -129,8 +130,8 @@ describe.skipIf(!kernel)("tap device ring at the wrap (root)", () => {
     // Everything the kernel put on the tap (sent minus its own queue drops) must come out.
     const dropped = async () =>
       Number(/TX:.*\n\s*\d+\s+\d+\s+\d+\s+(\d+)/.exec((await net.exec(["ip", "-s", "link", "show", net.ifname])).stdout)?.[1] ?? "0");
-    const deadline = Date.now() + 10_000;
-    while (sizes.length + (await dropped()) < n && Date.now() < deadline) await Bun.sleep(20);
+    // Wait for the fact (all delivered or dropped); on a timeout the assertions below say how many are missing.
+    await waitFor("every datagram delivered or dropped", async () => (sizes.length + (await dropped()) >= n ? true : null), 10_000).catch(() => undefined);
     expect(corrupt).toBe(0);
     expect(sizes.length + (await dropped())).toBe(n);
     // In order: the sizes received are a subsequence of the sizes sent (1 + (i * 97) % 1472).
