@@ -39,7 +39,8 @@ export async function withTapPair<T>(kind: "ours" | "real", use: (p: TapPair) =>
   const tmp = mkdtempSync(join(tmpdir(), `ztnc-bench-${kind}-`));
   if (kind === "real" && ZT_ONE === null) throw new Error("no zerotier-one binary (set ZT_ONE or put it on PATH)");
   const zt = ZT_ONE ?? "";
-  const lab = await NetnsLab.create(2, "zb");
+  // distinct prefixes, so that both pairs can be up at once (bench/rtt.ts interleaves them)
+  const lab = await NetnsLab.create(2, kind === "ours" ? "zb" : "zq");
   try {
     const homes = { root: join(tmp, "root"), a: join(tmp, "a"), b: join(tmp, "b") };
     const settings = { portMappingEnabled: false, allowTcpFallbackRelay: false, allowSecondaryPort: false };
