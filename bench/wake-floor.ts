@@ -1,0 +1,98 @@
+#!/usr/bin/env bun
+/**
+ * What one event-loop wake-up costs, before any ZeroTier work: a UDP echo over loopback answered
+ * by a C server (select, recvfrom, sendto: how a C node's receive thread wakes) and by Bun woken
+ * the two ways our service can be (the io_uring doorbell with recvmmsg/sendmmsg, or Bun's
+ * per-datagram callbacks). A C client sends 64-byte datagrams one at a time, so every datagram
+ * is one wake-up of the server. A fourth server is JavaScript that never returns to Bun's event
+ * loop and blocks in poll() through ffi, as a C thread does. Prints, for each server, the median over WAKE_ROUNDS rounds
+ * (default 3, the servers in turns) of the p50 round trip and of the server's user and kernel CPU
+ * per round trip (from /proc/<pid>/stat).
+ *
+ * On this machine RTT is the chain's CPU per transaction (README, sixth round), so the floor
+ * here bounds what our nodes can reach per packet.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { median } from "./netcon.ts";
+
+const ROUNDS = Number(process.env.WAKE_ROUNDS ?? 3);
+const COUNT = 20_000;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error("wake-floor: WAKE_ROUNDS must be a positive integer");
+  process.exit(2);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-wake-"));
+const echo = join(dir, "udp-echo");
+const build = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", echo, join(import.meta.dir, "support/udp-echo.c")]);
+if (build.exitCode !== 0) throw new Error(`building udp-echo: ${build.stderr.toString()}`);
+
+function cpuSplit(pid: number): [number, number] {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return [Number(rest[11]) / 100, Number(rest[12]) / 100];
+}
+
+interface Server {
+  name: string;
+  argv: string[];
+}
+const servers: Server[] = [
+  { name: "C (select, recvfrom, sendto)", argv: [echo, "server"] },
+  { name: "Bun, io_uring doorbell + recvmmsg/sendmmsg", argv: [process.execPath, join(import.meta.dir, "support/udp-echo-bun.ts"), "doorbell"] },
+  { name: "Bun, Bun.udpSocket callbacks", argv: [process.execPath, join(import.meta.dir, "support/udp-echo-bun.ts"), "callbacks"] },
+  { name: "Bun, JavaScript blocking in poll() (no event loop)", argv: [process.execPath, join(import.meta.dir, "support/udp-echo-bun.ts"), "blocking"] },
+];
+
+/** Start a server on `port` and wait for its "ready" line. */
+async function start(s: Server, port: number): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
+  const proc = Bun.spawn([...s.argv, String(port)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${s.name} exited before ready: ${await new Response(proc.stderr).text()}`);
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return proc;
+}
+
+async function client(port: number, count: number): Promise<number> {
+  const p = Bun.spawn([echo, "client", String(port), String(count)], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const f = out.trim().split(" ");
+  if (code !== 0 || f[0] !== "rtt") throw new Error(`udp-echo client: ${out.trim()} ${err.trim()}`);
+  return Number(f[2]);
+}
+
+try {
+  const results = servers.map(() => ({ p50: [] as number[], user: [] as number[], kernel: [] as number[] }));
+  const procs = await Promise.all(servers.map((s, i) => start(s, 41_901 + i)));
+  try {
+    // warm-up: the JIT, the paths, the caches
+    for (let i = 0; i < servers.length; i++) await client(41_901 + i, COUNT);
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = servers.map((_, i) => (r % 2 === 0 ? i : servers.length - 1 - i));
+      for (const i of order) {
+        const pid = procs[i]!.pid;
+        const c0 = cpuSplit(pid);
+        const p50 = await client(41_901 + i, COUNT);
+        const c1 = cpuSplit(pid);
+        results[i]!.p50.push(p50);
+        results[i]!.user.push(((c1[0] - c0[0]) / COUNT) * 1e6);
+        results[i]!.kernel.push(((c1[1] - c0[1]) / COUNT) * 1e6);
+      }
+    }
+  } finally {
+    for (const p of procs) p.kill();
+  }
+  for (let i = 0; i < servers.length; i++) {
+    const r = results[i]!;
+    console.log(`wake floor, ${servers[i]!.name}: p50 ${median(r.p50).toFixed(1)} µs per round trip; server CPU ${median(r.user).toFixed(1)} µs user, ${median(r.kernel).toFixed(1)} µs kernel per datagram (median of ${ROUNDS} rounds)`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
