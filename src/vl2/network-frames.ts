@@ -4,6 +4,7 @@
  * members (MAC checks, ARP to its ADI group, outbound rules, TEE/REDIRECT copies, credentials pushed
  * first, one copy into VL1's packet buffer). Reused views and buffers: nothing is allocated per frame.
  */
+import { copyBytes } from "../../ffi/copy-bytes.ts";
 import { IDX_PAYLOAD, Verb } from "../vl1/packet.ts";
 import type { Address } from "../vl1/address.ts";
 import { ExtFrameFlags, ExtFrameView, FrameView, parseExtFrame, parseFrame, writeExtFrameHeader, writeFrameHeader } from "./frame-codec.ts";
@@ -265,7 +266,7 @@ export class NetworkFrames {
     this.net.pushCredentialsIfNeeded(to, now);
     const tx = this.net.env.tx;
     const p = writeFrameHeader(tx, IDX_PAYLOAD, this.net.halves, etherType) + IDX_PAYLOAD;
-    tx.set(buf.subarray(ps, end), p);
+    copyBytes(tx, p, buf, ps, end); // no view object per frame
     this.net.traffic.framesOut++;
     this.net.traffic.bytesOut += end - ps;
     this.net.env.sendTxTo(to, Verb.FRAME, p + (end - ps), 0);
@@ -323,7 +324,7 @@ export class NetworkFrames {
     if (to === this.net.env.address) return;
     const tx = this.net.env.tx;
     const p = writeExtFrameHeader(tx, IDX_PAYLOAD, this.net.halves, flags, dest, src, etherType) + IDX_PAYLOAD;
-    tx.set(buf.subarray(ps, end), p);
+    copyBytes(tx, p, buf, ps, end); // no view object per frame
     this.net.env.sendTxTo(to, Verb.EXT_FRAME, p + (end - ps), 0);
   }
 
