@@ -54,11 +54,17 @@ export function untilAccepted(command: string): string[] {
   return ["sh", "-c", `for i in $(seq 100); do ${command} 2>/dev/null && exit 0; sleep 0.05; done; exit 1`];
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuSeconds(pid: number): number {
+/** User and kernel CPU seconds a process (all its threads) has used so far. */
+export function cpuSplit(pid: number): [number, number] {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / 100;
+  return [Number(rest[11]) / 100, Number(rest[12]) / 100];
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const [user, kernel] = cpuSplit(pid);
+  return user + kernel;
 }
 
 function rssBytes(pid: number): number {

@@ -13,13 +13,13 @@
  *   - each node's CPU per transaction, user and kernel apart (from /proc/<pid>/stat).
  * A ratio is the median of the rounds' ratios (each from measurements a few seconds apart).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { netnsPossible } from "../test/e2e/netns-lab.ts";
-import { buildTcpBench, client, median, server, untilAccepted } from "./netcon.ts";
+import { buildTcpBench, client, cpuSplit, median, server, untilAccepted } from "./netcon.ts";
 import { nodePid, type TapPair, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
 const ROUNDS = Number(process.env.RTT_ROUNDS ?? 5);
@@ -33,13 +33,6 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
 if (ZT_ONE === null || !netnsPossible()) {
   console.log("rtt: needs root, ip netns and a real zerotier-one (ZT_ONE or on PATH); not measured");
   process.exit(0);
-}
-
-/** User and kernel CPU seconds a process (all its threads) has used so far. */
-function cpuSplit(pid: number): [number, number] {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return [Number(rest[11]) / 100, Number(rest[12]) / 100];
 }
 
 interface RrResult {

@@ -12,10 +12,10 @@
  * On this machine RTT is the chain's CPU per transaction (README, sixth round), so the floor
  * here bounds what our nodes can reach per packet.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median } from "./netcon.ts";
+import { cpuSplit, median } from "./netcon.ts";
 
 const ROUNDS = Number(process.env.WAKE_ROUNDS ?? 3);
 const COUNT = 20_000;
@@ -28,12 +28,6 @@ const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-wake-"));
 const echo = join(dir, "udp-echo");
 const build = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", echo, join(import.meta.dir, "support/udp-echo.c")]);
 if (build.exitCode !== 0) throw new Error(`building udp-echo: ${build.stderr.toString()}`);
-
-function cpuSplit(pid: number): [number, number] {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return [Number(rest[11]) / 100, Number(rest[12]) / 100];
-}
 
 interface Server {
   name: string;
