@@ -48,6 +48,8 @@ interface Subject {
   rr(count: number): Promise<string>;
   /** Average ping RTT in ms at this interval, or null when the subject has no taps. */
   ping(interval: string, count: number): Promise<number | null>;
+  /** Resolves once the path answers (ARP, the peers' direct path). */
+  ready(): Promise<void>;
 }
 
 async function measureRr(s: Subject): Promise<RrResult> {
@@ -73,6 +75,12 @@ function tapSubject(name: string, p: TapPair, tb: string, echoPort: number): Sub
       if (m === null) throw new Error(`${name}: ping gave no RTT: ${r.out.trim()} ${r.err.trim()}`);
       return Number(m[1]);
     },
+    ready: async () => {
+      for (let i = 0; i < 20; i++) {
+        if ((await p.lab.exec(a, ["ping", "-c", "1", "-W", "1", p.ipB], { allowFail: true })).code === 0) return;
+      }
+      throw new Error(`${name}: ${p.ipB} does not answer ping`);
+    },
   };
 }
 
@@ -93,11 +101,11 @@ try {
           pids: d.members.map((m) => m.proc.pid),
           rr: (count) => client([tb, "rr", ips.get("b")!, "7017", String(count)], env.a),
           ping: async () => null,
+          ready: async () => {}, // the echo server said "ready"; TCP retransmits cover the first path set-up
         };
         const subjects = [tapSubject("our taps", ours, tb, 7007), tapSubject("real taps", real, tb, 7007), containers];
         for (const s of subjects) {
-          // the first ping also waits for the path (ARP, the peers' direct path)
-          await s.ping("0.2", 3);
+          await s.ready();
           await s.rr(WARM_UP);
         }
         const rows = new Map<string, { pingSlow: number[]; pingFast: number[]; rr: RrResult[] }>();
