@@ -239,7 +239,8 @@ async function main(): Promise<void> {
     console.log(`netcon connections: ${(Number(cn[1]) / Number(cn[2])).toFixed(0)} connect+close per second (${CONNECTS} sequential)`);
     // sequential connects wait one network round trip each; a server sees many clients at once
     // One run first, not in the median: the connection path (RPCs, adoption, handshake) runs once
-    // per connection, so the JIT needs ≈10,000 of them to reach its top tier (FTL).
+    // per connection, so it reaches the JIT's top tier (FTL) late; the rate rose over the first
+    // ≈18,000 connections (measured), and this run takes the worst of it.
     const parRate = async (): Promise<number> => {
       const out = (await client([tb, "connects", ips.get("b")!, "7008", String(3 * CONNECTS), String(CONNECT_PROCS)], env.a)).split(" ");
       return Number(out[1]) / Number(out[2]);
