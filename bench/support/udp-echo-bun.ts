@@ -6,10 +6,10 @@
  * returns to Bun's event loop, blocking in poll() through ffi, as a C thread would. Prints
  * "ready" once it answers. Used by bench/wake-floor.ts.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
 import { dupFd } from "../../ffi/libc.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { RecvBatch, SendBatch } from "../../ffi/udp.ts";
+import { POLLIN, unixPoll } from "../../ffi/unix.ts";
 
 const mode = process.argv[2];
 const port = Number(process.argv[3]);
@@ -51,16 +51,8 @@ if (mode === "callbacks") {
     const bell = await ReadinessDoorbell.open(fd, answer);
     if (typeof bell === "string") throw new Error(`doorbell: ${bell}`);
   } else {
-    const libc = dlopen("libc.so.6", { poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols;
-    const pfd = new Int32Array(2); // struct pollfd { int fd; short events; short revents; }
-    pfd[0] = fd;
-    pfd[1] = 1; // POLLIN
-    const p = ptr(pfd);
     console.log("ready");
-    for (;;) {
-      pfd[1] = 1;
-      if (libc.poll(p, 1, -1) > 0) answer();
-    }
+    for (;;) if (unixPoll(fd, POLLIN, -1) > 0) answer();
   }
 }
 console.log("ready");
