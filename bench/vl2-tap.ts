@@ -119,11 +119,11 @@ console.log(`vl2-tap ours: iperf3 ${ours.mbps.toFixed(1)} MB/s (b→a ${ours.mbp
 if (ZT_ONE !== null) {
   const real = await run("real");
   console.log(`vl2-tap zerotier-one 1.14.1: iperf3 ${real.mbps.toFixed(1)} MB/s (b→a ${real.mbpsReverse.toFixed(1)}), ${Math.round(real.sentFramesPerSec)} / ${Math.round(real.framesPerSec)} frames/s, ping ${real.pingMs} ms cold, ${real.warmPingMs} ms warm; ${cpu(real)}`);
-  const pingRatio = (a: number, b: number): string => (a > 0 && b > 0 ? (a / b).toFixed(2) : "n/a");
+  const ratioText = (a: number, b: number): string => (a > 0 && b > 0 ? (a / b).toFixed(2) : "n/a");
   console.log(
-    `vl2-tap ratio ours/real: ${(ours.mbps / real.mbps).toFixed(2)} (throughput), ping ${pingRatio(ours.warmPingMs, real.warmPingMs)} warm, ${pingRatio(ours.pingMs, real.pingMs)} cold`,
+    `vl2-tap ratio ours/real: ${(ours.mbps / real.mbps).toFixed(2)} (throughput), ping ${ratioText(ours.warmPingMs, real.warmPingMs)} warm, ${ratioText(ours.pingMs, real.pingMs)} cold`,
   );
-  console.log(`vl2-tap ratio ours/real b→a: ${pingRatio(ours.mbpsReverse, real.mbpsReverse)} (throughput)`);
+  console.log(`vl2-tap ratio ours/real b→a: ${ratioText(ours.mbpsReverse, real.mbpsReverse)} (throughput)`);
 } else {
   console.log("vl2-tap zerotier-one 1.14.1: not available");
 }

@@ -133,14 +133,15 @@ export class IoUring {
     const idx = tail & this.sqMask;
     const s = this.sqes;
     const o = idx * SQE_BYTES;
-    for (let i = 0; i < SQE_BYTES; i += 8) s.setBigUint64(o + i, 0n, true);
+    // 64-bit fields as two 32-bit halves: no BigInt per entry (an arm is one per wake-up)
+    for (let i = 0; i < SQE_BYTES; i += 4) s.setUint32(o + i, 0, true);
     s.setUint8(o, opcode);
     s.setUint8(o + 1, flags);
     s.setInt32(o + 4, fd, true);
-    s.setBigUint64(o + 16, BigInt(addr), true);
+    setU64(s, o + 16, addr);
     s.setUint32(o + 24, len, true);
     s.setUint32(o + 28, opFlags, true);
-    s.setBigUint64(o + 32, BigInt(userData), true);
+    setU64(s, o + 32, userData);
     this.sqArray[idx] = idx;
     this.queued++;
     return true;
@@ -177,7 +178,8 @@ export class IoUring {
     let n = 0;
     while (head !== tail) {
       const o = (head & this.cqMask) * CQE_BYTES;
-      each(Number(this.cqes.getBigUint64(o, true)), this.cqes.getInt32(o + 8, true), this.cqes.getUint32(o + 12, true));
+      const userData = this.cqes.getUint32(o, true) + this.cqes.getUint32(o + 4, true) * 2 ** 32;
+      each(userData, this.cqes.getInt32(o + 8, true), this.cqes.getUint32(o + 12, true));
       head = (head + 1) >>> 0;
       n++;
     }
@@ -217,4 +219,10 @@ export class IoUring {
     s.munmap(this.ring as Pointer, this.ringBytes);
     s.munmap(this.sqeMem as Pointer, this.sqeBytes);
   }
+}
+
+/** A non-negative integer below 2^53 (a pointer, user_data) as a little-endian u64. */
+function setU64(v: DataView, at: number, x: number): void {
+  v.setUint32(at, x >>> 0, true);
+  v.setUint32(at + 4, Math.floor(x / 2 ** 32), true);
 }

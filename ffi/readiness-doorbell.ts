@@ -20,15 +20,11 @@ import { consola } from "consola";
 import { IoUring, OP_POLL_ADD, OP_SEND, SQE_CQE_SKIP_SUCCESS, SQE_IO_LINK } from "./io-uring.ts";
 import { errno, strerror } from "./libc.ts";
 import { ptr } from "bun:ffi";
-import type { FdSocketOptions, Socket } from "bun";
-import { MSG_DONTWAIT, MSG_NOSIGNAL, POLLIN, unixClose, unixSocketPair } from "./unix.ts";
+import { adoptSocketFd, MSG_DONTWAIT, MSG_NOSIGNAL, POLLIN, unixClose, unixSocketPair } from "./unix.ts";
 
 /** The byte the kernel sends. Module-level, so it outlives every ring that may still read it. */
 const BELL_BYTE = new Uint8Array(new ArrayBuffer(8));
 const BELL_PTR = ptr(BELL_BYTE);
-
-/** Bun.connect({ fd }) adopts a socket fd; bun-types lists no overload for it. */
-const connectFd = Bun.connect as unknown as (o: FdSocketOptions<undefined>) => Promise<Socket<undefined>>;
 
 export interface DoorbellStats {
   /** Times the bell rang (each followed by onReady and a new arm). */
@@ -77,7 +73,7 @@ export class ReadinessDoorbell {
     let bell: ReadinessDoorbell | null = null;
     let socket: { end(): void };
     try {
-      socket = await connectFd({
+      socket = await adoptSocketFd<undefined>({
         fd: watchFd,
         socket: {
           data() {

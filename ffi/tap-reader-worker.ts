@@ -9,7 +9,7 @@ import { RingProducer, RING_STOP, TapRing, type TapWorkerInit } from "./tap-ring
 declare const self: Worker;
 
 const libc = dlopen("libc.so.6", {
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast }, // a number, no BigInt per frame
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 }).symbols;

@@ -61,8 +61,9 @@ const symbols = {
   open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   // the third argument is a pointer for TUNSETIFF and a plain integer for TUNSETOFFLOAD
   ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
-  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  // i64_fast: a plain number (i64 would make a BigInt per frame)
+  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
@@ -275,7 +276,7 @@ export class TapDevice implements FrameSink {
     const p = ptr(buf, at);
     let frames = 0;
     for (let i = 0; i < FRAMES_PER_RING && !this.closed; i++) {
-      const n = Number(c().read(this.fd, p, room));
+      const n = Number(c().read(this.fd, p, room)); // a number already (i64_fast)
       if (n > VNET_HDR_LEN) {
         frames++;
         try {

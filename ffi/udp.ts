@@ -78,12 +78,42 @@ export function encodeSockaddr(out: Uint8Array, socketFamily: number, to: Endpoi
 // ---------------------------------------------------------------- send batches
 
 /**
+ * The memory of a batch of `capacity` datagrams, as both sendmmsg and recvmmsg take it: the
+ * mmsghdr array, one iovec each, a 32-byte sockaddr room each, then the `slotBytes` slots. Each
+ * header points at its sockaddr and iovec, each iovec at its slot (its length is the caller's).
+ */
+class MmsgLayout {
+  readonly bytes: Uint8Array;
+  readonly words: DataView;
+  readonly base: number;
+  readonly iovOff: number;
+  readonly nameOff: number;
+  readonly dataOff: number;
+
+  constructor(capacity: number, slotBytes: number) {
+    this.iovOff = capacity * MMSGHDR_BYTES;
+    this.nameOff = this.iovOff + capacity * IOVEC_BYTES;
+    this.dataOff = this.nameOff + capacity * 32;
+    this.bytes = new Uint8Array(new ArrayBuffer(this.dataOff + capacity * slotBytes));
+    this.words = new DataView(this.bytes.buffer);
+    this.base = ptr(this.bytes) as number;
+    const w = this.words;
+    for (let i = 0; i < capacity; i++) {
+      const h = i * MMSGHDR_BYTES;
+      w.setBigUint64(h, BigInt(this.base + this.nameOff + i * 32), true); // msg_name
+      w.setBigUint64(h + 16, BigInt(this.base + this.iovOff + i * IOVEC_BYTES), true); // msg_iov
+      w.setBigUint64(h + 24, 1n, true); // msg_iovlen
+      w.setBigUint64(this.iovOff + i * IOVEC_BYTES, BigInt(this.base + this.dataOff + i * slotBytes), true); // iov_base
+    }
+  }
+}
+
+/**
  * Datagrams queued for one sendmmsg: `capacity` slots of `slotBytes`, each with its sockaddr,
  * iovec and mmsghdr prepared once. add() copies the bytes (the caller may reuse its buffer at
  * once); send() hands them all to the kernel in one call.
  */
 export class SendBatch {
-  private readonly mem: ArrayBuffer;
   private readonly bytes: Uint8Array;
   private readonly words: DataView;
   private readonly base: Pointer;
@@ -97,22 +127,13 @@ export class SendBatch {
     readonly capacity: number,
     readonly slotBytes: number,
   ) {
-    this.iovOff = capacity * MMSGHDR_BYTES;
-    this.addrOff = this.iovOff + capacity * IOVEC_BYTES;
-    this.dataOff = this.addrOff + capacity * 32;
-    this.mem = new ArrayBuffer(this.dataOff + capacity * slotBytes);
-    this.bytes = new Uint8Array(this.mem);
-    this.words = new DataView(this.mem);
-    this.base = ptr(this.bytes);
-    const w = this.words;
-    const b = Number(this.base);
-    for (let i = 0; i < capacity; i++) {
-      const h = this.hdrOff + i * MMSGHDR_BYTES;
-      w.setBigUint64(h, BigInt(b + this.addrOff + i * 32), true); // msg_name
-      w.setBigUint64(h + 16, BigInt(b + this.iovOff + i * IOVEC_BYTES), true); // msg_iov
-      w.setBigUint64(h + 24, 1n, true); // msg_iovlen
-      w.setBigUint64(this.iovOff + i * IOVEC_BYTES, BigInt(b + this.dataOff + i * slotBytes), true); // iov_base
-    }
+    const m = new MmsgLayout(capacity, slotBytes);
+    this.bytes = m.bytes;
+    this.words = m.words;
+    this.base = m.base as Pointer;
+    this.iovOff = m.iovOff;
+    this.addrOff = m.nameOff;
+    this.dataOff = m.dataOff;
   }
 
   /** Queue a copy of data[start, end) to the sockaddr in addr[0, addrLen); false when full or too long. */
@@ -179,31 +200,34 @@ export class RecvBatch {
   ) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new RangeError(`capacity ${capacity}`);
     if (!Number.isInteger(slotBytes) || slotBytes < 1 || slotBytes > 65536) throw new RangeError(`slotBytes ${slotBytes}`);
-    this.iovOff = capacity * MMSGHDR_BYTES;
-    this.nameOff = this.iovOff + capacity * IOVEC_BYTES;
-    this.dataOff = this.nameOff + capacity * 32;
-    this.bytes = new Uint8Array(new ArrayBuffer(this.dataOff + capacity * slotBytes));
-    this.words = new DataView(this.bytes.buffer);
-    this.base = ptr(this.bytes) as number;
-    const w = this.words;
+    const m = new MmsgLayout(capacity, slotBytes);
+    this.bytes = m.bytes;
+    this.words = m.words;
+    this.base = m.base;
+    this.iovOff = m.iovOff;
+    this.nameOff = m.nameOff;
+    this.dataOff = m.dataOff;
     for (let i = 0; i < capacity; i++) {
-      const h = i * MMSGHDR_BYTES;
-      w.setBigUint64(h, BigInt(this.base + this.nameOff + i * 32), true); // msg_name
-      w.setBigUint64(h + 16, BigInt(this.base + this.iovOff + i * IOVEC_BYTES), true); // msg_iov
-      w.setBigUint64(h + 24, 1n, true); // msg_iovlen
-      w.setBigUint64(this.iovOff + i * IOVEC_BYTES, BigInt(this.base + this.dataOff + i * slotBytes), true); // iov_base
-      w.setBigUint64(this.iovOff + i * IOVEC_BYTES + 8, BigInt(slotBytes), true); // iov_len
+      this.words.setBigUint64(this.iovOff + i * IOVEC_BYTES + 8, BigInt(slotBytes), true); // iov_len
+      this.words.setUint32(i * MMSGHDR_BYTES + 8, SOCKADDR_BYTES, true); // msg_namelen
     }
   }
+
+  /** Headers whose msg_namelen the kernel rewrote in the last receive (the first n). */
+  private used = 0;
 
   /** Receive what is queued, without waiting: how many datagrams (0 when none), or -errno. */
   receive(fd: number): number {
     const w = this.words;
-    // The kernel writes each name's real length back: give every header the full room again.
-    for (let i = 0; i < this.capacity; i++) w.setUint32(i * MMSGHDR_BYTES + 8, SOCKADDR_BYTES, true);
+    // The kernel wrote each received name's real length back: give those headers the full room again.
+    for (let i = 0; i < this.used; i++) w.setUint32(i * MMSGHDR_BYTES + 8, SOCKADDR_BYTES, true);
+    this.used = 0;
     for (;;) {
       const r = libcSymbols().recvmmsg(fd, this.base as Pointer, this.capacity, MSG_DONTWAIT, null);
-      if (r >= 0) return r;
+      if (r >= 0) {
+        this.used = r;
+        return r;
+      }
       const e = errno();
       if (e === EINTR) continue;
       return e === EAGAIN ? 0 : -e;
@@ -219,6 +243,7 @@ export class RecvBatch {
     for (let turn = 0; turn < 16; turn++) {
       const r = libcSymbols().recvmmsg(fd, this.base as Pointer, this.capacity, MSG_DONTWAIT | MSG_ERRQUEUE, null);
       if (r <= 0) break;
+      if (r > this.used) this.used = r; // their name lengths were rewritten too
       total += r;
     }
     return total;

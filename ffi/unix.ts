@@ -8,6 +8,7 @@
  * Buffers: sockaddr and scratch buffers are preallocated; callers pass their own data buffers.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import type { FdSocketOptions, Socket } from "bun";
 import { closeFd, errno } from "./libc.ts";
 
 export const AF_UNIX = 1;
@@ -141,6 +142,12 @@ export function unixSocketPair(): [number, number] | null {
 /** shutdown(2): how 0 = no more receives, 1 = no more sends, 2 = both. Returns 0 or -1 (errno set). */
 export function unixShutdown(fd: number, how: 0 | 1 | 2): number {
   return c().shutdown(fd, how);
+}
+
+/** Bun.connect({ fd }): adopt a connected socket fd into Bun's event loop (bun-types lists no overload for it). */
+export function adoptSocketFd<T>(o: FdSocketOptions<T> & { allowHalfOpen?: boolean }): Promise<Socket<T>> {
+  const connect = Bun.connect as unknown as (o: FdSocketOptions<T> & { allowHalfOpen?: boolean }) => Promise<Socket<T>>;
+  return connect(o);
 }
 
 export function unixClose(fd: number): void {

@@ -13,8 +13,8 @@
  * unread data (ECONNRESET on our end) is an RST; the peer's FIN becomes shutdown(SHUT_WR) of our
  * end after the last byte, so the program reads 0; a peer RST or a failure closes our end.
  */
-import type { FdSocketOptions, Socket } from "bun";
-import { unixClose } from "../../ffi/unix.ts";
+import type { Socket } from "bun";
+import { adoptSocketFd, unixClose } from "../../ffi/unix.ts";
 import type { RingBuffer, TcpErrno, TcpSocket, TcpSocketHandler } from "../stack/tcp/index.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
 
@@ -53,9 +53,6 @@ function scheduleFlush(b: Bridge): void {
   }
 }
 
-/** Bun.connect({ fd }) adopts a raw socket fd; bun-types lists no overload for it. */
-const connectFd = Bun.connect as unknown as (o: FdSocketOptions<Bridge> & { allowHalfOpen: boolean }) => Promise<Sock>;
-
 export class Bridge implements TcpSocketHandler {
   private sock: Sock | null = null;
   /** Bytes Bun read from the program that did not fit the TCP send ring yet. */
@@ -83,7 +80,7 @@ export class Bridge implements TcpSocketHandler {
   /** Adopt the fd into the event loop and start moving bytes. */
   async start(): Promise<void> {
     try {
-      this.sock = await connectFd({
+      this.sock = await adoptSocketFd<Bridge>({
         fd: this.fd,
         allowHalfOpen: true,
         data: this,

@@ -188,7 +188,6 @@ export class UdpTransport implements InboundOwner {
   /** Asynchronous socket errors (ICMP unreachable and the like), and failed recvmmsg calls. */
   socketErrors = 0;
   readonly receiveStats: ReceiveStats = { calls: 0, datagrams: 0, truncated: 0, badSource: 0, handlerErrors: 0 };
-  private receiveVia: ReceivePath = "bun";
 
   private constructor(readonly port: number) {}
 
@@ -323,12 +322,11 @@ export class UdpTransport implements InboundOwner {
       o.sock = null;
       o.fd = ownFds.get(o)!;
     }
-    this.receiveVia = "recvmmsg";
   }
 
   /** How datagrams arrive: "recvmmsg" (ffi, with an io_uring doorbell) or "bun" (Bun's callbacks). */
   get receivePath(): ReceivePath {
-    return this.receiveVia;
+    return this.v4?.inbound ? "recvmmsg" : "bun"; // every socket switches, or none
   }
 
   /** The doorbells' counters (recvmmsg path), summed over the sockets. */
