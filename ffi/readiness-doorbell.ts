@@ -17,6 +17,7 @@
  * is dead: `onLost` is told, so the owner can open a new one.
  */
 import { consola } from "consola";
+import { type HotLoop, hotLoop, type HotSource } from "./hot-loop.ts";
 import { IoUring, OP_POLL_ADD, OP_SEND, SQE_CQE_SKIP_SUCCESS, SQE_IO_LINK } from "./io-uring.ts";
 import { errno, strerror } from "./libc.ts";
 import { ptr } from "bun:ffi";
@@ -35,8 +36,10 @@ export interface DoorbellStats {
   submitErrors: number;
 }
 
-export class ReadinessDoorbell {
+export class ReadinessDoorbell implements HotSource {
   readonly stats: DoorbellStats = { rings: 0, failures: 0, submitErrors: 0 };
+  /** Whether a poll is in the kernel (between arm() and the ring). */
+  armed = false;
   private closed = false;
   private failed = 0;
   private readonly countFailure = (_u: number, res: number): void => {
@@ -48,7 +51,9 @@ export class ReadinessDoorbell {
   private readonly watchdog: ReturnType<typeof setInterval>;
 
   private constructor(
-    private readonly fd: number,
+    readonly fd: number,
+    private readonly onReady: () => void,
+    private readonly loop: HotLoop | null,
     private readonly ring: IoUring,
     private readonly sendFd: number,
     private readonly bunSide: { end(): void },
@@ -59,9 +64,11 @@ export class ReadinessDoorbell {
 
   /**
    * A doorbell for `fd`, armed: onReady runs on the event loop each time fd has turned readable.
+   * With a hot loop (the process's by default) the fd is one of its sources: after a ring the loop
+   * may keep draining it while traffic flows (hot-loop.ts); null: ring, drain, arm, nothing else.
    * Returns the reason instead when this machine cannot do it (no io_uring, say).
    */
-  static async open(fd: number, onReady: () => void, onLost?: () => void): Promise<ReadinessDoorbell | string> {
+  static async open(fd: number, onReady: () => void, onLost?: () => void, loop: HotLoop | null = hotLoop): Promise<ReadinessDoorbell | string> {
     const ring = IoUring.open(4);
     if (typeof ring === "string") return ring;
     const pair = unixSocketPair();
@@ -80,11 +87,14 @@ export class ReadinessDoorbell {
             const b = bell;
             if (b === null || b.closed) return;
             b.stats.rings++;
-            try {
-              onReady();
-            } finally {
-              b.arm();
+            b.armed = false;
+            if (b.loop !== null) {
+              // drains, then arms again, or keeps polling while traffic flows
+              b.loop.rang(b);
+              return;
             }
+            b.drain();
+            b.arm();
           },
           error() {},
           close() {
@@ -102,7 +112,8 @@ export class ReadinessDoorbell {
       unixClose(sendFd);
       return `adopting the doorbell socket: ${(e as Error).message}`;
     }
-    bell = new ReadinessDoorbell(fd, ring, sendFd, socket);
+    bell = new ReadinessDoorbell(fd, onReady, loop, ring, sendFd, socket);
+    loop?.add(bell, watchFd);
     bell.arm();
     if (bell.stats.submitErrors > 0) {
       bell.close();
@@ -111,7 +122,17 @@ export class ReadinessDoorbell {
     return bell;
   }
 
-  /** Ask the kernel for the next ring. Called after each onReady; once at open. */
+  /** Read what is queued (the owner's onReady); a throw is reported, never lost in the event loop. */
+  drain(): void {
+    if (this.closed) return;
+    try {
+      this.onReady();
+    } catch (e) {
+      consola.error(`readiness doorbell: onReady failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  /** Ask the kernel for the next ring. Called after each ring (or when the hot loop goes idle); once at open. */
   arm(): void {
     if (this.closed) return;
     const r = this.ring;
@@ -119,6 +140,7 @@ export class ReadinessDoorbell {
     r.prepare(OP_POLL_ADD, SQE_IO_LINK | SQE_CQE_SKIP_SUCCESS, this.fd, 0, 0, POLLIN, 1);
     r.prepare(OP_SEND, SQE_CQE_SKIP_SUCCESS, this.sendFd, BELL_PTR as number, 1, MSG_DONTWAIT | MSG_NOSIGNAL, 2);
     if (r.submit() !== 2) this.stats.submitErrors++;
+    else this.armed = true;
   }
 
   /**
@@ -139,6 +161,8 @@ export class ReadinessDoorbell {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.armed = false;
+    this.loop?.remove(this);
     clearInterval(this.watchdog);
     this.ring.reap(this.countFailure);
     this.ring.close();

@@ -182,6 +182,17 @@ export function unixPoll(fd: number, events: number, timeoutMs: number): number 
   return r === 0 ? 0 : (pollBuf[1]! >>> 16) & 0xffff;
 }
 
+/**
+ * poll() several fds: `fds` holds pairs (fd, events), and after the call each pair's second
+ * entry has the fd's revents in its upper 16 bits (struct pollfd's layout). Returns the number of
+ * ready fds, 0 on timeout, -errno on failure.
+ */
+export function unixPollMany(fds: Int32Array, count: number, timeoutMs: number): number {
+  if (count < 0 || 2 * count > fds.length) return -22; // EINVAL: never let poll() read past the array
+  const r = c().poll(ptr(fds), count, timeoutMs);
+  return r < 0 ? -errno() : r;
+}
+
 export function getUid(): number {
   return c().getuid();
 }

@@ -14,6 +14,7 @@
  * end after the last byte, so the program reads 0; a peer RST or a failure closes our end.
  */
 import type { Socket } from "bun";
+import { deferToTurnEnd } from "../../ffi/hot-loop.ts";
 import { adoptSocketFd, unixClose } from "../../ffi/unix.ts";
 import type { RingBuffer, TcpErrno, TcpSocket, TcpSocketHandler } from "../stack/tcp/index.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
@@ -32,8 +33,9 @@ export interface BridgeOwner {
 type Sock = Socket<Bridge>;
 
 /**
- * Bridges with data to write to their program, flushed together after the event loop's I/O: one
- * setImmediate per turn for all connections, nothing allocated per segment or per connection.
+ * Bridges with data to write to their program, flushed together at the end of the turn's I/O (the
+ * event loop's or the hot loop's, ffi/hot-loop.ts): one deferral per turn for all connections,
+ * nothing allocated per segment or per connection.
  */
 const flushQueue: Bridge[] = [];
 let flushArmed = false;
@@ -49,7 +51,7 @@ function scheduleFlush(b: Bridge): void {
   flushQueue.push(b);
   if (!flushArmed) {
     flushArmed = true;
-    setImmediate(flushAll);
+    deferToTurnEnd(flushAll);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { consola } from "consola";
+import { deferToTurnEnd } from "../../ffi/hot-loop.ts";
 import { parseTapReaderChoice, TapDevice, type TapReaderChoice } from "../../ffi/tap.ts";
 import { TapCoalescer } from "./tap-gro.ts";
 import { TapSegmenter } from "./tap-gso.ts";
@@ -77,7 +78,8 @@ export class TapPort implements NetworkPort {
     this.deviceName = tap.name;
     const gro = new TapCoalescer((buf, start, end) => tap.writeVnet(buf, start, end), tap.maxFrame);
     this.gro = gro;
-    // A train is written at the latest at the end of the event-loop turn that began it.
+    // A train is written at the latest at the end of the turn that began it (the event loop's, or
+    // the hot loop's batch: ffi/hot-loop.ts).
     let armed = false;
     const flush = (): void => {
       armed = false;
@@ -91,7 +93,7 @@ export class TapPort implements NetworkPort {
         gro.push(buf, start, end);
         if (gro.pending && !armed) {
           armed = true;
-          setImmediate(flush);
+          deferToTurnEnd(flush);
         }
         if (STAGE_TIMING) stageEnd(Stage.tap_write, t0);
       },

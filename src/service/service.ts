@@ -2,6 +2,7 @@ import { consola } from "consola";
 import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { envChoice } from "../util/env-choice.ts";
+import { hotLoop, parseHotLoopChoice } from "../../ffi/hot-loop.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
@@ -117,6 +118,9 @@ export class Service {
       if (opts.networkInterfaces !== undefined) svc.interfaces = opts.networkInterfaces;
       // Without --tap every joined network is a network container (user-space stack + endpoint).
       svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root, netconCongestion(conf)));
+      // The datapath polls by itself while traffic flows (ffi/hot-loop.ts): with taps by default.
+      const hot = envChoice("ZT_HOT_LOOP", parseHotLoopChoice, "auto", "auto, on or off");
+      hotLoop.setEnabled(hot === "on" || (hot === "auto" && opts.tap === true));
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }

@@ -7,6 +7,7 @@
  * get their IPv4 and Ethernet headers written into the caller's headroom, and the frames iface
  * originates itself (ARP, ICMP, fragments) are built in preallocated buffers.
  */
+import { deferToTurnEnd } from "../../ffi/hot-loop.ts";
 import type { Clock } from "../util/clock.ts";
 import {
   ETHERTYPE_ARP,
@@ -370,7 +371,7 @@ export class Iface implements FrameReceiver, Ipv4Output {
     q.splice(0, i);
     if (q.length > 0 && !this.loopScheduled) {
       this.loopScheduled = true;
-      setImmediate(this.drainLoopBound);
+      deferToTurnEnd(this.drainLoopBound);
     }
   }
 

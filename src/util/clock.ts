@@ -2,6 +2,7 @@
  * Injected time. Every layer takes a Clock instead of calling Date.now()/performance.now(),
  * so simulated networks in tests run deterministically and faster than real time.
  */
+import { hotLoop } from "../../ffi/hot-loop.ts";
 export interface Clock {
   /** Monotonic milliseconds (may be fractional). */
   now(): number;
@@ -40,13 +41,24 @@ export interface Timers {
   every(ms: number, fn: () => void): CancelTimer;
 }
 
+/**
+ * The event loop's timers. Each deadline is also told to the hot loop (ffi/hot-loop.ts), which
+ * otherwise keeps the event loop waiting up to a slice while traffic flows.
+ */
 export const systemTimers: Timers = {
   after(ms, fn) {
+    hotLoop.timerAt(performance.now() + ms);
     const h = setTimeout(fn, ms);
     return () => clearTimeout(h);
   },
   every(ms, fn) {
-    const h = setInterval(fn, ms);
+    // an interval is told once per tick, from the tick itself
+    const tick = (): void => {
+      hotLoop.timerAt(performance.now() + ms);
+      fn();
+    };
+    hotLoop.timerAt(performance.now() + ms);
+    const h = setInterval(tick, ms);
     return () => clearInterval(h);
   },
 };

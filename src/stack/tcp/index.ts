@@ -12,6 +12,7 @@
  * socket call) and keep a single host timer; driveTcpTimers() does exactly that. See README.md.
  */
 import { consola } from "consola";
+import { deferToTurnEnd } from "../../../ffi/hot-loop.ts";
 import type { Clock } from "../../util/clock.ts";
 import type { Rng } from "../../util/random.ts";
 import { IPPROTO_TCP, TRANSPORT_HEADROOM, type Ipv4Output, type Ipv4ProtocolHandler } from "../link.ts";
@@ -64,7 +65,7 @@ export interface TcpLayerConfig extends Partial<TcpLayerOptions> {
   rng: Rng;
   /** Override initial sequence numbers (tests: e.g. start near 2^32 to exercise wrap-around). */
   issFn?: (localAddr: number, localPort: number, remoteAddr: number, remotePort: number) => number;
-  /** Run `fn` after the current input batch (stretch ACKs); default setImmediate. */
+  /** Run `fn` after the current input batch (stretch ACKs); default: at the end of this turn (ffi/hot-loop.ts). */
   afterBatch?: (fn: () => void) => void;
 }
 
@@ -153,7 +154,7 @@ export class TcpLayer implements Ipv4ProtocolHandler, TcpHost, ListenerHost {
     }
     this.opts = o;
     this.issFn = cfg.issFn;
-    this.afterBatch = cfg.afterBatch ?? ((fn) => setImmediate(fn));
+    this.afterBatch = cfg.afterBatch ?? deferToTurnEnd;
     this.isnKey = cfg.rng.u32();
     this.cookies = new SynCookies(cfg.rng);
     this.tsKey = cfg.rng.u32();

@@ -1,0 +1,308 @@
+/**
+ * The hot loop: while traffic flows, the main thread waits for its sockets and taps in poll()
+ * itself, instead of going back to Bun's event loop to be woken by a doorbell.
+ *
+ * Why: measured on this machine (a PVM guest, README "RTT, seventh round"), a one-datagram UDP
+ * echo after 10 ms of quiet answers in ≈25-33 µs from a C server or from JavaScript blocking in
+ * poll(), and in ≈50-90 µs through Bun's event loop (doorbell or Bun's own callbacks): the cold
+ * wake-up path of the event loop costs more than the work. A ping between two `--tap` services
+ * crosses three such wake-ups.
+ *
+ * How: the readiness doorbells (readiness-doorbell.ts) are this loop's sources. When one rings,
+ * its fd is drained as before, then instead of arming the doorbell again the loop polls every
+ * source and Bun's own epoll descriptor together, draining sources as they turn readable, with
+ * the turn's deferred work and microtasks run after each batch (what the event loop would do).
+ * It returns to the event loop (and comes back through setImmediate) when
+ *   - Bun's epoll reports an event (a socket, a signal, a worker, an API request: Bun handles it),
+ *   - SLICE_MS pass without traffic (Bun's other timers are due at most that late while traffic
+ *     flows),
+ *   - poll() is interrupted (a signal).
+ * It hands back to the doorbells (arms them and leaves) when
+ *   - IDLE_MS pass without traffic: an idle service sleeps in Bun's event loop as before, with no
+ *     periodic wake-ups;
+ *   - a timer of ours is due (util/clock.ts's systemTimers tell the loop their deadlines): the
+ *     stack's retransmissions and pacing run on time, and the next ring brings the loop back.
+ *
+ * Bun's epoll descriptor is found once, as the eventpoll fd whose /proc fdinfo lists a doorbell's
+ * socket. When none does (another runtime, another kernel), the loop stays off and the doorbells
+ * work as before.
+ *
+ * The process's loop starts off; the service turns it on for `--tap` (ZT_HOT_LOOP: auto, on, off).
+ * Not yet for network containers: with the user-space stack under it, a BBR sender over a 50 ms
+ * FaultLink moved 3-4 MiB/s against 25 without it (test/stack/kernel-faults.test.ts), not
+ * understood yet.
+ */
+import { drainMicrotasks } from "bun:jsc";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { consola } from "consola";
+import { EINTR, POLLERR, POLLHUP, POLLIN, unixPollMany } from "./unix.ts";
+
+/** Longest wait in poll() before Bun's event loop gets a turn (its timers run at most this late). */
+export const SLICE_MS = 5;
+/** Quiet time after which the loop leaves for good and the doorbells take over again. */
+export const IDLE_MS = 1000;
+
+/** A doorbell, seen from the loop. */
+export interface HotSource {
+  readonly fd: number;
+  /** Whether its kernel poll is armed (it will ring by itself). */
+  readonly armed: boolean;
+  /** Read what is queued. */
+  drain(): void;
+  /** Arm its kernel poll. */
+  arm(): void;
+}
+
+export interface HotLoopStats {
+  /** Times the loop took over from a doorbell ring. */
+  entries: number;
+  /** Returns to the event loop: for Bun's events, after a quiet slice, after a signal. */
+  loopEvents: number;
+  slices: number;
+  interrupts: number;
+  /** Times it went idle (doorbells armed again). */
+  idles: number;
+  /** Times it handed back to the doorbells because a timer of ours was due. */
+  timers: number;
+  /** poll() calls and the ones that found a source readable. */
+  polls: number;
+  wakeups: number;
+}
+
+const READY = POLLIN | POLLERR | POLLHUP;
+
+/** The eventpoll descriptor of this process that watches `fd`, or -1. */
+export function epollWatching(fd: number): number {
+  let names: string[];
+  try {
+    names = readdirSync("/proc/self/fd");
+  } catch {
+    return -1;
+  }
+  const line = new RegExp(`^tfd:\\s+${fd}\\s`, "m");
+  for (const name of names) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`) !== "anon_inode:[eventpoll]") continue;
+      if (line.test(readFileSync(`/proc/self/fdinfo/${name}`, "utf8"))) return Number(name);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return -1;
+}
+
+export class HotLoop {
+  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0 };
+  private sources: HotSource[] = [];
+  /** pollfd array: the sources, then Bun's epoll descriptor. */
+  private fds = new Int32Array(2);
+  private loopFd = -1;
+  private searched = false;
+  /** A descriptor Bun's event loop watches (the first doorbell's socket). */
+  private bunFd = -1;
+  private running = false;
+  /** In charge: doorbells left unarmed, the loop polls (or will again after this event-loop turn). */
+  private active = false;
+  private lastTraffic = 0;
+  /** The earliest deadline of a timer of ours told since the last hand-back (performance.now() ms). */
+  private deadline = Infinity;
+  private deferred: (() => void)[] = [];
+  private deferredSpare: (() => void)[] = [];
+  private readonly reenterBound = (): void => this.reenter();
+
+  constructor(
+    private enabled: boolean,
+    private readonly sliceMs = SLICE_MS,
+    private readonly idleMs = IDLE_MS,
+  ) {}
+
+  /** Turn the loop on or off; off, it hands back to the doorbells at its next return to the event loop. */
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    this.findLoopFd();
+  }
+
+  /** Whether the loop can take over (Bun's epoll descriptor found, not turned off). */
+  get usable(): boolean {
+    return this.enabled && this.loopFd >= 0;
+  }
+
+  /** Whether the loop is polling right now (deferred work then runs at its turn's end). */
+  get polling(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Add a source. `bunFd` is a descriptor that Bun's event loop watches (the doorbell's socket):
+   * the first one tells which epoll descriptor is Bun's.
+   */
+  add(src: HotSource, bunFd: number): void {
+    this.sources.push(src);
+    if (this.bunFd < 0) this.bunFd = bunFd;
+    this.findLoopFd();
+    this.layout();
+  }
+
+  /** Once, when on and a descriptor Bun watches is known: which epoll descriptor is Bun's. */
+  private findLoopFd(): void {
+    if (this.searched || !this.enabled || this.bunFd < 0) return;
+    this.searched = true;
+    this.loopFd = epollWatching(this.bunFd);
+    if (this.loopFd < 0) consola.warn("hot loop: Bun's epoll descriptor not found; the doorbells alone wake the datapath");
+    this.layout();
+  }
+
+  remove(src: HotSource): void {
+    const i = this.sources.indexOf(src);
+    if (i < 0) return;
+    this.sources.splice(i, 1);
+    this.layout();
+  }
+
+  private layout(): void {
+    const n = this.sources.length;
+    if (this.fds.length < 2 * (n + 1)) this.fds = new Int32Array(2 * (n + 1));
+    for (let i = 0; i < n; i++) {
+      this.fds[2 * i] = this.sources[i]!.fd;
+      this.fds[2 * i + 1] = POLLIN;
+    }
+    this.fds[2 * n] = this.loopFd;
+    this.fds[2 * n + 1] = POLLIN;
+  }
+
+  /** A doorbell rang (from Bun's event loop): drain it, then poll while traffic flows. */
+  rang(src: HotSource): void {
+    src.drain();
+    if (!this.usable || this.running || !this.sources.includes(src)) {
+      src.arm();
+      return;
+    }
+    this.stats.entries++;
+    this.active = true;
+    this.lastTraffic = performance.now();
+    this.run();
+  }
+
+  /** A timer of ours is due at `at` (performance.now() ms): the loop hands back to the event loop by then. */
+  timerAt(at: number): void {
+    if (at < this.deadline) this.deadline = at;
+  }
+
+  /** Run `fn` at the end of this turn: the loop's batch when it polls, else the event loop's (setImmediate). */
+  defer(fn: () => void): void {
+    if (this.running) this.deferred.push(fn);
+    else setImmediate(fn);
+  }
+
+  private reenter(): void {
+    if (!this.active || this.running) return;
+    if (this.usable) this.run();
+    else this.handBack("idle");
+  }
+
+  private run(): void {
+    this.running = true;
+    let leave: "slice" | "idle" | "timer" | "event" = "idle";
+    try {
+      leave = this.poll();
+    } catch (e) {
+      consola.error(`hot loop: ${(e as Error).stack ?? e}`);
+    } finally {
+      this.running = false;
+    }
+    this.turnEnd();
+    if (leave === "idle" || leave === "timer") this.handBack(leave);
+    else setImmediate(this.reenterBound);
+  }
+
+  private poll(): "slice" | "idle" | "timer" | "event" {
+    const fds = this.fds;
+    const n = this.sources.length;
+    const st = this.stats;
+    for (;;) {
+      this.turnEnd();
+      let timeout = this.sliceMs;
+      if (this.deadline !== Infinity) {
+        const left = Math.ceil(this.deadline - performance.now());
+        if (left <= 0) return "timer";
+        if (left < timeout) timeout = left;
+      }
+      st.polls++;
+      const r = unixPollMany(fds, n + 1, timeout);
+      if (r < 0) {
+        if (r !== -EINTR) throw new Error(`poll: errno ${-r}`);
+        st.interrupts++;
+        return "event";
+      }
+      if (r === 0) {
+        const now = performance.now();
+        if (now >= this.deadline) return "timer";
+        if (now - this.lastTraffic >= this.idleMs) return "idle";
+        st.slices++;
+        return "slice";
+      }
+      let traffic = false;
+      for (let i = 0; i < n; i++) {
+        if (((fds[2 * i + 1]! >>> 16) & READY) !== 0) {
+          traffic = true;
+          this.sources[i]!.drain();
+        }
+      }
+      if (traffic) {
+        st.wakeups++;
+        this.lastTraffic = performance.now();
+      }
+      if (((fds[2 * n + 1]! >>> 16) & READY) !== 0) {
+        st.loopEvents++;
+        return "event";
+      }
+    }
+  }
+
+  /** What the event loop would run after a callback: deferred work and microtasks, until both are empty. */
+  private turnEnd(): void {
+    for (let round = 0; round < 64; round++) {
+      drainMicrotasks();
+      if (this.deferred.length === 0) return;
+      const work = this.deferred;
+      this.deferred = this.deferredSpare;
+      this.deferredSpare = work;
+      for (let i = 0; i < work.length; i++) {
+        try {
+          work[i]!();
+        } catch (e) {
+          consola.error(`hot loop: deferred work failed: ${(e as Error).stack ?? e}`);
+        }
+      }
+      work.length = 0;
+    }
+    // still more after 64 rounds: the rest goes to the event loop
+    const rest = this.deferred;
+    this.deferred = [];
+    for (const fn of rest) setImmediate(fn);
+  }
+
+  /** Quiet, or a timer due: the doorbells take over again (the event loop runs its timers meanwhile). */
+  private handBack(why: "idle" | "timer"): void {
+    this.active = false;
+    this.deadline = Infinity;
+    if (why === "idle") this.stats.idles++;
+    else this.stats.timers++;
+    for (const s of this.sources) if (!s.armed) s.arm();
+  }
+}
+
+/** ZT_HOT_LOOP: auto (the service's choice: on with `--tap`), on or off. */
+export type HotLoopChoice = "auto" | "on" | "off";
+
+export function parseHotLoopChoice(text: string): HotLoopChoice | null {
+  return text === "auto" || text === "on" || text === "off" ? text : null;
+}
+
+/** The main thread's loop (every doorbell of the process is a source); off until turned on. */
+export const hotLoop = new HotLoop(false);
+
+/** Run `fn` at the end of this turn of work (see HotLoop.defer). */
+export function deferToTurnEnd(fn: () => void): void {
+  hotLoop.defer(fn);
+}

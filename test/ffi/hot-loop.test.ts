@@ -1,0 +1,192 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { closeFd, dupFd } from "../../ffi/libc.ts";
+import { epollWatching, HotLoop } from "../../ffi/hot-loop.ts";
+import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
+import { RecvBatch } from "../../ffi/udp.ts";
+import { adoptSocketFd, unixClose, unixPollMany, unixSend, unixSocketPair } from "../../ffi/unix.ts";
+import { waitFor } from "../e2e/helpers.ts";
+import { ioUringAllowed } from "./io-uring-allowed.ts";
+
+/** A UDP socket we read ourselves: Bun binds it, we keep a duplicate of its fd and close Bun's. */
+async function ownUdpSocket(): Promise<{ fd: number; port: number }> {
+  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const fd = dupFd((s as unknown as { fd: number }).fd);
+  const port = s.port;
+  s.close();
+  return { fd, port };
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+/** A doorbell on a fresh UDP socket whose onReady records each datagram (and what `alsoOnReady` says). */
+async function bellOn(loop: HotLoop, alsoOnReady?: () => void) {
+  const { fd, port } = await ownUdpSocket();
+  const batch = new RecvBatch(8, 2048);
+  const got: string[] = [];
+  const bell = await ReadinessDoorbell.open(
+    fd,
+    () => {
+      for (;;) {
+        const n = batch.receive(fd);
+        for (let i = 0; i < n; i++) got.push(Buffer.from(batch.bytes.subarray(batch.start(i), batch.start(i) + batch.length(i))).toString());
+        if (n < batch.capacity) break;
+      }
+      alsoOnReady?.();
+    },
+    undefined,
+    loop,
+  );
+  if (typeof bell === "string") throw new Error(bell);
+  const tx = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  cleanups.push(() => {
+    bell.close();
+    closeFd(fd);
+    tx.close();
+  });
+  return { bell, got, send: (text: string) => tx.send(text, port, "127.0.0.1") };
+}
+
+describe("unixPollMany and epollWatching", () => {
+  test("poll() never reads past the array it is given", () => {
+    const fds = new Int32Array(2);
+    expect(unixPollMany(fds, 2, 0)).toBe(-22);
+    expect(unixPollMany(fds, -1, 0)).toBe(-22);
+  });
+
+  test("finds the epoll descriptor Bun watches an adopted socket with, and none for a socket nobody watches", async () => {
+    const pair = unixSocketPair()!;
+    const other = unixSocketPair()!;
+    const s = await adoptSocketFd<undefined>({ fd: pair[0], socket: { data() {}, error() {}, close() {} } });
+    cleanups.push(() => {
+      s.end();
+      unixClose(pair[1]);
+      unixClose(other[0]);
+      unixClose(other[1]);
+    });
+    const ep = epollWatching(pair[0]);
+    expect(ep).toBeGreaterThanOrEqual(0);
+    expect(epollWatching(other[0])).toBe(-1);
+    // it is Bun's event loop: once Bun has taken its events, a byte for the adopted socket makes
+    // that epoll descriptor readable again
+    const fds = Int32Array.of(ep, 1);
+    await waitFor("Bun to take its events", async () => (unixPollMany(fds, 1, 0) === 0 ? true : null), 5000);
+    expect(unixSend(pair[1], Uint8Array.of(7), 0, 1)).toBe(1);
+    expect(unixPollMany(fds, 1, 0)).toBe(1);
+    expect((fds[1]! >>> 16) & 1).toBe(1); // POLLIN
+  });
+});
+
+describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
+  test("after a ring it drains the sockets itself: more datagrams, no more rings, deferred work at each batch's end", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    const order: string[] = [];
+    const { bell, got, send } = await bellOn(loop, () => {
+      order.push(`read ${got.length}`);
+      loop.defer(() => order.push(`deferred after ${got.length}`));
+    });
+    expect(loop.usable).toBe(true);
+    send("one");
+    await waitFor("the first datagram", async () => (got.length === 1 ? true : null), 5000);
+    expect(bell.stats.rings).toBe(1);
+    for (let i = 0; i < 10; i++) {
+      send(`d${i}`);
+      const want = i + 2;
+      await waitFor(`datagram ${want}`, async () => (got.length === want ? true : null), 5000);
+    }
+    expect(got).toEqual(["one", ...Array.from({ length: 10 }, (_, i) => `d${i}`)]);
+    // the loop was in charge: one ring, the rest found by its poll()
+    expect(bell.stats.rings).toBe(1);
+    expect(bell.armed).toBe(false);
+    expect(loop.stats.entries).toBe(1);
+    expect(loop.stats.wakeups).toBeGreaterThanOrEqual(1);
+    // each batch's deferred work ran right after it, before the next read
+    for (let i = 0; i + 1 < order.length; i += 2) expect(order[i + 1]).toBe(order[i]!.replace("read", "deferred after"));
+  });
+
+  test("Bun's own events are served while it polls: timers fire and Bun's sockets receive", async () => {
+    const loop = new HotLoop(true, 50, 60_000);
+    const { got, send } = await bellOn(loop);
+    send("start");
+    await waitFor("the loop to take over", async () => (got.length === 1 ? true : null), 5000);
+    // a socket of Bun's own, read by Bun: its datagram wakes Bun's epoll, so the loop hands over
+    const heard: string[] = [];
+    const bunSock = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(_s, data) {
+          heard.push(Buffer.from(data).toString());
+        },
+      },
+    });
+    cleanups.push(() => bunSock.close());
+    const tx = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    cleanups.push(() => tx.close());
+    tx.send("to bun", bunSock.port, "127.0.0.1");
+    await waitFor("Bun's socket", async () => (heard.length === 1 ? true : null), 5000);
+    // a timer fires, at most about a slice late
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => setTimeout(resolve, 10));
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(loop.stats.loopEvents + loop.stats.slices).toBeGreaterThanOrEqual(1);
+    send("still");
+    await waitFor("the loop's socket", async () => (got.length === 2 ? true : null), 5000);
+  });
+
+  test("after the quiet time it hands back to the doorbells: armed again, the next datagram rings", async () => {
+    const loop = new HotLoop(true, 5, 100);
+    const { bell, got, send } = await bellOn(loop);
+    send("one");
+    await waitFor("the first datagram", async () => (got.length === 1 ? true : null), 5000);
+    await waitFor("the loop to go idle", async () => (loop.stats.idles === 1 ? true : null), 5000);
+    expect(bell.armed).toBe(true);
+    send("two");
+    await waitFor("the second datagram", async () => (got.length === 2 ? true : null), 5000);
+    expect(bell.stats.rings).toBe(2);
+    expect(loop.stats.entries).toBe(2);
+  });
+
+  test("turned off: every readiness rings, and deferred work goes to the event loop; turned on, it takes over", async () => {
+    const loop = new HotLoop(false);
+    const { bell, got, send } = await bellOn(loop);
+    expect(loop.usable).toBe(false);
+    for (let i = 0; i < 3; i++) {
+      send(`d${i}`);
+      const want = i + 1;
+      await waitFor(`datagram ${want}`, async () => (got.length === want ? true : null), 5000);
+    }
+    expect(bell.stats.rings).toBe(3);
+    expect(loop.stats.entries).toBe(0);
+    let ran = false;
+    loop.defer(() => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+    await waitFor("the deferred work", async () => (ran ? true : null), 5000);
+    // turned on later (as the service does): the next ring hands over to the loop
+    loop.setEnabled(true);
+    expect(loop.usable).toBe(true);
+    send("d3");
+    await waitFor("datagram 4", async () => (got.length === 4 ? true : null), 5000);
+    expect(loop.stats.entries).toBe(1);
+    send("d4");
+    await waitFor("datagram 5", async () => (got.length === 5 ? true : null), 5000);
+    expect(bell.stats.rings).toBe(4);
+  });
+
+  test("a source removed while the loop is in charge is no longer read", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    const a = await bellOn(loop);
+    const b = await bellOn(loop);
+    a.send("a1");
+    await waitFor("a's first", async () => (a.got.length === 1 ? true : null), 5000);
+    a.bell.close();
+    a.send("a2");
+    b.send("b1");
+    await waitFor("b's", async () => (b.got.length === 1 ? true : null), 5000);
+    expect(a.got).toEqual(["a1"]);
+  });
+});
