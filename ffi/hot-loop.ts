@@ -35,6 +35,7 @@
 import { drainMicrotasks } from "bun:jsc";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { consola } from "consola";
+import { type Deadline, DeadlineHeap } from "./deadline-heap.ts";
 import { EINTR, POLLERR, POLLHUP, POLLIN, unixPollMany } from "./unix.ts";
 
 /** Longest wait in poll() before Bun's event loop gets a turn (its timers run at most this late). */
@@ -104,8 +105,8 @@ export class HotLoop {
   /** In charge: doorbells left unarmed, the loop polls (or will again after this event-loop turn). */
   private active = false;
   private lastTraffic = 0;
-  /** The earliest deadline of a timer of ours told since the last hand-back (performance.now() ms). */
-  private deadline = Infinity;
+  /** Deadlines of our pending timers (util/clock.ts systemTimers). */
+  private readonly deadlines = new DeadlineHeap();
   private deferred: (() => void)[] = [];
   private deferredSpare: (() => void)[] = [];
   private readonly reenterBound = (): void => this.reenter();
@@ -183,9 +184,12 @@ export class HotLoop {
     this.run();
   }
 
-  /** A timer of ours is due at `at` (performance.now() ms): the loop hands back to the event loop by then. */
-  timerAt(at: number): void {
-    if (at < this.deadline) this.deadline = at;
+  /**
+   * A timer of ours is due at `at` (performance.now() ms): the loop hands back to the event loop
+   * by then. Mark the result dead (live = false) when the timer fires or is cancelled.
+   */
+  timerAt(at: number): Deadline {
+    return this.deadlines.add(at);
   }
 
   /** Run `fn` at the end of this turn: the loop's batch when it polls, else the event loop's (setImmediate). */
@@ -222,8 +226,9 @@ export class HotLoop {
     for (;;) {
       this.turnEnd();
       let timeout = this.sliceMs;
-      if (this.deadline !== Infinity) {
-        const left = Math.ceil(this.deadline - performance.now());
+      const deadline = this.deadlines.earliest();
+      if (deadline !== Infinity) {
+        const left = Math.ceil(deadline - performance.now());
         if (left <= 0) return "timer";
         if (left < timeout) timeout = left;
       }
@@ -236,7 +241,7 @@ export class HotLoop {
       }
       if (r === 0) {
         const now = performance.now();
-        if (now >= this.deadline) return "timer";
+        if (now >= this.deadlines.earliest()) return "timer";
         if (now - this.lastTraffic >= this.idleMs) return "idle";
         st.slices++;
         return "slice";
@@ -285,7 +290,6 @@ export class HotLoop {
   /** Quiet, or a timer due: the doorbells take over again (the event loop runs its timers meanwhile). */
   private handBack(why: "idle" | "timer"): void {
     this.active = false;
-    this.deadline = Infinity;
     if (why === "idle") this.stats.idles++;
     else this.stats.timers++;
     for (const s of this.sources) if (!s.armed) s.arm();

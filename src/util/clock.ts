@@ -47,19 +47,28 @@ export interface Timers {
  */
 export const systemTimers: Timers = {
   after(ms, fn) {
-    hotLoop.timerAt(performance.now() + ms);
-    const h = setTimeout(fn, ms);
-    return () => clearTimeout(h);
+    const due = hotLoop.timerAt(performance.now() + ms);
+    const h = setTimeout(() => {
+      due.live = false;
+      fn();
+    }, ms);
+    return () => {
+      due.live = false;
+      clearTimeout(h);
+    };
   },
   every(ms, fn) {
-    // an interval is told once per tick, from the tick itself
-    const tick = (): void => {
-      hotLoop.timerAt(performance.now() + ms);
+    // each tick tells the next one's deadline
+    let due = hotLoop.timerAt(performance.now() + ms);
+    const h = setInterval(() => {
+      due.live = false;
+      due = hotLoop.timerAt(performance.now() + ms);
       fn();
+    }, ms);
+    return () => {
+      due.live = false;
+      clearInterval(h);
     };
-    hotLoop.timerAt(performance.now() + ms);
-    const h = setInterval(tick, ms);
-    return () => clearInterval(h);
   },
 };
 
