@@ -4,6 +4,9 @@
  * prints "ready" once bound.
  * udp-echo client PORT COUNT: sends COUNT 64-byte datagrams one at a time, each after the
  * previous answer, and prints "rtt COUNT P50 P90" (µs, over the last 90%: the first 10% warm up).
+ * udp-echo quiet GAP_US ROUNDS PORT...: ROUNDS times, one datagram to each server in turn, each
+ * after GAP_US of quiet (the server's core may have gone idle, its caches cooled), and prints
+ * "quiet PORT P50 P90" (µs) per server: the interleaving spreads the machine's noise over all.
  * Used by bench/wake-floor.ts.
  */
 #define _GNU_SOURCE
@@ -63,13 +66,58 @@ static int client(int s, long count) {
   return 0;
 }
 
+static int quiet(long gap, long rounds, int nports, char **ports) {
+  int socks[16];
+  double *rtt[16];
+  char buf[2048];
+  memset(buf, 'x', 64);
+  for (int i = 0; i < nports; i++) {
+    int port = atoi(ports[i]);
+    socks[i] = socket(AF_INET, SOCK_DGRAM, 0);
+    rtt[i] = malloc(sizeof(double) * (size_t)rounds);
+    if (socks[i] < 0 || rtt[i] == NULL || port < 1 || port > 65535) return 1;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {2, 0};
+    setsockopt(socks[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(socks[i], (struct sockaddr *)&a, sizeof a) < 0) return 1;
+  }
+  for (long k = 0; k < rounds; k++) {
+    for (int i = 0; i < nports; i++) {
+      usleep((useconds_t)gap);
+      double t0 = now_us();
+      if (send(socks[i], buf, 64, 0) != 64 || recv(socks[i], buf, sizeof buf, 0) != 64) {
+        fprintf(stderr, "udp-echo: no answer from port %s\n", ports[i]);
+        return 1;
+      }
+      rtt[i][k] = now_us() - t0;
+    }
+  }
+  for (int i = 0; i < nports; i++) {
+    qsort(rtt[i], (size_t)rounds, sizeof(double), cmp);
+    printf("quiet %s %.1f %.1f\n", ports[i], rtt[i][rounds / 2], rtt[i][rounds * 9 / 10]);
+    free(rtt[i]);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 5 && strcmp(argv[1], "quiet") == 0) {
+    long gap = atol(argv[2]), rounds = atol(argv[3]);
+    if (gap < 0 || gap > 1000000 || rounds < 10 || rounds > 100000 || argc - 4 > 16) {
+      fprintf(stderr, "usage: udp-echo quiet GAP_US(0..1000000) ROUNDS(10..100000) PORT... (at most 16)\n");
+      return 2;
+    }
+    return quiet(gap, rounds, argc - 4, argv + 4);
+  }
   int server = argc == 3 && strcmp(argv[1], "server") == 0;
   int isClient = argc == 4 && strcmp(argv[1], "client") == 0;
   int port = argc >= 3 ? atoi(argv[2]) : 0;
   long count = isClient ? atol(argv[3]) : 0;
   if ((!server && !isClient) || port < 1 || port > 65535 || (isClient && (count < 10 || count > 10000000))) {
-    fprintf(stderr, "usage: udp-echo server PORT | udp-echo client PORT COUNT (COUNT 10..10000000)\n");
+    fprintf(stderr, "usage: udp-echo server PORT | udp-echo client PORT COUNT (COUNT 10..10000000) | udp-echo quiet GAP_US ROUNDS PORT...\n");
     return 2;
   }
   int s = socket(AF_INET, SOCK_DGRAM, 0);
