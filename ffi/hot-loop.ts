@@ -99,6 +99,8 @@ export class HotLoop {
   private fds = new Int32Array(2);
   private loopFd = -1;
   private searched = false;
+  /** Bumped when the pollfd array changes (a source added or closed, maybe from inside a drain). */
+  private layoutChanges = 0;
   /** A descriptor Bun's event loop watches (the first doorbell's socket). */
   private bunFd = -1;
   private running = false;
@@ -161,6 +163,7 @@ export class HotLoop {
   }
 
   private layout(): void {
+    this.layoutChanges++;
     const n = this.sources.length;
     if (this.fds.length < 2 * (n + 1)) this.fds = new Int32Array(2 * (n + 1));
     for (let i = 0; i < n; i++) {
@@ -220,11 +223,13 @@ export class HotLoop {
   }
 
   private poll(): "slice" | "idle" | "timer" | "event" {
-    const fds = this.fds;
-    const n = this.sources.length;
     const st = this.stats;
     for (;;) {
       this.turnEnd();
+      const fds = this.fds;
+      const n = this.sources.length;
+      const layout = this.layoutChanges;
+      if (n === 0) return "idle"; // every source closed: nothing to poll for
       let timeout = this.sliceMs;
       const deadline = this.deadlines.earliest();
       if (deadline !== Infinity) {
@@ -247,7 +252,7 @@ export class HotLoop {
         return "slice";
       }
       let traffic = false;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && this.layoutChanges === layout; i++) {
         if (((fds[2 * i + 1]! >>> 16) & READY) !== 0) {
           traffic = true;
           this.sources[i]!.drain();
@@ -257,6 +262,8 @@ export class HotLoop {
         st.wakeups++;
         this.lastTraffic = performance.now();
       }
+      // a source closed (or opened) by a drain: these revents no longer match; poll again
+      if (this.layoutChanges !== layout) continue;
       if (((fds[2 * n + 1]! >>> 16) & READY) !== 0) {
         st.loopEvents++;
         return "event";

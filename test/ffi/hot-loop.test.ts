@@ -136,6 +136,28 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     await waitFor("the loop's socket", async () => (got.length === 2 ? true : null), 5000);
   });
 
+  test("a timer it was told of fires on time though the loop's slice is long: the loop hands back for it", async () => {
+    const loop = new HotLoop(true, 1000, 60_000);
+    const { bell, got, send } = await bellOn(loop);
+    send("one");
+    await waitFor("the first datagram", async () => (got.length === 1 ? true : null), 5000);
+    expect(bell.armed).toBe(false); // the loop is in charge, polling in slices of a second
+    const set = performance.now();
+    const fired = await new Promise<number>((resolve) => {
+      const due = loop.timerAt(performance.now() + 20);
+      setTimeout(() => {
+        due.live = false;
+        resolve(performance.now());
+      }, 20);
+    });
+    // told of the deadline, the loop handed back by then, not at the end of its 1 s slice
+    expect(fired - set).toBeLessThan(500);
+    expect(loop.stats.timers).toBeGreaterThanOrEqual(1);
+    expect(bell.armed).toBe(true);
+    send("two");
+    await waitFor("the second datagram", async () => (got.length === 2 ? true : null), 5000);
+  });
+
   test("after the quiet time it hands back to the doorbells: armed again, the next datagram rings", async () => {
     const loop = new HotLoop(true, 5, 100);
     const { bell, got, send } = await bellOn(loop);
@@ -175,6 +197,26 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     send("d4");
     await waitFor("datagram 5", async () => (got.length === 5 ? true : null), 5000);
     expect(bell.stats.rings).toBe(4);
+  });
+
+  test("a drain that closes another source: the loop polls again with the new set and goes on", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    const holder: { other: ReadinessDoorbell | null } = { other: null };
+    const a = await bellOn(loop, () => {
+      if (a.got.includes("close b")) holder.other?.close();
+    });
+    const b = await bellOn(loop);
+    holder.other = b.bell;
+    b.send("b1");
+    await waitFor("b's first", async () => (b.got.length === 1 ? true : null), 5000);
+    a.send("close b");
+    await waitFor("a's first", async () => (a.got.length === 1 ? true : null), 5000);
+    b.send("b2");
+    a.send("a2");
+    await waitFor("a's second", async () => (a.got.length === 2 ? true : null), 5000);
+    expect(b.got).toEqual(["b1"]);
+    expect(a.got).toEqual(["close b", "a2"]);
+    expect(loop.stats.idles + loop.stats.timers).toBe(0); // still in charge throughout
   });
 
   test("a source removed while the loop is in charge is no longer read", async () => {
