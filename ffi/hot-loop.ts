@@ -35,7 +35,7 @@
 import { drainMicrotasks } from "bun:jsc";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { consola } from "consola";
-import { type Deadline, DeadlineHeap } from "./deadline-heap.ts";
+import { type HeapItem, TimerHeap } from "../src/util/timer-heap.ts";
 import { EINTR, POLLERR, POLLHUP, POLLIN, unixPollMany } from "./unix.ts";
 
 /** Longest wait in poll() before Bun's event loop gets a turn (its timers run at most this late). */
@@ -108,7 +108,7 @@ export class HotLoop {
   private active = false;
   private lastTraffic = 0;
   /** Deadlines of our pending timers (util/clock.ts systemTimers). */
-  private readonly deadlines = new DeadlineHeap();
+  private readonly deadlines = new TimerHeap<HeapItem>();
   private deferred: (() => void)[] = [];
   private deferredSpare: (() => void)[] = [];
   private readonly reenterBound = (): void => this.reenter();
@@ -189,10 +189,21 @@ export class HotLoop {
 
   /**
    * A timer of ours is due at `at` (performance.now() ms): the loop hands back to the event loop
-   * by then. Mark the result dead (live = false) when the timer fires or is cancelled.
+   * by then. Pass the result to timerDone when the timer fires or is cancelled.
    */
-  timerAt(at: number): Deadline {
-    return this.deadlines.add(at);
+  timerAt(at: number): HeapItem {
+    const d: HeapItem = { deadline: at, heapIndex: -1 };
+    this.deadlines.update(d);
+    return d;
+  }
+
+  /** The timer of `d` fired or was cancelled (again is harmless). */
+  timerDone(d: HeapItem): void {
+    this.deadlines.remove(d);
+  }
+
+  private earliestDeadline(): number {
+    return this.deadlines.peek()?.deadline ?? Infinity;
   }
 
   /** Run `fn` at the end of this turn: the loop's batch when it polls, else the event loop's (setImmediate). */
@@ -231,7 +242,7 @@ export class HotLoop {
       const layout = this.layoutChanges;
       if (n === 0) return "idle"; // every source closed: nothing to poll for
       let timeout = this.sliceMs;
-      const deadline = this.deadlines.earliest();
+      const deadline = this.earliestDeadline();
       if (deadline !== Infinity) {
         const left = Math.ceil(deadline - performance.now());
         if (left <= 0) return "timer";
@@ -246,7 +257,7 @@ export class HotLoop {
       }
       if (r === 0) {
         const now = performance.now();
-        if (now >= this.deadlines.earliest()) return "timer";
+        if (now >= this.earliestDeadline()) return "timer";
         if (now - this.lastTraffic >= this.idleMs) return "idle";
         st.slices++;
         return "slice";

@@ -49,11 +49,11 @@ export const systemTimers: Timers = {
   after(ms, fn) {
     const due = hotLoop.timerAt(performance.now() + ms);
     const h = setTimeout(() => {
-      due.live = false;
+      hotLoop.timerDone(due);
       fn();
     }, ms);
     return () => {
-      due.live = false;
+      hotLoop.timerDone(due);
       clearTimeout(h);
     };
   },
@@ -61,12 +61,12 @@ export const systemTimers: Timers = {
     // each tick tells the next one's deadline
     let due = hotLoop.timerAt(performance.now() + ms);
     const h = setInterval(() => {
-      due.live = false;
+      hotLoop.timerDone(due);
       due = hotLoop.timerAt(performance.now() + ms);
       fn();
     }, ms);
     return () => {
-      due.live = false;
+      hotLoop.timerDone(due);
       clearInterval(h);
     };
   },

@@ -146,7 +146,7 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     const fired = await new Promise<number>((resolve) => {
       const due = loop.timerAt(performance.now() + 20);
       setTimeout(() => {
-        due.live = false;
+        loop.timerDone(due);
         resolve(performance.now());
       }, 20);
     });

@@ -38,7 +38,7 @@ import { seqAdd, seqGt, seqLt } from "./seq.ts";
 import type { ConnectOptions, ListenOptions, TcpListener, TcpSocket } from "./socket.ts";
 import { TcpState } from "./state.ts";
 import { isnHash, SynCookies } from "./syn-cookie.ts";
-import { TimerHeap } from "./timer-heap.ts";
+import { TimerHeap } from "../../util/timer-heap.ts";
 
 export type { TcpErrno } from "./errors.ts";
 export { TcpError } from "./errors.ts";

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { RtoEstimator } from "../../../src/stack/tcp/rto.ts";
 import { Cubic } from "../../../src/stack/tcp/congestion/cubic.ts";
 import { NewReno } from "../../../src/stack/tcp/congestion/newreno.ts";
-import { TimerHeap } from "../../../src/stack/tcp/timer-heap.ts";
+import { TimerHeap } from "../../../src/util/timer-heap.ts";
 import { SynCookies } from "../../../src/stack/tcp/syn-cookie.ts";
 import { SeededRng } from "../../../src/util/random.ts";
 import { icmpUnreachToErrno } from "../../../src/stack/tcp/errors.ts";

@@ -1,7 +1,8 @@
 /**
  * Indexed binary min-heap of items by `deadline`. Each item stores its own slot (`heapIndex`, -1
  * when absent) so a deadline change is O(log n) with no allocation. The layer keeps every
- * connection with a pending timer here and asks only the top for `nextDeadline()`.
+ * connection with a pending timer here and asks only the top for `nextDeadline()`; the hot loop
+ * (ffi/hot-loop.ts) keeps the deadlines of the event loop's timers in one.
  */
 export interface HeapItem {
   deadline: number;
