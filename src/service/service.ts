@@ -27,6 +27,7 @@ import { registerNetworkMetrics } from "./network-metrics.ts";
 import { registerDatapathMetrics } from "./datapath-metrics.ts";
 import { registerNetconMetrics } from "./netcon-metrics.ts";
 import { registerTapMetrics } from "./tap-metrics.ts";
+import { registerHotLoopMetrics } from "./hot-loop-metrics.ts";
 import { registerUdpMetrics } from "./udp-metrics.ts";
 import { Networks } from "../vl2/networks.ts";
 import { defaultRequestMetadata } from "../vl2/config-request.ts";
@@ -278,6 +279,7 @@ export class Service {
     registerTapMetrics(this.metrics, networks);
     registerDatapathMetrics(this.metrics);
     registerUdpMetrics(this.metrics, () => this.udp);
+    registerHotLoopMetrics(this.metrics);
     this.networkTimer = setInterval(() => {
       try {
         networks.tick();

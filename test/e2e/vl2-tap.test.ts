@@ -193,6 +193,11 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
       expect(await offload(k, "rx_dropped_too_long")).toBe(0);
     }
     expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
+    // with --tap the hot loop (ffi/hot-loop.ts) carried the transfer: on, and most of b's
+    // datagrams and frames were found by its poll(), not by a doorbell ring each
+    for (const k of ["a", "b"] as const) expect(await metric(k, "zt_hot_loop_enabled")).toBe(1);
+    expect(await metric("b", "zt_hot_loop_wakeups")).toBeGreaterThan(1000);
+    expect(await metric("b", "zt_hot_loop_wakeups")).toBeGreaterThan(await metric("b", "zt_udp_doorbell_rings"));
   }, 150_000);
 
   const privateTitle =

@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { IoUring } from "../../ffi/io-uring.ts";
-import { closeFd, dupFd, setSockOptInt } from "../../ffi/libc.ts";
+import { closeFd, setSockOptInt } from "../../ffi/libc.ts";
+import { ownUdpSocket } from "./own-udp-socket.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { unixShutdown } from "../../ffi/unix.ts";
 import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
-
-/** A UDP socket we read ourselves: Bun binds it, we keep a duplicate of its fd and close Bun's. */
-async function ownUdpSocket(): Promise<{ fd: number; port: number }> {
-  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-  const fd = dupFd((s as unknown as { fd: number }).fd);
-  const port = s.port;
-  s.close();
-  return { fd, port };
-}
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

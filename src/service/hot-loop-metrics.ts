@@ -1,0 +1,32 @@
+/**
+ * /metrics for the hot loop (ffi/hot-loop.ts): whether it may take over, and how it spends its
+ * turns (taken over from a doorbell, polls, polls that found traffic, returns to the event loop
+ * and hand-backs to the doorbells, by reason).
+ */
+import { type HotLoop, hotLoop } from "../../ffi/hot-loop.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+
+export function registerHotLoopMetrics(m: MetricsRegistry, loop: HotLoop = hotLoop): void {
+  m.gauge("zt_hot_loop_enabled", "1 while the datapath may poll its sockets and taps itself between doorbell rings (ZT_HOT_LOOP)").collect = (metric) => {
+    metric.labels().set(loop.usable ? 1 : 0);
+  };
+  const simple: [string, string, () => number][] = [
+    ["zt_hot_loop_entries", "Times the hot loop took over after a doorbell rang", () => loop.stats.entries],
+    ["zt_hot_loop_polls", "poll() calls of the hot loop", () => loop.stats.polls],
+    ["zt_hot_loop_wakeups", "poll() calls that found a socket or tap readable", () => loop.stats.wakeups],
+  ];
+  for (const [name, help, get] of simple) {
+    m.counter(name, help).collect = (metric) => {
+      metric.labels().set(get());
+    };
+  }
+  m.counter("zt_hot_loop_returns", "Returns to Bun's event loop, by reason (event: Bun had one; slice: its timers' turn; signal)", ["reason"]).collect = (metric) => {
+    metric.labels("event").set(loop.stats.loopEvents);
+    metric.labels("slice").set(loop.stats.slices);
+    metric.labels("signal").set(loop.stats.interrupts);
+  };
+  m.counter("zt_hot_loop_handbacks", "Hand-backs to the doorbells, by reason (idle: quiet for a second; timer: one of ours was due)", ["reason"]).collect = (metric) => {
+    metric.labels("idle").set(loop.stats.idles);
+    metric.labels("timer").set(loop.stats.timers);
+  };
+}
