@@ -9,7 +9,8 @@
  * crosses three such wake-ups.
  *
  * How: the readiness doorbells (readiness-doorbell.ts) are this loop's sources. When one rings,
- * its fd is drained as before, then instead of arming the doorbell again the loop polls every
+ * its fd is drained as before, then instead of arming the doorbell again (from setImmediate, so
+ * that what the event loop queued earlier in its turn runs first) the loop polls every
  * source and Bun's own epoll descriptor together, draining sources as they turn readable, with
  * the turn's deferred work and microtasks run after each batch (what the event loop would do).
  * It returns to the event loop (and comes back through setImmediate) when
@@ -20,6 +21,7 @@
  * It hands back to the doorbells (arms them and leaves) when
  *   - IDLE_MS pass without traffic: an idle service sleeps in Bun's event loop as before, with no
  *     periodic wake-ups;
+ *   - Bun has an event and the sources have been quiet for EVENT_QUIET_MS;
  *   - a timer of ours is due (util/clock.ts's systemTimers tell the loop their deadlines): the
  *     stack's retransmissions and pacing run on time, and the next ring brings the loop back.
  *
@@ -42,6 +44,8 @@ import { EINTR, POLLERR, POLLHUP, POLLIN, unixPollMany } from "./unix.ts";
 export const SLICE_MS = 5;
 /** Quiet time after which the loop leaves for good and the doorbells take over again. */
 export const IDLE_MS = 1000;
+/** Quiet time of the sources after which an event of Bun's ends the loop's turn (hand-back). */
+export const EVENT_QUIET_MS = 2;
 
 /** A doorbell, seen from the loop. */
 export interface HotSource {
@@ -107,6 +111,8 @@ export class HotLoop {
   /** In charge: doorbells left unarmed, the loop polls (or will again after this event-loop turn). */
   private active = false;
   private lastTraffic = 0;
+  /** A setImmediate back into the loop is queued. */
+  private scheduled = false;
   /** Deadlines of our pending timers (util/clock.ts systemTimers). */
   private readonly deadlines = new TimerHeap<HeapItem>();
   private deferred: (() => void)[] = [];
@@ -181,10 +187,18 @@ export class HotLoop {
       src.arm();
       return;
     }
-    this.stats.entries++;
-    this.active = true;
     this.lastTraffic = performance.now();
-    this.run();
+    if (!this.active) this.stats.entries++;
+    this.active = true;
+    // Not from inside this callback: work the event loop queued earlier in this turn (its
+    // immediates) would wait behind our poll() for a whole slice. The loop starts in line.
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.reenterBound);
   }
 
   /**
@@ -213,6 +227,7 @@ export class HotLoop {
   }
 
   private reenter(): void {
+    this.scheduled = false;
     if (!this.active || this.running) return;
     if (this.usable) this.run();
     else this.handBack("idle");
@@ -229,8 +244,11 @@ export class HotLoop {
       this.running = false;
     }
     this.turnEnd();
+    // Bun's event, our sources quiet: the work is Bun's (programs talking inside a container, an
+    // API call); hand back rather than pay a poll() and a re-entry for each of its events.
+    if (leave === "event" && performance.now() - this.lastTraffic >= EVENT_QUIET_MS) leave = "idle";
     if (leave === "idle" || leave === "timer") this.handBack(leave);
-    else setImmediate(this.reenterBound);
+    else this.schedule();
   }
 
   private poll(): "slice" | "idle" | "timer" | "event" {

@@ -3,7 +3,7 @@ import { closeFd } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
 import { epollWatching, HotLoop } from "../../ffi/hot-loop.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
-import { RecvBatch } from "../../ffi/udp.ts";
+import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { adoptSocketFd, unixClose, unixPollMany, unixSend, unixSocketPair } from "../../ffi/unix.ts";
 import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
@@ -96,6 +96,51 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     expect(loop.stats.wakeups).toBeGreaterThanOrEqual(1);
     // each batch's deferred work ran right after it, before the next read
     for (let i = 0; i + 1 < order.length; i += 2) expect(order[i + 1]).toBe(order[i]!.replace("read", "deferred after"));
+  });
+
+  test("it takes over only after what the event loop queued in that turn: an immediate set in the drain runs at once", async () => {
+    const loop = new HotLoop(true, 1000, 60_000);
+    const { fd, port } = await ownUdpSocket();
+    const batch = new RecvBatch(8, 2048);
+    let rangAt = 0;
+    let ranAt = 0;
+    const bell = await ReadinessDoorbell.open(
+      fd,
+      () => {
+        batch.receive(fd);
+        if (rangAt !== 0) return;
+        rangAt = performance.now();
+        // plain setImmediate, as Bun's own code or a library would: not deferred through the loop
+        setImmediate(() => {
+          ranAt = performance.now();
+        });
+      },
+      undefined,
+      loop,
+    );
+    if (typeof bell === "string") throw new Error(bell);
+    // the sender is a socket of ours too, so that nothing else wakes Bun's epoll meanwhile
+    const tx = await ownUdpSocket();
+    const pair = unixSocketPair()!;
+    const watched = await adoptSocketFd<undefined>({ fd: pair[0], socket: { data() {}, error() {}, close() {} } });
+    cleanups.push(() => {
+      bell.close();
+      closeFd(fd);
+      closeFd(tx.fd);
+      watched.end();
+      unixClose(pair[1]);
+    });
+    const ep = Int32Array.of(epollWatching(pair[0]), 1);
+    await waitFor("Bun's epoll to be quiet", async () => (unixPollMany(ep, 1, 0) === 0 ? true : null), 5000);
+    const out = new SendBatch(1, 64);
+    const name = new Uint8Array(SOCKADDR_BYTES);
+    const len = encodeSockaddr(name, AF_INET, { family: 4, ip: Uint8Array.of(127, 0, 0, 1), port });
+    expect(out.add(Uint8Array.of(1), 0, 1, name, len)).toBe(true);
+    expect(out.send(tx.fd)).toBe(1);
+    await waitFor("the immediate", async () => (ranAt !== 0 ? true : null), 5000);
+    // a loop that blocked in poll() from inside the ring's callback would have held it a slice (1 s)
+    expect(ranAt - rangAt).toBeLessThan(500);
+    expect(loop.stats.entries).toBe(1);
   });
 
   test("Bun's own events are served while it polls: timers fire and Bun's sockets receive", async () => {
