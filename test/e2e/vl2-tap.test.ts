@@ -151,6 +151,7 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
     writeFileSync(file, data);
     const want = createHash("sha256").update(data).digest("hex");
     const reassembledBefore = await metric("b", "zt_reassembled");
+    const [wakeupsBefore, ringsBefore] = [await metric("b", "zt_hot_loop_wakeups"), await metric("b", "zt_udp_doorbell_rings")];
     const dev = (await network("b"))!.portDeviceName;
     const tapRx = async (): Promise<number> => Number((await lab!.exec(ns("b"), ["cat", `/sys/class/net/${dev}/statistics/rx_packets`])).out.trim());
     const tapRxBefore = await tapRx();
@@ -193,11 +194,13 @@ describe("two tap-mode services on a network of our controller (netns)", () => {
       expect(await offload(k, "rx_dropped_too_long")).toBe(0);
     }
     expect(m).toContain(`zt_network_status{network_id="${nwid}",status="OK"} 1`);
-    // with --tap the hot loop (ffi/hot-loop.ts) carried the transfer: on, and most of b's
-    // datagrams and frames were found by its poll(), not by a doorbell ring each
+    // with --tap the hot loop (ffi/hot-loop.ts) carried the transfer: on, and b's datagrams
+    // were found by its poll() (in batches: 753 polls with traffic in one measured run) more
+    // often than by a doorbell ring
     for (const k of ["a", "b"] as const) expect(await metric(k, "zt_hot_loop_enabled")).toBe(1);
-    expect(await metric("b", "zt_hot_loop_wakeups")).toBeGreaterThan(1000);
-    expect(await metric("b", "zt_hot_loop_wakeups")).toBeGreaterThan(await metric("b", "zt_udp_doorbell_rings"));
+    const wakeups = (await metric("b", "zt_hot_loop_wakeups")) - wakeupsBefore;
+    expect(wakeups).toBeGreaterThan(50);
+    expect(wakeups).toBeGreaterThan((await metric("b", "zt_udp_doorbell_rings")) - ringsBefore);
   }, 150_000);
 
   const privateTitle =
