@@ -136,11 +136,6 @@ export class HotLoop {
     return this.enabled && this.loopFd >= 0;
   }
 
-  /** Whether the loop is polling right now (deferred work then runs at its turn's end). */
-  get polling(): boolean {
-    return this.running;
-  }
-
   /**
    * Add a source. `bunFd` is a descriptor that Bun's event loop watches (the doorbell's socket):
    * the first one tells which epoll descriptor is Bun's.
