@@ -178,7 +178,7 @@ export class HotLoop {
   /** A doorbell rang (from Bun's event loop): drain it, then poll while traffic flows. */
   rang(src: HotSource): void {
     src.drain();
-    if (!this.usable || this.running || !this.sources.includes(src)) {
+    if (!this.usable || this.running) {
       src.arm();
       return;
     }

@@ -82,15 +82,21 @@ export function encodeSockaddr(out: Uint8Array, socketFamily: number, to: Endpoi
  * mmsghdr array, one iovec each, a 32-byte sockaddr room each, then the `slotBytes` slots. Each
  * header points at its sockaddr and iovec, each iovec at its slot (its length is the caller's).
  */
-class MmsgLayout {
+abstract class MmsgLayout {
+  /** All of it: headers, iovecs, names and slots. */
   readonly bytes: Uint8Array;
-  readonly words: DataView;
-  readonly base: number;
-  readonly iovOff: number;
-  readonly nameOff: number;
-  readonly dataOff: number;
+  protected readonly words: DataView;
+  protected readonly base: number;
+  protected readonly iovOff: number;
+  protected readonly nameOff: number;
+  protected readonly dataOff: number;
 
-  constructor(capacity: number, slotBytes: number) {
+  constructor(
+    readonly capacity: number,
+    readonly slotBytes: number,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new RangeError(`capacity ${capacity}`);
+    if (!Number.isInteger(slotBytes) || slotBytes < 1 || slotBytes > 65536) throw new RangeError(`slotBytes ${slotBytes}`);
     this.iovOff = capacity * MMSGHDR_BYTES;
     this.nameOff = this.iovOff + capacity * IOVEC_BYTES;
     this.dataOff = this.nameOff + capacity * 32;
@@ -113,28 +119,8 @@ class MmsgLayout {
  * iovec and mmsghdr prepared once. add() copies the bytes (the caller may reuse its buffer at
  * once); send() hands them all to the kernel in one call.
  */
-export class SendBatch {
-  private readonly bytes: Uint8Array;
-  private readonly words: DataView;
-  private readonly base: Pointer;
-  private readonly hdrOff = 0;
-  private readonly iovOff: number;
-  private readonly addrOff: number;
-  private readonly dataOff: number;
+export class SendBatch extends MmsgLayout {
   count = 0;
-
-  constructor(
-    readonly capacity: number,
-    readonly slotBytes: number,
-  ) {
-    const m = new MmsgLayout(capacity, slotBytes);
-    this.bytes = m.bytes;
-    this.words = m.words;
-    this.base = m.base as Pointer;
-    this.iovOff = m.iovOff;
-    this.addrOff = m.nameOff;
-    this.dataOff = m.dataOff;
-  }
 
   /** Queue a copy of data[start, end) to the sockaddr in addr[0, addrLen); false when full or too long. */
   add(data: Uint8Array, start: number, end: number, addr: Uint8Array, addrLen: number): boolean {
@@ -143,9 +129,9 @@ export class SendBatch {
     if (i >= this.capacity || len <= 0 || len > this.slotBytes || start < 0 || end > data.length || addrLen <= 0 || addrLen > SOCKADDR_BYTES || addrLen > addr.length) return false;
     const bytes = this.bytes;
     copyBytes(bytes, this.dataOff + i * this.slotBytes, data, start, end);
-    const a = this.addrOff + i * 32;
+    const a = this.nameOff + i * 32;
     for (let k = 0; k < addrLen; k++) bytes[a + k] = addr[k]!;
-    const h = this.hdrOff + i * MMSGHDR_BYTES;
+    const h = i * MMSGHDR_BYTES;
     this.words.setUint32(h + 8, addrLen, true); // msg_namelen
     this.words.setUint32(this.iovOff + i * IOVEC_BYTES + 8, len, true); // iov_len (low half; high half stays 0)
     this.count = i + 1;
@@ -162,7 +148,7 @@ export class SendBatch {
     // sendmmsg stops at the first datagram that fails: skip that one and go on; a full socket
     // buffer (EAGAIN) drops the rest of the batch.
     while (i < n) {
-      const r = libcSymbols().sendmmsg(fd, ((this.base as number) + this.hdrOff + i * MMSGHDR_BYTES) as Pointer, n - i, MSG_DONTWAIT);
+      const r = libcSymbols().sendmmsg(fd, (this.base + i * MMSGHDR_BYTES) as Pointer, n - i, MSG_DONTWAIT);
       if (r > 0) {
         i += r;
         ok += r;
@@ -185,28 +171,9 @@ export class SendBatch {
  * is bytes[start(i), start(i) + length(i)), from the sockaddr at bytes[nameStart(i), +nameLength(i)).
  * The next receive() overwrites them all: consumers must copy what they keep.
  */
-export class RecvBatch {
-  /** All of it: headers, iovecs, names and slots (callers read slots and names). */
-  readonly bytes: Uint8Array;
-  private readonly words: DataView;
-  private readonly base: number;
-  private readonly iovOff: number;
-  private readonly nameOff: number;
-  private readonly dataOff: number;
-
-  constructor(
-    readonly capacity: number,
-    readonly slotBytes: number,
-  ) {
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) throw new RangeError(`capacity ${capacity}`);
-    if (!Number.isInteger(slotBytes) || slotBytes < 1 || slotBytes > 65536) throw new RangeError(`slotBytes ${slotBytes}`);
-    const m = new MmsgLayout(capacity, slotBytes);
-    this.bytes = m.bytes;
-    this.words = m.words;
-    this.base = m.base;
-    this.iovOff = m.iovOff;
-    this.nameOff = m.nameOff;
-    this.dataOff = m.dataOff;
+export class RecvBatch extends MmsgLayout {
+  constructor(capacity: number, slotBytes: number) {
+    super(capacity, slotBytes);
     for (let i = 0; i < capacity; i++) {
       this.words.setBigUint64(this.iovOff + i * IOVEC_BYTES + 8, BigInt(slotBytes), true); // iov_len
       this.words.setUint32(i * MMSGHDR_BYTES + 8, SOCKADDR_BYTES, true); // msg_namelen
