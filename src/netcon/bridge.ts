@@ -1,23 +1,24 @@
 /**
- * Moves bytes between a program's socket (the service's end of its AF_UNIX fd, adopted into Bun's
- * event loop) and a TCP socket of the user-space stack, with the kernel's backpressure both ways:
+ * Moves bytes between a program's socket (the service's end of its AF_UNIX fd, served through a
+ * ProgramPort: our epoll set or Bun's event loop, program-port.ts) and a TCP socket of the
+ * user-space stack, with the kernel's backpressure both ways:
  *
- * - program → peer: Bun hands us what the program wrote; it goes into the TCP send ring. When the
- *   ring is full we keep the rest of that one chunk and pause reading, so the program's own socket
- *   buffer fills and its writes block or return EAGAIN. The TCP layer's onWritable resumes us.
+ * - program → peer: with the epoll port we recv() straight into the TCP send ring, as much as it
+ *   has room for, and stop when it is full; with Bun's port, Bun hands us chunks, we keep the part
+ *   that did not fit and pause reading. Either way the program's own socket buffer fills and its
+ *   writes block or return EAGAIN. The TCP layer's onWritable resumes us.
  * - peer → program: we write from the TCP receive ring straight to the fd (no copy in between) and
  *   consume only what the kernel took; the rest stays in the ring, so the advertised TCP window
- *   shrinks while the program is not reading. Bun's drain event resumes us.
+ *   shrinks while the program is not reading. The port tells us when there is room again.
  *
  * Ends: the program's EOF (shutdown(SHUT_WR) or last close) is a TCP FIN; the program closing with
  * unread data (ECONNRESET on our end) is an RST; the peer's FIN becomes shutdown(SHUT_WR) of our
  * end after the last byte, so the program reads 0; a peer RST or a failure closes our end.
  */
-import type { Socket } from "bun";
 import { deferToTurnEnd } from "../../ffi/hot-loop.ts";
-import { adoptSocketFd, unixClose } from "../../ffi/unix.ts";
-import type { RingBuffer, TcpErrno, TcpSocket, TcpSocketHandler } from "../stack/tcp/index.ts";
+import { TcpError, type RingBuffer, type TcpErrno, type TcpSocket, type TcpSocketHandler } from "../stack/tcp/index.ts";
 import { Stage, STAGE_TIMING, stageEnd, stageStart } from "../util/stage-timing.ts";
+import { openProgramPort, type ProgramPort, type ProgramPortOwner } from "./program-port.ts";
 
 export interface BridgeStats {
   toPeerBytes: number;
@@ -30,7 +31,11 @@ export interface BridgeOwner {
   readonly stats: BridgeStats;
 }
 
-type Sock = Socket<Bridge>;
+/** Program bytes read after the TCP side is gone are dropped (as the kernel does) through here. */
+const discard = new Uint8Array(16 * 1024);
+const NOTHING = new Uint8Array(0);
+/** Retry reading the program after the layer's memory budget refused a send ring. */
+const NOBUFS_RETRY_MS = 50;
 
 /**
  * Bridges with data to write to their program, flushed together at the end of the turn's I/O (the
@@ -55,8 +60,8 @@ function scheduleFlush(b: Bridge): void {
   }
 }
 
-export class Bridge implements TcpSocketHandler {
-  private sock: Sock | null = null;
+export class Bridge implements TcpSocketHandler, ProgramPortOwner {
+  private port: ProgramPort | null = null;
   /** Bytes Bun read from the program that did not fit the TCP send ring yet. */
   private pending: Uint8Array | null = null;
   private pendingOff = 0;
@@ -79,36 +84,81 @@ export class Bridge implements TcpSocketHandler {
     tcp.handler = this;
   }
 
-  /** Adopt the fd into the event loop and start moving bytes. */
+  /** Take the fd into a port and start moving bytes. */
   async start(): Promise<void> {
-    try {
-      this.sock = await adoptSocketFd<Bridge>({
-        fd: this.fd,
-        allowHalfOpen: true,
-        data: this,
-        socket: {
-          data: (s, chunk) => s.data.fromProgram(chunk),
-          drain: (s) => s.data.toProgram(),
-          end: (s) => s.data.onProgramEof(),
-          close: (s, err) => s.data.onProgramClosed(err),
-          error: (s, err) => s.data.onProgramClosed(err),
-        },
-      });
-    } catch (e) {
-      unixClose(this.fd);
-      this.onProgramClosed(e as Error);
+    const port = await openProgramPort(this.fd);
+    if (!(await port.open(this))) return;
+    this.port = port;
+    // reset meanwhile (the peer, or destroy() while the port opened): close at once
+    if (this.programGone || (this.tcpGone && this.tcpError !== null)) {
+      port.terminate();
       return;
     }
-    if (this.tcpGone && this.tcpError !== null) {
-      this.sock.terminate();
-      return;
-    }
+    this.readProgram();
     this.toProgram();
   }
 
   // ------------------------------------------------------------ program → peer
 
-  private fromProgram(chunk: Uint8Array): void {
+  /** The epoll port: read the fd into the TCP send ring until it would block or the ring is full. */
+  readProgram(): void {
+    const port = this.port;
+    if (port === null) return;
+    for (;;) {
+      if (this.programEof || this.programGone) return;
+      const t = this.tcp;
+      const tx = this.tcpGone ? null : t.writableLength > 0 ? t.tx : null;
+      if (tx === null) {
+        // the ring is full (onWritable brings us back) or the memory budget said no (a retry is
+        // armed); else nowhere to send for good: drop what the program writes, as the kernel would
+        if (!this.tcpGone && !this.writeRefused()) return;
+        const r = port.recv(discard, 0, discard.length);
+        if (r === 0) this.onProgramEof();
+        if (r <= 0) return;
+        continue;
+      }
+      const room = tx.writeContiguous(); // > 0: writableLength was
+      const t0 = STAGE_TIMING ? stageStart() : 0;
+      const r = port.recv(tx.buf, tx.writeStart(), room);
+      if (r > 0) {
+        t.commit(r);
+        this.owner.stats.toPeerBytes += r;
+      }
+      if (STAGE_TIMING) stageEnd(Stage.program_read, t0);
+      if (r === 0) {
+        this.onProgramEof();
+        return;
+      }
+      if (r < 0 || r < room) return; // -EAGAIN or closed (the port told us); short: drained
+    }
+  }
+
+  /**
+   * With no room to write into: whether the TCP side takes no more bytes for good (write-shut,
+   * failed), rather than having a full ring or hitting the layer's memory budget (ENOBUFS: reading
+   * stops and is retried a little later).
+   */
+  private writeRefused(): boolean {
+    try {
+      this.tcp.send(NOTHING, 0, 0);
+      return false;
+    } catch (e) {
+      if (e instanceof TcpError && e.code === "ENOBUFS") {
+        if (this.nobufsRetry === null) {
+          this.nobufsRetry = setTimeout(() => {
+            this.nobufsRetry = null;
+            this.readProgram();
+          }, NOBUFS_RETRY_MS);
+        }
+        return false;
+      }
+      return true;
+    }
+  }
+  private nobufsRetry: ReturnType<typeof setTimeout> | null = null;
+
+  /** Bun's port: a chunk the program wrote. */
+  fromProgram(chunk: Uint8Array): void {
     if (this.tcpGone) return;
     let n: number;
     const t0 = STAGE_TIMING ? stageStart() : 0;
@@ -124,13 +174,16 @@ export class Bridge implements TcpSocketHandler {
     if (n < chunk.length) {
       this.pending = chunk;
       this.pendingOff = n;
-      this.sock?.pause();
+      this.port?.pause();
     }
   }
 
   onWritable(): void {
     const p = this.pending;
-    if (p === null) return;
+    if (p === null) {
+      this.port?.resume();
+      return;
+    }
     let n: number;
     try {
       n = this.tcp.send(p, this.pendingOff, p.length);
@@ -144,10 +197,10 @@ export class Bridge implements TcpSocketHandler {
     if (this.eofPending) {
       this.eofPending = false;
       this.tcp.shutdown("write");
-    } else this.sock?.resume();
+    } else this.port?.resume();
   }
 
-  private onProgramEof(): void {
+  onProgramEof(): void {
     if (this.programEof) return;
     this.programEof = true;
     if (this.tcpGone) return;
@@ -176,8 +229,8 @@ export class Bridge implements TcpSocketHandler {
     this.toProgram();
   }
 
-  private toProgram(): void {
-    const s = this.sock;
+  toProgram(): void {
+    const s = this.port;
     if (s === null || this.programGone) return;
     const t = this.tcp;
     for (;;) {
@@ -192,11 +245,11 @@ export class Bridge implements TcpSocketHandler {
         else t.consume(w);
         this.owner.stats.toProgramBytes += w;
       }
-      if (w < len) return; // the program's buffer is full: Bun's drain brings us back
+      if (w < len) return; // the program's buffer is full: the port tells us when it has room
     }
     if ((this.tcpGone || t.peerClosed) && !this.finToProgram) {
       this.finToProgram = true;
-      s.shutdown();
+      s.shutdownWrite();
     }
     // Nothing more can come from the peer and the program has finished writing: close our end.
     if (this.tcpGone && this.programEof) s.end();
@@ -217,16 +270,18 @@ export class Bridge implements TcpSocketHandler {
       // An orderly end: what arrived in order before the FIN still goes to the program.
       this.closedRx = this.tcp.rx;
       this.toProgram();
-    } else if (this.sock !== null) {
-      this.sock.terminate();
+    } else if (this.port !== null) {
+      this.port.terminate();
     }
     this.finish();
   }
 
-  private onProgramClosed(err: Error | undefined): void {
+  onProgramClosed(err: Error | undefined): void {
     if (this.programGone) return;
     this.programGone = true;
     this.pending = null;
+    if (this.nobufsRetry !== null) clearTimeout(this.nobufsRetry);
+    this.nobufsRetry = null;
     if (!this.tcpGone) {
       this.tcpGone = true;
       this.tcp.handler = null;
@@ -253,7 +308,7 @@ export class Bridge implements TcpSocketHandler {
       this.tcp.handler = null;
       this.tcp.abort();
     }
-    if (this.sock !== null) this.sock.terminate();
+    if (this.port !== null) this.port.terminate();
     else this.programGone = true;
     this.finish();
   }

@@ -4,6 +4,7 @@
  * after programs exit is how tests see that the service freed everything.
  */
 import { NetconPort } from "../netcon/netcon-port.ts";
+import { programIoState } from "../netcon/program-port.ts";
 import type { Networks } from "../vl2/networks.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 
@@ -41,6 +42,14 @@ export function registerNetconMetrics(m: MetricsRegistry, networks: Networks): v
       metric.labels(id, "control_refused_uid").set(c.refusedUid + p.endpoint.attach.stats.refusedUid);
       metric.labels(id, "control_bad_message").set(c.badMessages);
     }
+  };
+  m.gauge("zt_netcon_program_io", "1 for how program sockets are served: our epoll set, or Bun's event loop (ZT_NETCON_IO)", ["way"]).collect = (metric) => {
+    metric.clear();
+    const w = programIoState().way;
+    if (w !== null) metric.labels(w).set(1);
+  };
+  m.counter("zt_netcon_epoll_events", "Program socket events read from the epoll set").collect = (metric) => {
+    metric.labels().set(programIoState().events);
   };
   const bytes = m.counter("zt_netcon_bytes", "Bytes between programs and the stack", ["network_id", "direction"]);
   bytes.collect = (metric) => {

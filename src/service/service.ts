@@ -3,6 +3,7 @@ import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { envChoice } from "../util/env-choice.ts";
 import { hotLoop, parseHotLoopChoice } from "../../ffi/hot-loop.ts";
+import { parseProgramIoChoice, setProgramIo } from "../netcon/program-port.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
 import type { InetAddress } from "../vl1/inet-address.ts";
@@ -119,6 +120,8 @@ export class Service {
       if (opts.networkInterfaces !== undefined) svc.interfaces = opts.networkInterfaces;
       // Without --tap every joined network is a network container (user-space stack + endpoint).
       svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root, netconCongestion(conf)));
+      // Program sockets of network containers: our epoll set where io_uring works, else Bun's loop.
+      setProgramIo(envChoice("ZT_NETCON_IO", parseProgramIoChoice, "auto", "auto, epoll or bun"));
       // The datapath polls by itself while traffic flows (ffi/hot-loop.ts): with taps by default.
       const hot = envChoice("ZT_HOT_LOOP", parseHotLoopChoice, "auto", "auto, on or off");
       hotLoop.setEnabled(hot === "on" || (hot === "auto" && opts.tap === true));

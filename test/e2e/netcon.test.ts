@@ -7,6 +7,7 @@
  * talk to each other; 100 MiB each way arrive intact; 1,000 concurrent connections; nothing
  * listens on the host; killing the service gives the program an error within a second.
  */
+import { ioUringAllowed } from "../ffi/io-uring-allowed.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -166,6 +167,12 @@ describe("network containers (netns; containers run as an unprivileged user)", (
     }, 30_000);
     const m = await metrics("n2");
     expect(gauge(m, /zt_netcon_connections\{network_id="[0-9a-f]+"\} (\d+)/g)).toBe(0);
+    // the containers' program sockets were served from the service's own epoll set (io_uring here)
+    if (ioUringAllowed()) {
+      const m1 = await metrics("n1");
+      expect(m1).toContain('zt_netcon_program_io{way="epoll"} 1');
+      expect(gauge(m1, /zt_netcon_epoll_events (\d+)/g)).toBeGreaterThan(1000);
+    }
   }, 60_000);
 
   test("kill -9 of the service during a transfer: the program gets an error within 1 s, then no spin", async () => {

@@ -4,12 +4,15 @@
  *
  *   bun test/netcon/fixture-service.ts --home DIR [--nwid 16hex]
  *
- * Prints `READY <nwid> <pid>` once the endpoint listens. The peer serves:
+ * Prints `READY <nwid> <pid> <io>` once the endpoint listens; io is how program sockets are served
+ * (epoll or bun, program-port.ts; ZT_NETCON_IO picks as in the service). The peer serves:
  *   7 echo (closes after the peer's FIN), 9 discard, 13 hold (accepts, never reads),
  *   19 source (1 MiB of i % 251, then FIN); nothing on port 1; 10.9.0.3 does not exist.
  * A line `stats` on stdin prints one JSON line of the endpoint's counters.
  */
 import { parseArgs } from "node:util";
+import { parseProgramIoChoice, programEpollSet, setProgramIo } from "../../src/netcon/program-port.ts";
+import { envChoice } from "../../src/util/env-choice.ts";
 import { createFixture } from "./support/fixture-net.ts";
 
 const { values } = parseArgs({ options: { home: { type: "string" }, nwid: { type: "string", default: "8056c2e21c000001" } } });
@@ -26,7 +29,9 @@ const stop = (): void => {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
-process.stdout.write(`READY ${values.nwid} ${process.pid}\n`);
+setProgramIo(envChoice("ZT_NETCON_IO", parseProgramIoChoice, "auto", "auto, epoll or bun"));
+const io = typeof (await programEpollSet()) === "string" ? "bun" : "epoll";
+process.stdout.write(`READY ${values.nwid} ${process.pid} ${io}\n`);
 
 let line = "";
 process.stdin.on("data", (d: Buffer) => {

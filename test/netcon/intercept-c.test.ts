@@ -7,6 +7,7 @@
  * ZT_INTERCEPT_ASAN=1 runs everything with the AddressSanitizer+UBSan build of the library.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { IoUring } from "../../ffi/io-uring.ts";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,26 +116,42 @@ let plainLibrary = "";
  * without this library), so it always gets the plain build; python3 gets the ASan build but
  * its own leaks are not ours to report. */
 let thirdPartyPreload: (program: string) => Record<string, string> = () => ({});
-let fixture: Started | null = null;
+/** A running fixture service: its home, network and pid, and how it serves program sockets. */
+interface Target {
+  proc: Started;
+  home: string;
+  nwid: string;
+  pid: string;
+  io: string;
+}
+/** The default way (our epoll set where io_uring works), and Bun's event loop (ZT_NETCON_IO=bun). */
+let fixture: Target | null = null;
+let fixtureBun: Target | null = null;
 let nwid = "";
 let servicePid = "";
 
+async function startFixture(dir: string, extra: Record<string, string>): Promise<Target> {
+  const proc = start([process.execPath, FIXTURE, "--home", dir], { ...process.env, ...extra });
+  const m = await proc.out.waitFor(/^READY ([0-9a-f]{16}) (\d+) (epoll|bun)$/m, 30_000);
+  return { proc, home: dir, nwid: m[1] ?? "", pid: m[2] ?? "", io: m[3] ?? "" };
+}
+
 const bin = (name: string): string => join(work, "bin", name);
 
-function interceptEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+function interceptEnv(extra: Record<string, string> = {}, to: Target | null = null): Record<string, string | undefined> {
   return {
     ...baseEnv(),
     LD_PRELOAD: preload,
-    ZT_NC_NWID: nwid,
-    ZT_NC_HOME: home,
-    ZT_TEST_SERVICE_PID: servicePid,
+    ZT_NC_NWID: to?.nwid ?? nwid,
+    ZT_NC_HOME: to?.home ?? home,
+    ZT_TEST_SERVICE_PID: to?.pid ?? servicePid,
     ...(ASAN ? { UBSAN_OPTIONS: "halt_on_error=1:print_stacktrace=1" } : {}),
     ...extra,
   };
 }
 
-async function runProgram(name: string, args: string[] = [], timeoutMs = 60_000): Promise<Run> {
-  return finish(start([bin(name), ...args], interceptEnv()), timeoutMs);
+async function runProgram(name: string, args: string[] = [], timeoutMs = 60_000, to: Target | null = null): Promise<Run> {
+  return finish(start([bin(name), ...args], interceptEnv({}, to)), timeoutMs);
 }
 
 beforeAll(async () => {
@@ -153,14 +170,14 @@ beforeAll(async () => {
   });
   const results = await Promise.all(builds.map((b) => finish(b, 60_000)));
   results.forEach((r, i) => expectExit(`cc ${sources[i]}`, r));
-  fixture = start([process.execPath, FIXTURE, "--home", home], { ...process.env });
-  const m = await fixture.out.waitFor(/^READY ([0-9a-f]{16}) (\d+)$/m, 30_000);
-  nwid = m[1] ?? "";
-  servicePid = m[2] ?? "";
+  [fixture, fixtureBun] = await Promise.all([startFixture(home, {}), startFixture(join(work, "home-bun"), { ZT_NETCON_IO: "bun" })]);
+  nwid = fixture.nwid;
+  servicePid = fixture.pid;
 }, 120_000);
 
 afterAll(() => {
-  fixture?.proc.kill("SIGKILL");
+  fixture?.proc.proc.kill("SIGKILL");
+  fixtureBun?.proc.proc.kill("SIGKILL");
   if (work !== "") rmSync(work, { recursive: true, force: true });
 });
 
@@ -187,6 +204,22 @@ describe(`intercept C programs${ASAN ? " (ASan)" : ""}`, () => {
   for (const name of programs) {
     test(name, async () => {
       expectExit(name, await runProgram(name));
+    }, 90_000);
+  }
+
+  test("the default service reads program sockets from its own epoll set where io_uring works", () => {
+    const ring = IoUring.open(4);
+    const uring = typeof ring !== "string";
+    if (uring) ring.close();
+    expect(fixture?.io).toBe(uring ? "epoll" : "bun");
+    expect(fixtureBun?.io).toBe("bun");
+  });
+
+  // The same programs against a service whose program sockets Bun's event loop serves (the way
+  // where io_uring is refused): both ports keep the kernel's semantics.
+  for (const name of programs) {
+    test(`${name} (ZT_NETCON_IO=bun)`, async () => {
+      expectExit(name, await runProgram(name, [], 60_000, fixtureBun));
     }, 90_000);
   }
 
@@ -248,7 +281,7 @@ describe(`intercept C programs${ASAN ? " (ASan)" : ""}`, () => {
   test("service_death: ENETDOWN, EPIPE and no hang when the service dies", async () => {
     const s = start([bin("service_death")], interceptEnv());
     await s.out.waitFor(/^KILL-SERVICE-NOW$/m, 30_000);
-    fixture?.proc.kill("SIGKILL");
+    fixture?.proc.proc.kill("SIGKILL");
     expectExit("service_death", await finish(s, 30_000));
   }, 60_000);
 });
