@@ -33,6 +33,8 @@ export interface BridgeOwner {
 
 /** Program bytes read after the TCP side is gone are dropped (as the kernel does) through here. */
 const discard = new Uint8Array(16 * 1024);
+/** A connection's first bytes from the program, before its send ring exists (one at a time). */
+const scratch = new Uint8Array(16 * 1024);
 const NOTHING = new Uint8Array(0);
 /** Retry reading the program after the layer's memory budget refused a send ring. */
 const NOBUFS_RETRY_MS = 50;
@@ -94,7 +96,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
       port.terminate();
       return;
     }
-    this.readProgram();
+    // (what the program wrote before this is reported by the port: epoll tells a joining fd's state)
     this.toProgram();
   }
 
@@ -105,9 +107,19 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
     const port = this.port;
     if (port === null) return;
     for (;;) {
-      if (this.programEof || this.programGone) return;
+      // pending: bytes of the first read still wait for room; onWritable resumes us after them
+      if (this.programEof || this.programGone || this.pending !== null) return;
       const t = this.tcp;
-      const tx = this.tcpGone ? null : t.writableLength > 0 ? t.tx : null;
+      // No ring yet: the first bytes go through a scratch buffer, so that a connection whose
+      // program sends nothing (connect, close) never allocates one.
+      const tx = this.tcpGone || t.writableLength === 0 ? null : t.txAllocated;
+      if (tx === null && !this.tcpGone && t.writableLength > 0) {
+        const r = port.recv(scratch, 0, scratch.length);
+        if (r > 0) this.takeScratch(r);
+        else if (r === 0) this.onProgramEof();
+        if (r < scratch.length) return;
+        continue;
+      }
       if (tx === null) {
         // the ring is full (onWritable brings us back) or the memory budget said no (a retry is
         // armed); else nowhere to send for good: drop what the program writes, as the kernel would
@@ -130,6 +142,25 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
         return;
       }
       if (r < 0 || r < room) return; // -EAGAIN or closed (the port told us); short: drained
+    }
+  }
+
+  /** Send the first `n` bytes read into the scratch buffer; what does not fit waits as pending. */
+  private takeScratch(n: number): void {
+    const t0 = STAGE_TIMING ? stageStart() : 0;
+    let sent = 0;
+    try {
+      sent = this.tcp.send(scratch, 0, n);
+    } catch {
+      return; // EPIPE or the sticky error: dropped, as the kernel would (ENOBUFS: see writeRefused)
+    } finally {
+      if (STAGE_TIMING) stageEnd(Stage.program_read, t0);
+    }
+    this.owner.stats.toPeerBytes += sent;
+    if (sent < n) {
+      // a send ring smaller than the scratch: keep the rest until onWritable
+      this.pending = scratch.slice(sent, n);
+      this.pendingOff = 0;
     }
   }
 

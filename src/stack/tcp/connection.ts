@@ -275,6 +275,10 @@ export class Connection implements TcpSocket {
     return this.sndq;
   }
 
+  get txAllocated(): RingBuffer | null {
+    return this.sndq;
+  }
+
   /** Allocate the send ring within the layer's memory limit. */
   allocTx(): RingBuffer | null {
     if (this.sndq === null && this.host.adjustBufferBytes(this.txSize)) {

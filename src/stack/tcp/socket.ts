@@ -73,6 +73,8 @@ export interface TcpSocket {
    * buf[tx.writeStart(), +tx.writeContiguous()) then `commit`. Re-read per event (autotuning).
    */
   readonly tx: RingBuffer | null;
+  /** The send ring if it exists already (never allocates): lets a caller wait for data first. */
+  readonly txAllocated: RingBuffer | null;
   /** Queue n bytes written into the send ring's free region; sends what the windows allow. */
   commit(n: number): void;
   /**
