@@ -43,6 +43,7 @@ const symbols = {
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   shutdown: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  sched_yield: { args: [], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -191,6 +192,11 @@ export function unixPollMany(fds: Int32Array, count: number, timeoutMs: number):
   if (count < 0 || 2 * count > fds.length) return -22; // EINVAL: never let poll() read past the array
   const r = c().poll(ptr(fds), count, timeoutMs);
   return r < 0 ? -errno() : r;
+}
+
+/** sched_yield(2): let another runnable task of this CPU go first. */
+export function yieldCpu(): void {
+  c().sched_yield();
 }
 
 export function getUid(): number {

@@ -272,7 +272,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
       const start = rx!.readStart();
       const w = s.write(rx!.buf, start, len); // offsets: no view object per write
       if (w > 0) {
-        if (this.tcpGone) rx!.consume(w);
+          if (this.tcpGone) rx!.consume(w);
         else t.consume(w);
         this.owner.stats.toProgramBytes += w;
       }

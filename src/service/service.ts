@@ -2,7 +2,7 @@ import { consola } from "consola";
 import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { envChoice } from "../util/env-choice.ts";
-import { hotLoop, parseHotLoopChoice } from "../../ffi/hot-loop.ts";
+import { DEFAULT_SPIN_US, hotLoop, parseHotLoopChoice, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { parseProgramIoChoice, setProgramIo } from "../netcon/program-port.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -124,7 +124,9 @@ export class Service {
       setProgramIo(envChoice("ZT_NETCON_IO", parseProgramIoChoice, "auto", "auto, epoll or bun"));
       // The datapath polls by itself while traffic flows (ffi/hot-loop.ts): with taps by default.
       const hot = envChoice("ZT_HOT_LOOP", parseHotLoopChoice, "auto", "auto, on or off");
-      hotLoop.setEnabled(hot === "on" || (hot === "auto" && opts.tap === true));
+      // auto: on for taps and network containers alike, now that program sockets are loop sources
+      hotLoop.setEnabled(hot !== "off");
+      hotLoop.setSpin(envChoice("ZT_HOT_SPIN_US", parseSpinMicros, DEFAULT_SPIN_US, "a whole number of µs, 0..10000"));
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }

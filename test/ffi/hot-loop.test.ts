@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeFd } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
-import { epollWatching, HotLoop } from "../../ffi/hot-loop.ts";
+import { epollWatching, HotLoop, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { adoptSocketFd, unixClose, unixPollMany, unixSend, unixSocketPair } from "../../ffi/unix.ts";
@@ -38,7 +38,7 @@ async function bellOn(loop: HotLoop, alsoOnReady?: () => void) {
     closeFd(fd);
     tx.close();
   });
-  return { bell, got, send: (text: string) => tx.send(text, port, "127.0.0.1") };
+  return { bell, got, port, send: (text: string) => tx.send(text, port, "127.0.0.1") };
 }
 
 describe("unixPollMany and epollWatching", () => {
@@ -267,5 +267,49 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     b.send("b1");
     await waitFor("b's", async () => (b.got.length === 1 ? true : null), 5000);
     expect(a.got).toEqual(["a1"]);
+  });
+
+  test("spin: a spin that finds nothing halves until spinning stops; close traffic grows it back and is caught spinning", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    loop.setSpin(2000);
+    expect(loop.spinWindowUs).toBe(2000);
+    const { got, port, send } = await bellOn(loop);
+    // datagrams 10 ms apart: every spin after one ends with nothing read
+    for (let i = 0; i < 12; i++) {
+      send(`far ${i}`);
+      await waitFor(`far ${i}`, async () => (got.length === i + 1 ? true : null), 5000);
+      await Bun.sleep(10); // the gap is the point here, not a wait for readiness
+    }
+    expect(loop.stats.spinsWasted).toBeGreaterThanOrEqual(8); // 2 ms halved 8 times is below 10 µs
+    expect(loop.spinWindowUs).toBe(0);
+    const spinsWhenStopped = loop.stats.spins;
+    send("far again");
+    await waitFor("far again", async () => (got.length === 13 ? true : null), 5000);
+    await Bun.sleep(10);
+    expect(loop.stats.spins).toBe(spinsWhenStopped);
+    // another process sends 300 datagrams 200 µs apart (the loop keeps this thread in poll())
+    const script = `const s = await Bun.udpSocket({}); for (let i = 0; i < 300; i++) { s.send("near", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 0.2) {} } s.close();`;
+    const sender = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
+    cleanups.push(() => sender.kill());
+    await waitFor("the near datagrams", async () => (got.length === 313 ? true : null), 20_000);
+    expect(await sender.exited).toBe(0);
+    expect(loop.spinWindowUs).toBeGreaterThan(0);
+    expect(loop.stats.spinHits).toBeGreaterThan(0);
+  });
+
+  test("setSpin refuses what is not 0..10000 µs", () => {
+    const loop = new HotLoop(false);
+    for (const bad of [-1, 10_001, Number.NaN, Infinity]) expect(() => loop.setSpin(bad)).toThrow(RangeError);
+    loop.setSpin(0);
+    expect(loop.spinWindowUs).toBe(0);
+  });
+});
+
+describe("parseSpinMicros (ZT_HOT_SPIN_US)", () => {
+  test("whole numbers 0..10000 only", () => {
+    expect(parseSpinMicros("0")).toBe(0);
+    expect(parseSpinMicros("100")).toBe(100);
+    expect(parseSpinMicros("10000")).toBe(10_000);
+    for (const bad of ["", "-1", "10001", "1.5", "1e3", " 5", "abc", "123456"]) expect(parseSpinMicros(bad)).toBeNull();
   });
 });
