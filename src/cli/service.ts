@@ -2,6 +2,8 @@
 /**
  * zerotier-netcon-service: the daemon. `bun run service -- -d <home> [-p <port>]`.
  */
+// first: may exec this program again with settings Bun reads only at start-up
+import "./bun-settings.ts";
 import { defineCommand, runMain } from "citty";
 import { consola } from "consola";
 import { NETCON_VERSION } from "../version.ts";

@@ -301,6 +301,40 @@ describe("service start-up failures and restarts (separate processes)", () => {
     expect(await proc.exited).toBe(0);
   });
 
+  test("the daemon runs with Bun's GC timer off: it execs itself once, same pid and arguments; ZT_BUN_GC_TIMER=keep leaves it on", async () => {
+    const environOf = async (extra: Record<string, string>, name: string): Promise<{ environ: string[]; cmdline: string[] }> => {
+      const home = join(tmp, name);
+      writeLoopbackPlanet(home);
+      const env: Record<string, string | undefined> = { ...process.env, ...extra };
+      delete env.BUN_GC_TIMER_DISABLE;
+      const argv = [bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"];
+      const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env });
+      try {
+        const deadline = Date.now() + 8000;
+        while (Date.now() < deadline) {
+          try {
+            readFileSync(join(home, "zerotier-one.port"));
+            break;
+          } catch {
+            await Bun.sleep(50);
+          }
+        }
+        // the pid Bun.spawn gave is the daemon's own: exec kept it
+        const environ = readFileSync(`/proc/${proc.pid}/environ`, "utf8").split("\0");
+        const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0").filter((x) => x !== "");
+        return { environ, cmdline };
+      } finally {
+        proc.kill("SIGTERM");
+        expect(await proc.exited).toBe(0);
+      }
+    };
+    const off = await environOf({}, "home-gc-off");
+    expect(off.environ).toContain("BUN_GC_TIMER_DISABLE=1");
+    expect(off.cmdline.slice(-4)).toEqual(["-d", join(tmp, "home-gc-off"), "-p", "0"]);
+    const kept = await environOf({ ZT_BUN_GC_TIMER: "keep" }, "home-gc-keep");
+    expect(kept.environ.some((v) => v.startsWith("BUN_GC_TIMER_DISABLE="))).toBe(false);
+  });
+
   test("without a planet file, tests refuse to fall back to the public default planet", () => {
     const r = runService(["-d", join(tmp, "home-noplanet"), "-p", "0"]);
     expect(r.code).toBe(1);
