@@ -122,7 +122,7 @@ export class Service {
       svc.portFactory = opts.portFactory ?? (opts.tap ? tapPortFactory : netconPortFactory(home.root, netconCongestion(conf)));
       // Program sockets of network containers: our epoll set where io_uring works, else Bun's loop.
       setProgramIo(envChoice("ZT_NETCON_IO", parseProgramIoChoice, "auto", "auto, epoll or bun"));
-      // The datapath polls by itself while traffic flows (ffi/hot-loop.ts): with taps by default.
+      // The datapath polls by itself while traffic flows (ffi/hot-loop.ts), and spins a little after it.
       const hot = envChoice("ZT_HOT_LOOP", parseHotLoopChoice, "auto", "auto, on or off");
       // auto: on for taps and network containers alike, now that program sockets are loop sources
       hotLoop.setEnabled(hot !== "off");
