@@ -89,8 +89,9 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
   /** Take the fd into a port and start moving bytes. */
   async start(): Promise<void> {
     const port = await openProgramPort(this.fd);
-    if (!(await port.open(this))) return;
+    // ours before the port can report anything: an edge-triggered event must find it
     this.port = port;
+    if (!(await port.open(this))) return;
     // reset meanwhile (the peer, or destroy() while the port opened): close at once
     if (this.programGone || (this.tcpGone && this.tcpError !== null)) {
       port.terminate();

@@ -19,6 +19,18 @@ async function runCli(args: string[]) {
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
+/** Until the daemon in `home` has written its port file (it is up), at most 8 s. */
+async function portFileWritten(home: string): Promise<void> {
+  const deadline = Date.now() + 8000;
+  while (Date.now() < deadline) {
+    try {
+      readFileSync(join(home, "zerotier-one.port"));
+      return;
+    } catch {
+      await Bun.sleep(50);
+    }
+  }
+}
 function runService(args: string[], timeoutMs = 8000) {
   const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], {
     stdout: "pipe",
@@ -288,15 +300,7 @@ describe("service start-up failures and restarts (separate processes)", () => {
     writeLoopbackPlanet(home);
     const argv = [bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"];
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: process.env });
-    const deadline = Date.now() + 8000;
-    while (Date.now() < deadline) {
-      try {
-        readFileSync(join(home, "zerotier-one.port"));
-        break;
-      } catch {
-        await Bun.sleep(50);
-      }
-    }
+    await portFileWritten(home);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
   });
@@ -310,15 +314,7 @@ describe("service start-up failures and restarts (separate processes)", () => {
       const argv = [bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"];
       const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env });
       try {
-        const deadline = Date.now() + 8000;
-        while (Date.now() < deadline) {
-          try {
-            readFileSync(join(home, "zerotier-one.port"));
-            break;
-          } catch {
-            await Bun.sleep(50);
-          }
-        }
+        await portFileWritten(home);
         // the pid Bun.spawn gave is the daemon's own: exec kept it
         const environ = readFileSync(`/proc/${proc.pid}/environ`, "utf8").split("\0");
         const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0").filter((x) => x !== "");
