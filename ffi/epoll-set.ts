@@ -12,10 +12,10 @@
  * through a free list, and an event for a slot freed (and maybe taken again) during the same
  * batch reaches at most a spurious wake-up, which owners tolerate (their reads see EAGAIN).
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { arch } from "node:process";
 import { consola } from "consola";
-import { errno, strerror } from "./libc.ts";
+import { errno, libcSymbols as c, strerror } from "./libc.ts";
 import { ReadinessDoorbell } from "./readiness-doorbell.ts";
 import { EINTR, unixClose } from "./unix.ts";
 
@@ -32,18 +32,6 @@ const EPOLL_CLOEXEC = 0o2000000;
 
 const EVENT_SIZE = arch === "x64" ? 12 : 16;
 const DATA_OFF = arch === "x64" ? 4 : 8;
-
-const symbols = {
-  epoll_create1: { args: [FFIType.i32], returns: FFIType.i32 },
-  epoll_ctl: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  epoll_wait: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-} as const;
-type Epoll = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
-let lib: Epoll | null = null;
-function c(): Epoll {
-  if (lib === null) lib = dlopen("libc.so.6", symbols).symbols;
-  return lib;
-}
 
 /** A member of the set: told the ready events of its fd (EPOLLIN, EPOLLOUT, EPOLLHUP, …). */
 export interface EpollMember {

@@ -6,10 +6,8 @@
  * Every string is copied into one NUL-terminated buffer of its own, and the pointer arrays end
  * with a null pointer, so execve never reads past what we built.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { errno, strerror } from "./libc.ts";
-
-const symbols = { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } } as const;
+import { ptr } from "bun:ffi";
+import { errno, libcSymbols, strerror } from "./libc.ts";
 
 /** A C string array: the buffers (kept alive by the caller) and the NULL-terminated pointer table. */
 function cStrings(items: string[]): { keep: Uint8Array[]; table: BigUint64Array } {
@@ -30,14 +28,9 @@ function cStrings(items: string[]): { keep: Uint8Array[]; table: BigUint64Array 
  * (argv[0] is the program's name as it will see it.)
  */
 export function execSelf(path: string, argv: string[], env: Record<string, string>): string {
-  const lib = dlopen("libc.so.6", symbols);
-  try {
-    const file = cStrings([path]);
-    const args = cStrings(argv);
-    const vars = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
-    lib.symbols.execve(ptr(file.keep[0]!), ptr(args.table), ptr(vars.table));
-    return `execve ${path}: ${strerror(errno())}`;
-  } finally {
-    lib.close();
-  }
+  const file = cStrings([path]);
+  const args = cStrings(argv);
+  const vars = cStrings(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  libcSymbols().execve(ptr(file.keep[0]!), ptr(args.table), ptr(vars.table));
+  return `execve ${path}: ${strerror(errno())}`;
 }

@@ -64,7 +64,7 @@ function scheduleFlush(b: Bridge): void {
 
 export class Bridge implements TcpSocketHandler, ProgramPortOwner {
   private port: ProgramPort | null = null;
-  /** Bytes Bun read from the program that did not fit the TCP send ring yet. */
+  /** Bytes read from the program (a chunk of Bun's, or a first read) that did not fit the TCP send ring yet. */
   private pending: Uint8Array | null = null;
   private pendingOff = 0;
   /** The program's EOF arrived while bytes were pending: send FIN after them. */
@@ -116,7 +116,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
       const tx = this.tcpGone || t.writableLength === 0 ? null : t.txAllocated;
       if (tx === null && !this.tcpGone && t.writableLength > 0) {
         const r = port.recv(scratch, 0, scratch.length);
-        if (r > 0) this.takeScratch(r);
+        if (r > 0) this.fromProgram(scratch.subarray(0, r), true);
         else if (r === 0) this.onProgramEof();
         if (r < scratch.length) return;
         continue;
@@ -146,25 +146,6 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
     }
   }
 
-  /** Send the first `n` bytes read into the scratch buffer; what does not fit waits as pending. */
-  private takeScratch(n: number): void {
-    const t0 = STAGE_TIMING ? stageStart() : 0;
-    let sent = 0;
-    try {
-      sent = this.tcp.send(scratch, 0, n);
-    } catch {
-      return; // EPIPE or the sticky error: dropped, as the kernel would (ENOBUFS: see writeRefused)
-    } finally {
-      if (STAGE_TIMING) stageEnd(Stage.program_read, t0);
-    }
-    this.owner.stats.toPeerBytes += sent;
-    if (sent < n) {
-      // a send ring smaller than the scratch: keep the rest until onWritable
-      this.pending = scratch.slice(sent, n);
-      this.pendingOff = 0;
-    }
-  }
-
   /**
    * With no room to write into: whether the TCP side takes no more bytes for good (write-shut,
    * failed), rather than having a full ring or hitting the layer's memory budget (ENOBUFS: reading
@@ -189,8 +170,11 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
   }
   private nobufsRetry: ReturnType<typeof setTimeout> | null = null;
 
-  /** Bun's port: a chunk the program wrote. */
-  fromProgram(chunk: Uint8Array): void {
+  /**
+   * A chunk the program wrote: from Bun's port, or the first read into the shared scratch buffer
+   * (`shared`: what does not fit is copied out, since the next connection reads into it too).
+   */
+  fromProgram(chunk: Uint8Array, shared = false): void {
     if (this.tcpGone) return;
     let n: number;
     const t0 = STAGE_TIMING ? stageStart() : 0;
@@ -204,8 +188,8 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
     }
     this.owner.stats.toPeerBytes += n;
     if (n < chunk.length) {
-      this.pending = chunk;
-      this.pendingOff = n;
+      this.pending = shared ? chunk.slice(n) : chunk;
+      this.pendingOff = shared ? 0 : n;
       this.port?.pause();
     }
   }
@@ -273,7 +257,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
       const start = rx!.readStart();
       const w = s.write(rx!.buf, start, len); // offsets: no view object per write
       if (w > 0) {
-          if (this.tcpGone) rx!.consume(w);
+        if (this.tcpGone) rx!.consume(w);
         else t.consume(w);
         this.owner.stats.toProgramBytes += w;
       }

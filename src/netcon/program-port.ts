@@ -1,6 +1,6 @@
 /**
  * The service's end of a program's connected socket, as the bridge (bridge.ts) sees it. Two ways
- * to serve it, picked once per process (ZT_NETCON_IO, see programPortKind):
+ * to serve it, picked once per process (ZT_NETCON_IO, see setProgramIo):
  *
  * - "epoll" (EpollProgramPort): the fd sits in an epoll set of ours (ffi/epoll-set.ts) and the
  *   bridge reads it straight into the TCP send ring (no buffer per chunk, no copy in between). The
@@ -65,9 +65,9 @@ let shared: Promise<EpollSet | string> | null = null;
 let opened: EpollSet | null = null;
 let way: "epoll" | "bun" | null = null;
 
-/** How program sockets are served (null until the first one), and the epoll set's counters. */
-export function programIoState(): { way: "epoll" | "bun" | null; events: number; members: number } {
-  return { way, events: opened?.stats.events ?? 0, members: opened?.stats.members ?? 0 };
+/** How program sockets are served (null until the first one), and the events the epoll set told. */
+export function programIoState(): { way: "epoll" | "bun" | null; events: number } {
+  return { way, events: opened?.stats.events ?? 0 };
 }
 
 /** Set the process's choice (the service does, from ZT_NETCON_IO); the set opens on first use. */
