@@ -9,8 +9,9 @@
  */
 import { defineCommand, runMain } from "citty";
 import { consola } from "consola";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildSharedLibrary, CBuildError } from "../ffi/c-build.ts";
 
 export const INTERCEPT_DIR: string = import.meta.dir;
 export const DEFAULT_OUT_DIR: string = join(INTERCEPT_DIR, "build");
@@ -58,31 +59,19 @@ export function interceptSources(): { sources: string[]; headers: string[] } {
   };
 }
 
-function upToDate(out: string, inputs: string[]): boolean {
-  if (!existsSync(out)) return false;
-  const built = statSync(out).mtimeMs;
-  return inputs.every((f) => statSync(f).mtimeMs <= built);
-}
-
 /** Path of the library, compiled first if missing or older than a source. Synchronous. */
 export function ensureInterceptLibrary(opts: BuildOptions = {}): string {
   const outDir = resolve(opts.outDir ?? DEFAULT_OUT_DIR);
   const out = join(outDir, opts.asan === true ? ASAN_LIBRARY_NAME : LIBRARY_NAME);
   const { sources, headers } = interceptSources();
   if (sources.length === 0) throw new InterceptBuildError(`no C sources in ${INTERCEPT_DIR}`);
-  if (opts.force !== true && upToDate(out, [...sources, ...headers])) return out;
-  mkdirSync(outDir, { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  const cc = opts.cc ?? process.env.CC ?? "cc";
-  const args = [cc, ...CFLAGS, ...(opts.asan === true ? ASAN_CFLAGS : []), "-o", tmp, ...sources, "-ldl"];
-  const r = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) {
-    rmSync(tmp, { force: true });
-    const text = `${r.stdout.toString()}${r.stderr.toString()}`.trim();
-    throw new InterceptBuildError(`${args.join(" ")} failed (exit ${r.exitCode}):\n${text}`);
+  const flags = [...CFLAGS, ...(opts.asan === true ? ASAN_CFLAGS : [])];
+  try {
+    return buildSharedLibrary({ out, sources, headers, flags, libs: ["-ldl"], force: opts.force, cc: opts.cc });
+  } catch (e) {
+    if (e instanceof CBuildError) throw new InterceptBuildError(e.message);
+    throw e;
   }
-  renameSync(tmp, out);
-  return out;
 }
 
 /**

@@ -11,11 +11,16 @@ import { type Pointer, ptr } from "bun:ffi";
 import { EVP_CTRL_GCM_GET_TAG, EVP_CTRL_GCM_SET_IVLEN, type LibCrypto, libCrypto } from "../../ffi/libcrypto.ts";
 
 /** A pointer to view[off, off + len) after checking that range lies inside the view. */
-function span(view: Uint8Array, off: number, len: number): Pointer {
+export function span(view: Uint8Array, off: number, len: number): Pointer {
+  checkRange(view, off, len);
+  return ptr(view, off);
+}
+
+/** Throws unless view[off, off + len) lies inside the view (the IV and tag, copied in JS, too). */
+export function checkRange(view: Uint8Array, off: number, len: number): void {
   if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > view.length) {
     throw new RangeError(`aes-gmac-siv: range ${off}+${len} outside a ${view.length}-byte buffer`);
   }
-  return ptr(view, off);
 }
 
 /** A pointer result of libcrypto (bun:ffi types it as possibly a bigint; addresses fit a number). */
@@ -79,6 +84,8 @@ export class NativeAesGmacSiv {
   }
 
   encrypt(iv: Uint8Array, ivOff: number, aad: Uint8Array, aadStart: number, aadEnd: number, buf: Uint8Array, start: number, end: number, tagOut: Uint8Array, tagOff: number): void {
+    checkRange(iv, ivOff, 8);
+    checkRange(tagOut, tagOff, 16);
     const s = this.s;
     for (let i = 0; i < 8; i++) s[16 + i] = iv[ivOff + i]!;
     this.gmacHalves(aad, aadStart, aadEnd, buf, start, end);
@@ -89,6 +96,7 @@ export class NativeAesGmacSiv {
   }
 
   decrypt(tag: Uint8Array, tagOff: number, aad: Uint8Array, aadStart: number, aadEnd: number, buf: Uint8Array, start: number, end: number): boolean {
+    checkRange(tag, tagOff, 16);
     const s = this.s;
     for (let i = 0; i < 16; i++) s[32 + i] = tag[tagOff + i]!;
     // x = AES_K1^-1(tag) = iv8 || (g halves XORed)

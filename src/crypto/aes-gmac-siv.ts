@@ -12,25 +12,59 @@
  * buffer, so each packet still creates two cipher objects and a few small Buffers; that is the floor
  * with this API. Noble's AES is 30-100x slower and is never used.
  *
- * So where OpenSSL's libcrypto loads (every Debian system with OpenSSL), `createAesGmacSiv` gives
- * the implementation on it through bun:ffi instead (aes-gmac-siv-native.ts: long-lived contexts, in place, nothing
- * allocated); the node:crypto version below is the fallback and the tests' second opinion.
+ * So `createAesGmacSiv` gives, in this order of preference (ZT_NC_AES=auto):
+ *   - our AES-NI code (aes-gmac-siv-aesni.ts, ffi/aesni.ts): one ffi call per packet, and fast on
+ *     the first packet after a quiet spell, where OpenSSL's large EVP path runs on cold caches;
+ *   - OpenSSL's libcrypto through bun:ffi (aes-gmac-siv-native.ts: long-lived contexts, in place,
+ *     nothing allocated), where the AES-NI library cannot be built or loaded;
+ *   - the node:crypto version below: the last fallback and the tests' second opinion.
+ * ZT_NC_AES=aesni|libcrypto|node asks for one (an unavailable one falls back down the list, with
+ * a warning); ZT_NC_NO_LIBCRYPTO=1 still means node:crypto.
  */
 import { type Cipheriv, type Decipheriv, type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
+import { consola } from "consola";
+import { aesni, aesniError, parseAesChoice } from "../../ffi/aesni.ts";
 import { libCrypto } from "../../ffi/libcrypto.ts";
-import { type NativeAesGmacSiv, nativeAesGmacSiv } from "./aes-gmac-siv-native.ts";
+import { AesniAesGmacSiv } from "./aes-gmac-siv-aesni.ts";
+import { NativeAesGmacSiv } from "./aes-gmac-siv-native.ts";
 
-/** Which implementation createAesGmacSiv uses here: "libcrypto" or "node:crypto". */
-export function aesGmacSivBackend(): "libcrypto" | "node:crypto" {
-  return libCrypto() === null ? "node:crypto" : "libcrypto";
+export type AesGmacSivBackend = "aesni" | "libcrypto" | "node:crypto";
+
+let backend: AesGmacSivBackend | undefined;
+
+/** Which implementation createAesGmacSiv uses here (decided once, from ZT_NC_AES and what loads). */
+export function aesGmacSivBackend(): AesGmacSivBackend {
+  if (backend !== undefined) return backend;
+  const text = process.env.ZT_NC_AES;
+  let choice = parseAesChoice(text);
+  if (choice === null) {
+    consola.warn(`ZT_NC_AES=${text}: expected auto, aesni, libcrypto or node; auto is used`);
+    choice = "auto";
+  }
+  // the older switch: libcrypto refused and nothing else asked for means node:crypto, as it did
+  if (choice === "auto" && process.env.ZT_NC_NO_LIBCRYPTO === "1") choice = "node";
+  if (choice === "node") return (backend = "node:crypto");
+  if (choice === "auto" || choice === "aesni") {
+    if (aesni() !== null) return (backend = "aesni");
+    const say = choice === "aesni" ? consola.warn : consola.debug;
+    say(`AES-NI cipher not available (${aesniError()}); OpenSSL's libcrypto is used instead`);
+  }
+  return (backend = libCrypto() === null ? "node:crypto" : "libcrypto");
 }
 
-/** AES-GMAC-SIV with a key pair, either implementation (same results). */
-export type AesGmacSiv = NativeAesGmacSiv | NodeAesGmacSiv;
+/** AES-GMAC-SIV with a key pair, any implementation (same results). */
+export type AesGmacSiv = AesniAesGmacSiv | NativeAesGmacSiv | NodeAesGmacSiv;
 
-/** libcrypto when it loads, else node:crypto. */
+/** The implementation aesGmacSivBackend() names. */
 export function createAesGmacSiv(k0: Uint8Array, k1: Uint8Array): AesGmacSiv {
-  return nativeAesGmacSiv(k0, k1) ?? new NodeAesGmacSiv(k0, k1);
+  switch (aesGmacSivBackend()) {
+    case "aesni":
+      return new AesniAesGmacSiv(aesni()!, k0, k1);
+    case "libcrypto":
+      return new NativeAesGmacSiv(libCrypto()!, k0, k1);
+    default:
+      return new NodeAesGmacSiv(k0, k1);
+  }
 }
 
 /** The node:crypto implementation. */

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { aesni, aesniError } from "../../ffi/aesni.ts";
 import { libCryptoError } from "../../ffi/libcrypto.ts";
 import { aes256EncryptBlock, createAesGmacSiv, aesGmacSivBackend, aesGmacSivIntermediate, NodeAesGmacSiv } from "../../src/crypto/aes-gmac-siv.ts";
+import { aesniAesGmacSiv } from "../../src/crypto/aes-gmac-siv-aesni.ts";
 import { nativeAesGmacSiv } from "../../src/crypto/aes-gmac-siv-native.ts";
 import { SeededRng } from "../../src/util/random.ts";
 import { hex, loadVectors, str, toHex } from "./fixtures.ts";
@@ -134,72 +136,123 @@ describe("AES-GMAC-SIV matches a construction from independent parts", () => {
   });
 });
 
-describe("AES-GMAC-SIV on libcrypto (ffi) and on node:crypto agree", () => {
-  test("libcrypto is the backend where libcrypto.so.3 is installed (as on Debian with OpenSSL)", () => {
+/** The ffi implementations, each checked against node:crypto below. */
+type FfiSiv = Pick<NodeAesGmacSiv, "encrypt" | "decrypt">;
+const ffiImplementations: [string, (k0: Uint8Array, k1: Uint8Array) => FfiSiv][] = [
+  [
+    "libcrypto",
+    (a, b) => {
+      const x = nativeAesGmacSiv(a, b);
+      if (x === null) throw new Error(`libcrypto did not load: ${libCryptoError()}`);
+      return x;
+    },
+  ],
+  [
+    "aesni",
+    (a, b) => {
+      const x = aesniAesGmacSiv(a, b);
+      if (x === null) throw new Error(`the AES-NI library did not build or load: ${aesniError()}`);
+      return x;
+    },
+  ],
+];
+
+describe("the backend choice", () => {
+  test("AES-NI where it builds and loads (x86-64 with a C compiler), else libcrypto where libcrypto.so.3 is installed", () => {
     const has = ["/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/aarch64-linux-gnu/libcrypto.so.3", "/lib/x86_64-linux-gnu/libcrypto.so.3"].some((p) => existsSync(p));
-    expect(aesGmacSivBackend()).toBe(has ? "libcrypto" : "node:crypto");
+    expect(aesGmacSivBackend()).toBe(aesni() !== null ? "aesni" : has ? "libcrypto" : "node:crypto");
+    // this project's machines (and CI) have both: the AES-NI code must actually be in use there
+    if (process.arch === "x64" && Bun.which("cc") !== null) expect(aesni()).not.toBeNull();
   });
 
-  test("500 packets in a row, sizes 0..3000, aad 0..40: same ciphertext and tag, both decrypt the other's", () => {
-    const k0 = randomBytes(32);
-    const k1 = randomBytes(32);
-    const native = nativeAesGmacSiv(k0, k1);
-    if (native === null) throw new Error(`libcrypto did not load: ${libCryptoError()}`);
-    const node = new NodeAesGmacSiv(k0, k1);
-    for (let n = 0; n < 500; n++) {
-      const len = n < 40 ? n : Math.floor(Math.random() * 3001);
-      const aadLen = n % 41;
+  test("ZT_NC_AES and ZT_NC_NO_LIBCRYPTO choose (read once, so each in its own process)", () => {
+    const script = `import { aesGmacSivBackend } from "${import.meta.dir}/../../src/crypto/aes-gmac-siv.ts"; process.stdout.write(aesGmacSivBackend());`;
+    const run = (env: Record<string, string>): { out: string; err: string } => {
+      const r = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, ZT_NC_AES: "", ZT_NC_NO_LIBCRYPTO: "", ...env }, stdout: "pipe", stderr: "pipe" });
+      return { out: r.stdout.toString(), err: r.stderr.toString() };
+    };
+    expect(run({ ZT_NC_AES: "node" }).out).toBe("node:crypto");
+    expect(run({ ZT_NC_AES: "libcrypto" }).out).toBe("libcrypto");
+    expect(run({ ZT_NC_AES: "aesni" }).out).toBe(aesGmacSivBackend());
+    expect(run({ ZT_NC_AES: "auto" }).out).toBe(aesGmacSivBackend());
+    expect(run({ ZT_NC_NO_LIBCRYPTO: "1" }).out).toBe("node:crypto");
+    expect(run({ ZT_NC_NO_LIBCRYPTO: "0" }).out).toBe(aesGmacSivBackend());
+    const bad = run({ ZT_NC_AES: "fastest" });
+    expect(bad.out).toBe(aesGmacSivBackend());
+    expect(bad.err).toContain("ZT_NC_AES=fastest");
+  });
+});
+
+for (const [name, make] of ffiImplementations) {
+  describe(`AES-GMAC-SIV on ${name} (ffi) and on node:crypto agree`, () => {
+    test("the generated vector: tag and ciphertext, then decrypt", () => {
+      const siv = make(k0, k1);
+      const buf = plaintext.slice();
+      const tag = new Uint8Array(16);
+      siv.encrypt(iv8, 0, aad, 0, aad.length, buf, 0, buf.length, tag, 0);
+      expect(toHex(tag)).toBe(tag16);
+      expect(toHex(buf)).toBe(ciphertext);
+      expect(siv.decrypt(tag, 0, aad, 0, aad.length, buf, 0, buf.length)).toBe(true);
+      expect(toHex(buf)).toBe(toHex(plaintext));
+    });
+
+    test("500 packets in a row, sizes 0..3000, aad 0..40: same ciphertext and tag, both decrypt the other's", () => {
+      const k0 = randomBytes(32);
+      const k1 = randomBytes(32);
+      const native = make(k0, k1);
+      const node = new NodeAesGmacSiv(k0, k1);
+      for (let n = 0; n < 500; n++) {
+        const len = n < 40 ? n : Math.floor(Math.random() * 3001);
+        const aadLen = n % 41;
+        const iv = randomBytes(8);
+        const aad = randomBytes(aadLen);
+        const plain = randomBytes(len);
+        // the packet sits at an odd offset in a larger buffer, as in a datagram
+        const a = new Uint8Array(len + 7);
+        a.set(plain, 3);
+        const b = a.slice();
+        const tagA = new Uint8Array(20);
+        const tagB = new Uint8Array(20);
+        native.encrypt(iv, 0, aad, 0, aadLen, a, 3, 3 + len, tagA, 2);
+        node.encrypt(iv, 0, aad, 0, aadLen, b, 3, 3 + len, tagB, 2);
+        expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+        expect(Buffer.from(tagA).equals(Buffer.from(tagB))).toBe(true);
+        expect(node.decrypt(tagA, 2, aad, 0, aadLen, a, 3, 3 + len)).toBe(true);
+        expect(native.decrypt(tagB, 2, aad, 0, aadLen, b, 3, 3 + len)).toBe(true);
+        expect(Buffer.from(a.subarray(3, 3 + len)).equals(plain)).toBe(true);
+        expect(Buffer.from(b.subarray(3, 3 + len)).equals(plain)).toBe(true);
+      }
+    });
+
+    test("a flipped bit anywhere fails authentication", () => {
+      const native = make(randomBytes(32), randomBytes(32));
       const iv = randomBytes(8);
-      const aad = randomBytes(aadLen);
-      const plain = randomBytes(len);
-      // the packet sits at an odd offset in a larger buffer, as in a datagram
-      const a = new Uint8Array(len + 7);
-      a.set(plain, 3);
-      const b = a.slice();
-      const tagA = new Uint8Array(20);
-      const tagB = new Uint8Array(20);
-      native.encrypt(iv, 0, aad, 0, aadLen, a, 3, 3 + len, tagA, 2);
-      node.encrypt(iv, 0, aad, 0, aadLen, b, 3, 3 + len, tagB, 2);
-      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-      expect(Buffer.from(tagA).equals(Buffer.from(tagB))).toBe(true);
-      expect(node.decrypt(tagA, 2, aad, 0, aadLen, a, 3, 3 + len)).toBe(true);
-      expect(native.decrypt(tagB, 2, aad, 0, aadLen, b, 3, 3 + len)).toBe(true);
-      expect(Buffer.from(a.subarray(3, 3 + len)).equals(plain)).toBe(true);
-      expect(Buffer.from(b.subarray(3, 3 + len)).equals(plain)).toBe(true);
-    }
-  });
+      const aad = randomBytes(11);
+      const plain = randomBytes(1400);
+      const pkt = Uint8Array.from(plain);
+      const tag = new Uint8Array(16);
+      native.encrypt(iv, 0, aad, 0, 11, pkt, 0, pkt.length, tag, 0);
+      for (const where of ["data", "data end", "tag", "tag start", "aad"] as const) {
+        const p = pkt.slice();
+        const t = tag.slice();
+        const a = Uint8Array.from(aad);
+        if (where === "data") p[700]! ^= 1;
+        else if (where === "data end") p[1399]! ^= 0x80;
+        else if (where === "tag") t[15]! ^= 0x80;
+        else if (where === "tag start") t[0]! ^= 1;
+        else a[10]! ^= 4;
+        expect(native.decrypt(t, 0, a, 0, 11, p, 0, p.length)).toBe(false);
+      }
+    });
 
-  test("native: a flipped bit anywhere fails authentication", () => {
-    const native = nativeAesGmacSiv(randomBytes(32), randomBytes(32))!;
-    const iv = randomBytes(8);
-    const aad = randomBytes(11);
-    const plain = randomBytes(1400);
-    const pkt = Uint8Array.from(plain);
-    const tag = new Uint8Array(16);
-    native.encrypt(iv, 0, aad, 0, 11, pkt, 0, pkt.length, tag, 0);
-    for (const where of ["data", "tag", "aad"] as const) {
-      const p = pkt.slice();
-      const t = tag.slice();
-      const a = Uint8Array.from(aad);
-      if (where === "data") p[700]! ^= 1;
-      else if (where === "tag") t[15]! ^= 0x80;
-      else a[10]! ^= 4;
-      expect(native.decrypt(t, 0, a, 0, 11, p, 0, p.length)).toBe(false);
-    }
+    test("ranges outside the buffer are refused before any pointer is made", () => {
+      const native = make(randomBytes(32), randomBytes(32));
+      const buf = new Uint8Array(100);
+      const tag = new Uint8Array(16);
+      expect(() => native.encrypt(randomBytes(8), 0, new Uint8Array(11), 0, 11, buf, 50, 101, tag, 0)).toThrow(RangeError);
+      expect(() => native.decrypt(tag, 0, new Uint8Array(40), 0, 40, buf, -1, 10)).toThrow(RangeError);
+      expect(() => native.encrypt(new Uint8Array(7), 0, new Uint8Array(11), 0, 11, buf, 0, 10, tag, 0)).toThrow(RangeError);
+      expect(() => native.encrypt(randomBytes(8), 0, new Uint8Array(11), 0, 11, buf, 0, 10, tag, 1)).toThrow(RangeError);
+    });
   });
-
-  test("native: ranges outside the buffer are refused before any pointer is made", () => {
-    const native = nativeAesGmacSiv(randomBytes(32), randomBytes(32))!;
-    const buf = new Uint8Array(100);
-    const tag = new Uint8Array(16);
-    expect(() => native.encrypt(randomBytes(8), 0, new Uint8Array(11), 0, 11, buf, 50, 101, tag, 0)).toThrow(RangeError);
-    expect(() => native.decrypt(tag, 0, new Uint8Array(40), 0, 40, buf, -1, 10)).toThrow(RangeError);
-  });
-});
-
-test("ZT_NC_NO_LIBCRYPTO=1 selects the node:crypto implementation (read once, so in its own process)", () => {
-  const script = `import { aesGmacSivBackend } from "${import.meta.dir}/../../src/crypto/aes-gmac-siv.ts"; process.stdout.write(aesGmacSivBackend());`;
-  const run = (v: string): string => Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, ZT_NC_NO_LIBCRYPTO: v }, stdout: "pipe", stderr: "pipe" }).stdout.toString();
-  expect(run("1")).toBe("node:crypto");
-  expect(run("0")).toBe(aesGmacSivBackend());
-});
+}
