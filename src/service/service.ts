@@ -39,6 +39,7 @@ import type { CongestionName } from "../stack/tcp/congestion/index.ts";
 import { tapPortFactory } from "../port/tap-port.ts";
 import { Verb } from "../vl1/packet.ts";
 import { Router } from "../util/router.ts";
+import { aesGmacSivBackend } from "../crypto/aes-gmac-siv.ts";
 import { ApiServer } from "./api/server.ts";
 
 export const DEFAULT_PORT = 9993;
@@ -127,6 +128,8 @@ export class Service {
       // auto: on for taps and network containers alike, now that program sockets are loop sources
       hotLoop.setEnabled(hot !== "off");
       hotLoop.setSpin(envChoice("ZT_HOT_SPIN_US", parseSpinMicros, DEFAULT_SPIN_US, "a whole number of µs, 0..10000"));
+      // Suite 3's implementation chosen (and the AES-NI library built when stale) now, not during the first packet.
+      consola.debug(`AES-GMAC-SIV: ${aesGmacSivBackend()}`);
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {
         consola.error("--tap needs root (CAP_NET_ADMIN): joined networks will report PORT_ERROR");
       }
