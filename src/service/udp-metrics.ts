@@ -20,6 +20,7 @@ export function registerUdpMetrics(m: MetricsRegistry, udp: () => UdpTransport |
       return d.failures + d.submitErrors;
     }],
     ["zt_udp_send_errors", "Datagrams the kernel did not take", (t) => t.sendErrors],
+    ["zt_udp_sends_at_once", "Datagrams sent at once instead of with the turn's batch (the first of a turn after a sparse one)", (t) => t.immediateFlushes],
     ["zt_udp_socket_errors", "Socket errors reported on receive", (t) => t.socketErrors],
   ];
   for (const [name, help, get] of simple) {

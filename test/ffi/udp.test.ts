@@ -81,6 +81,53 @@ describe("SendBatch", () => {
 });
 
 
+describe("sparse traffic is sent at once", () => {
+  test("the first datagram of a turn after a sparse turn goes out at once; a busy turn's next ones wait for the batch", async () => {
+    const got: string[] = [];
+    const sink = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(_s, d) {
+          got.push(Buffer.from(d).toString());
+        },
+      },
+    });
+    const t = await UdpTransport.open({ port: 0, bindV4: "127.0.0.1", bindV6: null, onDatagram: () => {} });
+    try {
+      const to = { family: 4 as const, ip: Uint8Array.of(127, 0, 0, 1), port: sink.port };
+      const send = (text: string): void => {
+        const b = Buffer.from(text);
+        t.sendCopy(b, 0, b.length, to);
+      };
+      const turnEnd = (): Promise<void> => new Promise((r) => setImmediate(r));
+      // a fresh transport counts as after a sparse turn: a lone datagram goes at once
+      send("lone 1");
+      expect(t.immediateFlushes).toBe(1);
+      await turnEnd();
+      send("lone 2");
+      expect(t.immediateFlushes).toBe(2);
+      await turnEnd();
+      // a busy turn: its first still at once (the turn before was sparse), the other nine batched
+      for (let i = 0; i < 10; i++) send(`busy ${i}`);
+      expect(t.immediateFlushes).toBe(3);
+      await turnEnd();
+      // after a busy turn, even a lone datagram waits for the turn's batch (bulk keeps batching)
+      send("after busy");
+      expect(t.immediateFlushes).toBe(3);
+      await turnEnd();
+      send("sparse again");
+      expect(t.immediateFlushes).toBe(4);
+      await waitFor("14 datagrams", async () => (got.length >= 14 ? true : null), 5000);
+      expect(got).toEqual(["lone 1", "lone 2", ...Array.from({ length: 10 }, (_, i) => `busy ${i}`), "after busy", "sparse again"]);
+      expect(t.sendErrors).toBe(0);
+    } finally {
+      t.close();
+      sink.close();
+    }
+  });
+});
+
 describe("RecvBatch", () => {
   test("refuses sizes it cannot hold", () => {
     expect(() => new RecvBatch(0, 100)).toThrow(RangeError);
