@@ -7,6 +7,22 @@ import type { InetAddress } from "../../src/vl1/inet-address.ts";
 import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
 
+/** A transport on 127.0.0.1 and a Bun socket collecting what reaches it, as text. */
+async function transportAndSink(): Promise<{ got: string[]; sink: Bun.udp.Socket<"buffer">; t: UdpTransport }> {
+  const got: string[] = [];
+  const sink = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(_s, d) {
+        got.push(Buffer.from(d).toString());
+      },
+    },
+  });
+  const t = await UdpTransport.open({ port: 0, bindV4: "127.0.0.1", bindV6: null, onDatagram: () => {} });
+  return { got, sink, t };
+}
+
 describe("sockaddr encoding", () => {
   test("IPv4 on an AF_INET socket: sockaddr_in, port big-endian", () => {
     const out = new Uint8Array(SOCKADDR_BYTES);
@@ -48,17 +64,7 @@ describe("SendBatch", () => {
   });
 
   test("the transport's batches arrive whole and in order (sendmmsg where supported)", async () => {
-    const got: string[] = [];
-    const sink = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(_s, d) {
-          got.push(Buffer.from(d).toString());
-        },
-      },
-    });
-    const t = await UdpTransport.open({ port: 0, bindV4: "127.0.0.1", bindV6: null, onDatagram: () => {} });
+    const { got, sink, t } = await transportAndSink();
     try {
       expect(t.sendPath).toBe(ffiUdpSupported() ? "sendmmsg" : "sendMany");
       const to = { family: 4 as const, ip: Uint8Array.of(127, 0, 0, 1), port: sink.port };
@@ -83,17 +89,7 @@ describe("SendBatch", () => {
 
 describe("sparse traffic is sent at once", () => {
   test("the first datagram of a turn after a sparse turn goes out at once; a busy turn's next ones wait for the batch", async () => {
-    const got: string[] = [];
-    const sink = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(_s, d) {
-          got.push(Buffer.from(d).toString());
-        },
-      },
-    });
-    const t = await UdpTransport.open({ port: 0, bindV4: "127.0.0.1", bindV6: null, onDatagram: () => {} });
+    const { got, sink, t } = await transportAndSink();
     try {
       const to = { family: 4 as const, ip: Uint8Array.of(127, 0, 0, 1), port: sink.port };
       const send = (text: string): void => {
