@@ -32,14 +32,6 @@ const SOURCE = join(import.meta.dir, "aesni", "aes-gmac-siv.c");
 export const AESNI_LIBRARY = join(import.meta.dir, "aesni", "build", "libztaesgmacsiv.so");
 export const AESNI_CFLAGS: readonly string[] = ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-fvisibility=hidden"];
 
-/** ZT_NC_AES: which AES-GMAC-SIV to use: auto (AES-NI, else libcrypto, else node:crypto), aesni, libcrypto, node. */
-export type AesChoice = "auto" | "aesni" | "libcrypto" | "node";
-
-export function parseAesChoice(text: string | undefined): AesChoice | null {
-  if (text === undefined || text === "") return "auto";
-  return text === "auto" || text === "aesni" || text === "libcrypto" || text === "node" ? text : null;
-}
-
 let lib: AesniLib | null | undefined;
 let why = "";
 

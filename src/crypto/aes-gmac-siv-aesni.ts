@@ -9,7 +9,7 @@
  */
 import type { Pointer } from "bun:ffi";
 import { type AesniLib, aesni } from "../../ffi/aesni.ts";
-import { span } from "./aes-gmac-siv-native.ts";
+import { span } from "./checked-span.ts";
 
 export class AesniAesGmacSiv {
   private readonly context: Uint8Array;

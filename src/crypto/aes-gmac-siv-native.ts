@@ -7,21 +7,9 @@
  * Memory safety: every pointer handed to C is made here from a typed array and an offset that
  * was checked against that array's length just before (`span`), for exactly the length passed.
  */
-import { type Pointer, ptr } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
+import { checkRange, span } from "./checked-span.ts";
 import { EVP_CTRL_GCM_GET_TAG, EVP_CTRL_GCM_SET_IVLEN, type LibCrypto, libCrypto } from "../../ffi/libcrypto.ts";
-
-/** A pointer to view[off, off + len) after checking that range lies inside the view. */
-export function span(view: Uint8Array, off: number, len: number): Pointer {
-  checkRange(view, off, len);
-  return ptr(view, off);
-}
-
-/** Throws unless view[off, off + len) lies inside the view (the IV and tag, copied in JS, too). */
-export function checkRange(view: Uint8Array, off: number, len: number): void {
-  if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > view.length) {
-    throw new RangeError(`aes-gmac-siv: range ${off}+${len} outside a ${view.length}-byte buffer`);
-  }
-}
 
 /** A pointer result of libcrypto (bun:ffi types it as possibly a bigint; addresses fit a number). */
 function toPtr(x: bigint | Pointer | null): Pointer | null {

@@ -23,24 +23,27 @@
  */
 import { type Cipheriv, type Decipheriv, type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { consola } from "consola";
-import { aesni, aesniError, parseAesChoice } from "../../ffi/aesni.ts";
+import { aesni, aesniError } from "../../ffi/aesni.ts";
 import { libCrypto } from "../../ffi/libcrypto.ts";
+import { envChoice } from "../util/env-choice.ts";
 import { AesniAesGmacSiv } from "./aes-gmac-siv-aesni.ts";
 import { NativeAesGmacSiv } from "./aes-gmac-siv-native.ts";
 
 export type AesGmacSivBackend = "aesni" | "libcrypto" | "node:crypto";
+
+/** ZT_NC_AES: auto (AES-NI, else libcrypto, else node:crypto), aesni, libcrypto or node. */
+export type AesChoice = "auto" | "aesni" | "libcrypto" | "node";
+
+export function parseAesChoice(text: string): AesChoice | null {
+  return text === "auto" || text === "aesni" || text === "libcrypto" || text === "node" ? text : null;
+}
 
 let backend: AesGmacSivBackend | undefined;
 
 /** Which implementation createAesGmacSiv uses here (decided once, from ZT_NC_AES and what loads). */
 export function aesGmacSivBackend(): AesGmacSivBackend {
   if (backend !== undefined) return backend;
-  const text = process.env.ZT_NC_AES;
-  let choice = parseAesChoice(text);
-  if (choice === null) {
-    consola.warn(`ZT_NC_AES=${text}: expected auto, aesni, libcrypto or node; auto is used`);
-    choice = "auto";
-  }
+  let choice = envChoice("ZT_NC_AES", parseAesChoice, "auto", "auto, aesni, libcrypto or node");
   // the older switch: libcrypto refused and nothing else asked for means node:crypto, as it did
   if (choice === "auto" && process.env.ZT_NC_NO_LIBCRYPTO === "1") choice = "node";
   if (choice === "node") return (backend = "node:crypto");

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, type EpollMember, EpollSet } from "../../ffi/epoll-set.ts";
 import { unixClose, unixRecv, unixSend, unixSocketPair } from "../../ffi/unix.ts";
+import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
 
 const cleanups: (() => void)[] = [];
@@ -28,14 +29,8 @@ function member(): { ours: number; theirs: number; events: number[]; m: EpollMem
   return { ours, theirs, events, m: { onEpollEvents: (e) => events.push(e) } };
 }
 
-/** Wait (letting the event loop run) until `cond` holds. */
-async function until(what: string, cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(1);
-  }
-}
+/** Until `cond` holds (the event loop runs meanwhile). */
+const until = (what: string, cond: () => boolean): Promise<boolean> => waitFor(what, async () => (cond() ? true : null), 2000);
 
 const ONE = Uint8Array.of(7);
 const BASE = EPOLLIN | EPOLLRDHUP | EPOLLET;

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { consola, type LogObject } from "consola";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isLoopback } from "../../src/service/api/server.ts";
 import { Service, StartupError } from "../../src/service/service.ts";
 import { writeLoopbackPlanet } from "../support/loopback-planet.ts";
+import { waitFor } from "../e2e/helpers.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-svc-"));
@@ -20,17 +21,7 @@ async function runCli(args: string[]) {
   return { code, out, err };
 }
 /** Until the daemon in `home` has written its port file (it is up), at most 8 s. */
-async function portFileWritten(home: string): Promise<void> {
-  const deadline = Date.now() + 8000;
-  while (Date.now() < deadline) {
-    try {
-      readFileSync(join(home, "zerotier-one.port"));
-      return;
-    } catch {
-      await Bun.sleep(50);
-    }
-  }
-}
+const portFileWritten = (home: string): Promise<boolean> => waitFor("the port file", async () => (existsSync(join(home, "zerotier-one.port")) ? true : null), 8000);
 function runService(args: string[], timeoutMs = 8000) {
   const r = Bun.spawnSync([bun, join(ROOT, "src/cli/service.ts"), ...args], {
     stdout: "pipe",
