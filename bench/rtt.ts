@@ -12,6 +12,12 @@
  *     TCP over the taps, or the program under the intercept library between the containers;
  *   - each node's CPU per transaction, user and kernel apart (from /proc/<pid>/stat).
  * A ratio is the median of the rounds' ratios (each from measurements a few seconds apart).
+ *
+ * Then the busy-host case, made repeatable: the same pings over both tap pairs with a
+ * cache-pressure walker per core at nice 19 (support/cache-pressure.ts; RTT_PRESSURE=0 skips it),
+ * and each tap node's page footprint: the distinct pages it touches per 200 ms with one ping in it,
+ * against 200 ms without (support/page-footprint.ts). The footprint does not depend on the hour;
+ * it says how much a busy host can slow each node's packet path.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +27,8 @@ import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { netnsPossible } from "../test/e2e/netns-lab.ts";
 import { buildTcpBench, client, cpuSplit, median, server, untilAccepted } from "./netcon.ts";
 import { nodePid, type TapPair, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+import { buildCachePressure, withCachePressure } from "./support/cache-pressure.ts";
+import { type Footprint, pagesPerWindow } from "./support/page-footprint.ts";
 
 const ROUNDS = Number(process.env.RTT_ROUNDS ?? 5);
 const RR_COUNT = 4000;
@@ -30,6 +38,13 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
   console.error("rtt: RTT_ROUNDS must be a positive integer");
   process.exit(2);
 }
+const PRESSURE = process.env.RTT_PRESSURE ?? "1";
+if (PRESSURE !== "0" && PRESSURE !== "1") {
+  console.error("rtt: RTT_PRESSURE must be 0 or 1");
+  process.exit(2);
+}
+/** 200 ms windows (one ping each at 5/s) for the page footprint. */
+const FOOTPRINT_WINDOWS = 20;
 if (ZT_ONE === null || !netnsPossible()) {
   console.log("rtt: needs root, ip netns and a real zerotier-one (ZT_ONE or on PATH); not measured");
   process.exit(0);
@@ -50,6 +65,29 @@ interface Subject {
   ping(interval: string, count: number): Promise<number | null>;
   /** Resolves once the path answers (ARP, the peers' direct path). */
   ready(): Promise<void>;
+}
+
+/** Pings over both tap pairs, interleaved: ROUNDS rounds of 10 at 5/s and 100 at 100/s each. */
+async function pingRounds(subjects: Subject[]): Promise<Map<string, { slow: number[]; fast: number[] }>> {
+  const rows = new Map(subjects.map((s) => [s.name, { slow: [] as number[], fast: [] as number[] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+      const slow = await s.ping("0.2", 10);
+      const fast = await s.ping("0.01", 100);
+      if (slow === null || fast === null) throw new Error(`${s.name}: no taps to ping over`);
+      rows.get(s.name)!.slow.push(slow);
+      rows.get(s.name)!.fast.push(fast);
+    }
+  }
+  return rows;
+}
+
+/** Pages each node touches per 200 ms: without traffic, then with a ping every 200 ms. */
+async function footprint(s: Subject): Promise<{ idle: Footprint[]; ping: Footprint[] }> {
+  const idle = await pagesPerWindow(s.pids, FOOTPRINT_WINDOWS, 200);
+  // the ping's period is the window's, so each window holds one request and its reply
+  const [, ping] = await Promise.all([s.ping("0.2", FOOTPRINT_WINDOWS + 1), pagesPerWindow(s.pids, FOOTPRINT_WINDOWS, 200)]);
+  return { idle, ping };
 }
 
 async function measureRr(s: Subject): Promise<RrResult> {
@@ -132,6 +170,24 @@ try {
           console.log(`rtt round ${round + 1}: ${line.join("; ")}`);
         }
         echo.proc.kill();
+        const taps = subjects.slice(0, 2);
+        for (const s of taps) {
+          const f = await footprint(s);
+          const text = f.ping.map((p, n) => {
+            const i = f.idle[n]!;
+            return `${(p.code + p.data).toFixed(0)} (code ${p.code.toFixed(0)}, data ${p.data.toFixed(0)}) against ${(i.code + i.data).toFixed(0)} without`;
+          });
+          console.log(`rtt page footprint, ${s.name}: pages touched per 200 ms with one ping, per node: ${text.join("; ")}`);
+        }
+        if (PRESSURE === "1") {
+          const walker = await buildCachePressure(tmp);
+          const p = await withCachePressure(walker, () => pingRounds(taps));
+          const po = p.get("our taps")!;
+          const pr = p.get("real taps")!;
+          const rat = (xs: number[], ys: number[]): string => median(xs.map((x, i) => x / ys[i]!)).toFixed(2);
+          console.log(`rtt under cache pressure, ping over the taps, 5/s: ours ${median(po.slow).toFixed(3)} ms, real ${median(pr.slow).toFixed(3)} ms, ratio ${rat(po.slow, pr.slow)}`);
+          console.log(`rtt under cache pressure, ping over the taps, 100/s: ours ${median(po.fast).toFixed(3)} ms, real ${median(pr.fast).toFixed(3)} ms, ratio ${rat(po.fast, pr.fast)}`);
+        }
         const o = rows.get("our taps")!;
         const r = rows.get("real taps")!;
         const c = rows.get("containers")!;
