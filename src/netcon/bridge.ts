@@ -70,6 +70,14 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
   /** The program's EOF arrived while bytes were pending: send FIN after them. */
   private eofPending = false;
   private programEof = false;
+  /**
+   * The last read stopped for want of room in the TCP send ring (or the layer's memory budget),
+   * not because the program's socket was drained: onWritable must read again, since an
+   * edge-triggered port reports no new edge for bytes already queued. When the socket was drained
+   * the port's next edge brings us back, and a read on every ACK would be a system call that finds
+   * nothing (one per request/response transaction).
+   */
+  private starved = true;
   private finToProgram = false;
   private programGone = false;
   private tcpGone = false;
@@ -118,13 +126,21 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
         const r = port.recv(scratch, 0, scratch.length);
         if (r > 0) this.fromProgram(scratch.subarray(0, r), true);
         else if (r === 0) this.onProgramEof();
-        if (r < scratch.length) return;
+        if (r < scratch.length) {
+          // short: drained, unless the program's end was told already (then read it now)
+          if (r > 0 && port.endPending) continue;
+          this.starved = false;
+          return;
+        }
         continue;
       }
       if (tx === null) {
         // the ring is full (onWritable brings us back) or the memory budget said no (a retry is
         // armed); else nowhere to send for good: drop what the program writes, as the kernel would
-        if (!this.tcpGone && !this.writeRefused()) return;
+        if (!this.tcpGone && !this.writeRefused()) {
+          this.starved = true;
+          return;
+        }
         const r = port.recv(discard, 0, discard.length);
         if (r === 0) this.onProgramEof();
         if (r <= 0) return;
@@ -142,7 +158,13 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
         this.onProgramEof();
         return;
       }
-      if (r < 0 || r < room) return; // -EAGAIN or closed (the port told us); short: drained
+      if (r < 0 || r < room) {
+        // -EAGAIN or closed (the port told us); short: drained, unless the program's end was
+        // told already (then read it now: no event will come for it again)
+        if (r > 0 && port.endPending) continue;
+        this.starved = false;
+        return;
+      }
     }
   }
 
@@ -197,7 +219,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
   onWritable(): void {
     const p = this.pending;
     if (p === null) {
-      this.port?.resume();
+      if (this.starved) this.port?.resume();
       return;
     }
     let n: number;

@@ -11,7 +11,11 @@ import type { ProgramPort, ProgramPortOwner } from "./program-port.ts";
 
 const BASE = EPOLLIN | EPOLLRDHUP | EPOLLET;
 const INPUT = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+const END = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const ECONNRESET = 104;
+
+/** recv() calls on program sockets of this process: with bytes (or EOF), and the ones that found none. */
+export const programReads = { data: 0, empty: 0 };
 
 /** An Error shaped like Node's socket errors (the bridge looks at `code`). */
 export function socketError(errnoValue: number): Error {
@@ -28,6 +32,8 @@ export class EpollProgramPort implements ProgramPort, EpollMember {
   private hup = false;
   /** recv() returned the program's EOF. */
   private eof = false;
+  /** An event told of the program's end (EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
+  private endTold = false;
 
   constructor(
     private readonly fd: number,
@@ -54,6 +60,7 @@ export class EpollProgramPort implements ProgramPort, EpollMember {
     const o = this.owner;
     if (o === null || this.closed) return;
     if ((events & EPOLLHUP) !== 0) this.hup = true;
+    if ((events & END) !== 0) this.endTold = true;
     if ((events & INPUT) !== 0) o.readProgram();
     this.hangUpWhenRead();
     if (this.wantOut && !this.closed && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) !== 0) {
@@ -62,11 +69,22 @@ export class EpollProgramPort implements ProgramPort, EpollMember {
     }
   }
 
+  get endPending(): boolean {
+    return this.endTold && !this.eof && !this.closed;
+  }
+
   recv(buf: Uint8Array, off: number, len: number): number {
     if (this.closed) return -EAGAIN;
     const r = unixRecv(this.fd, buf, off, len);
     if (r === 0) this.eof = true;
-    if (r >= 0 || r === -EAGAIN) return r;
+    if (r >= 0) {
+      programReads.data++;
+      return r;
+    }
+    if (r === -EAGAIN) {
+      programReads.empty++;
+      return r;
+    }
     // ECONNRESET: the program closed with bytes of ours unread
     this.finish(socketError(-r));
     return r;

@@ -14,7 +14,7 @@ import type { Socket } from "bun";
 import { EpollSet } from "../../ffi/epoll-set.ts";
 import { adoptSocketFd, unixClose } from "../../ffi/unix.ts";
 import { consola } from "consola";
-import { EpollProgramPort } from "./program-port-epoll.ts";
+import { EpollProgramPort, programReads } from "./program-port-epoll.ts";
 
 /** What a port tells its bridge. */
 export interface ProgramPortOwner {
@@ -39,6 +39,11 @@ export interface ProgramPort {
    * way; the other pushes chunks.
    */
   recv(buf: Uint8Array, off: number, len: number): number;
+  /**
+   * The program's end (its EOF, or a reset) was reported and is not read yet: a read that came up
+   * short is not the last one, since no new event will come for an end already reported.
+   */
+  readonly endPending: boolean;
   /** Write buf[off, off+len) without blocking: bytes taken (fewer: toProgram() comes when there is room). */
   write(buf: Uint8Array, off: number, len: number): number;
   /** Stop and restart reading ("bun" port; the "epoll" one is pulled, so these do nothing there). */
@@ -66,8 +71,8 @@ let opened: EpollSet | null = null;
 let way: "epoll" | "bun" | null = null;
 
 /** How program sockets are served (null until the first one), and the events the epoll set told. */
-export function programIoState(): { way: "epoll" | "bun" | null; events: number } {
-  return { way, events: opened?.stats.events ?? 0 };
+export function programIoState(): { way: "epoll" | "bun" | null; events: number; reads: number; emptyReads: number } {
+  return { way, events: opened?.stats.events ?? 0, reads: programReads.data, emptyReads: programReads.empty };
 }
 
 /** Set the process's choice (the service does, from ZT_NETCON_IO); the set opens on first use. */
@@ -112,6 +117,8 @@ type Sock = Socket<ProgramPortOwner>;
 export class BunProgramPort implements ProgramPort {
   private sock: Sock | null = null;
   private closing = false;
+  /** Bun pushes the program's bytes and its end; nothing is pulled. */
+  readonly endPending = false;
 
   constructor(private readonly fd: number) {}
 

@@ -51,6 +51,11 @@ export function registerNetconMetrics(m: MetricsRegistry, networks: Networks): v
   m.counter("zt_netcon_epoll_events", "Program socket events read from the epoll set").collect = (metric) => {
     metric.labels().set(programIoState().events);
   };
+  m.counter("zt_netcon_program_reads", "recv() calls on program sockets served from the epoll set, by result (data: bytes or EOF; empty: nothing there)", ["result"]).collect = (metric) => {
+    const st = programIoState();
+    metric.labels("data").set(st.reads);
+    metric.labels("empty").set(st.emptyReads);
+  };
   const bytes = m.counter("zt_netcon_bytes", "Bytes between programs and the stack", ["network_id", "direction"]);
   bytes.collect = (metric) => {
     metric.clear();
