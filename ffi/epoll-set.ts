@@ -1,8 +1,9 @@
 /**
  * An epoll set of our own, for the many fds Bun does not need to read for us (the network
  * containers' program sockets): one readiness doorbell on the epoll descriptor wakes the event
- * loop (or the hot loop polls it, ffi/hot-loop.ts), and one epoll_wait into a preallocated array
- * tells which fds are ready. Nothing is allocated per event.
+ * loop, and one epoll_wait into a preallocated array tells which fds are ready. While the hot loop
+ * is in charge (ffi/hot-loop.ts) it waits on this set itself, its other sources and Bun's epoll
+ * descriptor joined to it, so one epoll_wait both sleeps and tells. Nothing is allocated per event.
  *
  * Members are registered edge-triggered by their owners (EPOLLET): an owner that stops reading
  * (its peer is slow) is not reported again and again, and picks up by itself when it resumes.
@@ -16,6 +17,7 @@ import { ptr } from "bun:ffi";
 import { arch } from "node:process";
 import { consola } from "consola";
 import { errno, libcSymbols as c, strerror } from "./libc.ts";
+import { type HotLoop, hotLoop } from "./hot-loop.ts";
 import { ReadinessDoorbell } from "./readiness-doorbell.ts";
 import { EINTR, unixClose } from "./unix.ts";
 
@@ -61,28 +63,36 @@ export class EpollSet {
   private constructor(
     readonly fd: number,
     private readonly maxEvents: number,
+    private readonly loop: HotLoop | null,
   ) {
     this.events = new Uint8Array(maxEvents * EVENT_SIZE);
     this.eventView = new DataView(this.events.buffer);
   }
 
   /** A new set with its doorbell armed, or the reason it cannot be had here (no io_uring, say). */
-  static async open(maxEvents = 256): Promise<EpollSet | string> {
+  static async open(maxEvents = 256, loop: HotLoop | null = hotLoop): Promise<EpollSet | string> {
     if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > 65536) throw new RangeError("EpollSet: maxEvents must be 1..65536");
     const fd = c().epoll_create1(EPOLL_CLOEXEC);
     if (fd < 0) return `epoll_create1: ${strerror(errno())}`;
-    const set = new EpollSet(fd, maxEvents);
+    const set = new EpollSet(fd, maxEvents, loop);
     const bell = await ReadinessDoorbell.open(
       fd,
       () => set.dispatch(),
       () => consola.error("epoll set: its doorbell was lost; program sockets are no longer served"),
+      loop,
     );
     if (typeof bell === "string") {
       unixClose(fd);
       return bell;
     }
     set.doorbell = bell;
+    loop?.useWaitSet(set);
     return set;
+  }
+
+  /** Times its doorbell rang (the event loop woke for the set's members). */
+  get rings(): number {
+    return this.doorbell?.stats.rings ?? 0;
   }
 
   /** Register `fd` for `events` (EPOLLET and friends); returns the slot, or -errno. */
@@ -125,7 +135,6 @@ export class EpollSet {
 
   /** Tell every ready member (the doorbell's drain; public for tests). */
   dispatch(): void {
-    const v = this.eventView;
     for (;;) {
       if (this.closed) return;
       this.stats.waits++;
@@ -135,24 +144,45 @@ export class EpollSet {
         consola.error(`epoll set: epoll_wait: ${strerror(errno())}`);
         return;
       }
-      this.stats.events += n;
-      for (let i = 0; i < n; i++) {
-        const at = i * EVENT_SIZE;
-        const m = this.slots[v.getUint32(at + DATA_OFF, true)];
-        if (m == null) continue;
-        try {
-          m.onEpollEvents(v.getUint32(at, true));
-        } catch (e) {
-          consola.error(`epoll set: a member failed: ${(e as Error).stack ?? e}`);
-        }
-      }
+      this.tell(n);
       if (n < this.maxEvents) return; // fewer than asked: nothing more was ready
+    }
+  }
+
+  /**
+   * Wait up to `timeoutMs` for events and tell the members (the hot loop's wait, when its sources
+   * and Bun's descriptor have joined the set: one system call where poll() and then epoll_wait()
+   * were two). Returns the events told, or -errno (-EINTR: a signal).
+   */
+  wait(timeoutMs: number): number {
+    if (this.closed) return -9; // EBADF
+    this.stats.waits++;
+    const n = c().epoll_wait(this.fd, ptr(this.events), this.maxEvents, timeoutMs);
+    if (n < 0) return -errno();
+    this.tell(n);
+    if (n === this.maxEvents) this.dispatch(); // a full batch: more may be ready
+    return n;
+  }
+
+  private tell(n: number): void {
+    const v = this.eventView;
+    this.stats.events += n;
+    for (let i = 0; i < n; i++) {
+      const at = i * EVENT_SIZE;
+      const m = this.slots[v.getUint32(at + DATA_OFF, true)];
+      if (m == null) continue;
+      try {
+        m.onEpollEvents(v.getUint32(at, true));
+      } catch (e) {
+        consola.error(`epoll set: a member failed: ${(e as Error).stack ?? e}`);
+      }
     }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.loop?.dropWaitSet(this);
     this.doorbell?.close();
     this.doorbell = null;
     unixClose(this.fd);

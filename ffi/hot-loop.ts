@@ -32,6 +32,11 @@
  * The process's loop starts off; the service turns it on (ZT_HOT_LOOP: auto = on, off), for taps
  * and network containers alike: the containers' program sockets are a source too (one epoll set
  * behind one doorbell, ffi/epoll-set.ts), so their events no longer send the loop back to Bun.
+ * With that set open the loop waits in it rather than in poll(): its other sources and Bun's
+ * descriptor join the set while the loop is in charge (and leave before the doorbells are armed
+ * again), so a program socket's event costs one epoll_wait, where poll() then epoll_wait() were
+ * two system calls, each dear on this machine (a PVM guest with page-table isolation and no PCID:
+ * every kernel entry flushes the user TLB).
  *
  * The spin (setSpin, the service's ZT_HOT_SPIN_US): after traffic the loop polls without sleeping
  * for a while, yielding the CPU between polls. An answer that comes within it costs no sleep and
@@ -68,6 +73,20 @@ export interface HotSource {
   arm(): void;
 }
 
+/**
+ * An epoll set the loop can wait on instead of poll() (ffi/epoll-set.ts, the program sockets'):
+ * while the loop is in charge its sources and Bun's epoll descriptor join the set (level-triggered),
+ * so one epoll_wait sleeps, reports those, and tells the set's own members their events.
+ */
+export interface HotWaitSet {
+  readonly fd: number;
+  /** Register `fd` for `events`; the slot, or -errno. */
+  add(fd: number, events: number, member: { onEpollEvents(events: number): void }): number;
+  remove(slot: number, fd: number): void;
+  /** Wait up to timeoutMs, telling members; the events told, or -errno. */
+  wait(timeoutMs: number): number;
+}
+
 export interface HotLoopStats {
   /** Times the loop took over from a doorbell ring. */
   entries: number;
@@ -86,6 +105,8 @@ export interface HotLoopStats {
   spins: number;
   spinHits: number;
   spinsWasted: number;
+  /** Waits in the epoll set (one system call each) rather than poll() then epoll_wait(). */
+  setWaits: number;
 }
 
 const READY = POLLIN | POLLERR | POLLHUP;
@@ -111,7 +132,7 @@ export function epollWatching(fd: number): number {
 }
 
 export class HotLoop {
-  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0 };
+  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0, setWaits: 0 };
   private sources: HotSource[] = [];
   /** pollfd array: the sources, then Bun's epoll descriptor. */
   private fds = new Int32Array(2);
@@ -136,6 +157,16 @@ export class HotLoop {
   private spinMaxMs = 0;
   /** The spin now: grows while answers come within spinMaxMs of traffic, shrinks when spins find nothing. */
   private spinMs = 0;
+  /** The set to wait on (useWaitSet), and whether our sources and Bun's descriptor are in it now. */
+  private waitSet: HotWaitSet | null = null;
+  private joined = false;
+  /** Slot and fd of each descriptor joined to the wait set. */
+  private joinedSlots: number[] = [];
+  private joinedFds: number[] = [];
+  /** Set by the joined members during a wait: a source was drained; Bun's descriptor is readable. */
+  private sawSource = false;
+  private sawLoopEvent = false;
+  private readonly loopMember = { onEpollEvents: (): void => void (this.sawLoopEvent = true) };
 
   constructor(
     private enabled: boolean,
@@ -160,9 +191,69 @@ export class HotLoop {
     this.spinMs = this.spinMaxMs;
   }
 
+  /**
+   * Wait on `set` while in charge instead of poll(): the sources (but the set's own doorbell) and
+   * Bun's descriptor join it when the loop takes over and leave it when the loop hands back, so
+   * that the set's doorbell, armed then, rings for its own members only.
+   */
+  useWaitSet(set: HotWaitSet): void {
+    this.leaveWaitSet();
+    this.waitSet = set;
+  }
+
+  /** The set is closing: back to poll(). */
+  dropWaitSet(set: HotWaitSet): void {
+    if (this.waitSet !== set) return;
+    this.leaveWaitSet();
+    this.waitSet = null;
+  }
+
+  private joinWaitSet(): void {
+    const set = this.waitSet;
+    if (set === null || this.joined || this.loopFd < 0) return;
+    this.joined = true;
+    const join = (fd: number, member: { onEpollEvents(events: number): void }): boolean => {
+      const slot = set.add(fd, POLLIN, member);
+      if (slot < 0) return false;
+      this.joinedSlots.push(slot);
+      this.joinedFds.push(fd);
+      return true;
+    };
+    let ok = join(this.loopFd, this.loopMember);
+    for (const src of this.sources) {
+      if (!ok) break;
+      if (src.fd === set.fd) continue; // the set's own doorbell: its members are told by the wait
+      ok = join(src.fd, {
+        onEpollEvents: () => {
+          this.sawSource = true;
+          src.drain();
+        },
+      });
+    }
+    if (!ok) {
+      consola.warn("hot loop: could not join the epoll set; polling instead");
+      this.leaveWaitSet();
+      this.waitSet = null;
+    }
+  }
+
+  private leaveWaitSet(): void {
+    if (!this.joined) return;
+    this.joined = false;
+    const set = this.waitSet;
+    for (let i = 0; i < this.joinedSlots.length; i++) set?.remove(this.joinedSlots[i]!, this.joinedFds[i]!);
+    this.joinedSlots.length = 0;
+    this.joinedFds.length = 0;
+  }
+
   /** The spin now, µs (0..the longest set): it adapts to the gaps between traffic. */
   get spinWindowUs(): number {
     return this.spinMs * 1000;
+  }
+
+  /** Whether the loop is in charge now (doorbells left unarmed; it polls, or will after this turn). */
+  get inCharge(): boolean {
+    return this.active;
   }
 
   /** Whether the loop can take over (Bun's epoll descriptor found, not turned off). */
@@ -199,6 +290,8 @@ export class HotLoop {
 
   private layout(): void {
     this.layoutChanges++;
+    // the joined descriptors follow the sources (the next poll joins again)
+    this.leaveWaitSet();
     const n = this.sources.length;
     if (this.fds.length < 2 * (n + 1)) this.fds = new Int32Array(2 * (n + 1));
     for (let i = 0; i < n; i++) {
@@ -298,6 +391,12 @@ export class HotLoop {
       const spinning = this.spinMs > 0 && performance.now() - this.lastTraffic < this.spinMs;
       if (spinning) timeout = 0;
       st.polls++;
+      if (this.waitSet !== null && !this.joined) this.joinWaitSet();
+      if (this.joined) {
+        const w = this.waitInSet(timeout, spinning, layout);
+        if (w !== null) return w;
+        continue;
+      }
       const r = unixPollMany(fds, n + 1, timeout);
       if (r < 0) {
         if (r !== -EINTR) throw new Error(`poll: errno ${-r}`);
@@ -305,21 +404,9 @@ export class HotLoop {
         return "event";
       }
       if (r === 0) {
-        if (spinning) {
-          st.spins++;
-          yieldCpu();
-          if (performance.now() - this.lastTraffic >= this.spinMs) {
-            // the spin found nothing: halve it (below SPIN_MIN_MS it stops, until gaps shrink again)
-            st.spinsWasted++;
-            this.spinMs = this.spinMs / 2 < SPIN_MIN_MS ? 0 : this.spinMs / 2;
-          }
-          continue;
-        }
-        const now = performance.now();
-        if (now >= this.earliestDeadline()) return "timer";
-        if (now - this.lastTraffic >= this.idleMs) return "idle";
-        st.slices++;
-        return "slice";
+        const why = this.quiet(spinning);
+        if (why === null) continue;
+        return why;
       }
       let traffic = false;
       for (let i = 0; i < n && this.layoutChanges === layout; i++) {
@@ -328,16 +415,7 @@ export class HotLoop {
           this.sources[i]!.drain();
         }
       }
-      if (traffic) {
-        st.wakeups++;
-        if (spinning) st.spinHits++;
-        const now = performance.now();
-        // traffic within the longest spin of the last: a spin catches such answers; grow it
-        if (this.spinMaxMs > 0 && now - this.lastTraffic < this.spinMaxMs && this.spinMs < this.spinMaxMs) {
-          this.spinMs = Math.min(this.spinMaxMs, Math.max(2 * this.spinMs, SPIN_MIN_MS));
-        }
-        this.lastTraffic = now;
-      }
+      if (traffic) this.onTraffic(spinning);
       // a source closed (or opened) by a drain: these revents no longer match; poll again
       if (this.layoutChanges !== layout) continue;
       if (((fds[2 * n + 1]! >>> 16) & READY) !== 0) {
@@ -345,6 +423,64 @@ export class HotLoop {
         return "event";
       }
     }
+  }
+
+  /**
+   * One wait in the epoll set (the sources drained and the set's members told inside it): a reason
+   * to leave the loop, or null to wait again. The same decisions as the poll() path.
+   */
+  private waitInSet(timeout: number, spinning: boolean, layout: number): "slice" | "idle" | "timer" | "event" | null {
+    const st = this.stats;
+    st.setWaits++;
+    this.sawSource = false;
+    this.sawLoopEvent = false;
+    const r = this.waitSet!.wait(timeout);
+    if (r < 0) {
+      if (r !== -EINTR) throw new Error(`epoll_wait: errno ${-r}`);
+      st.interrupts++;
+      return "event";
+    }
+    if (r === 0) return this.quiet(spinning);
+    // anything but Bun's descriptor alone is traffic: a source or a program socket
+    if (this.sawSource || r > (this.sawLoopEvent ? 1 : 0)) this.onTraffic(spinning);
+    if (this.layoutChanges !== layout) return null;
+    if (this.sawLoopEvent) {
+      st.loopEvents++;
+      return "event";
+    }
+    return null;
+  }
+
+  /** Nothing was ready: spin on, or a reason to leave (null: poll again). */
+  private quiet(spinning: boolean): "slice" | "idle" | "timer" | null {
+    const st = this.stats;
+    if (spinning) {
+      st.spins++;
+      yieldCpu();
+      if (performance.now() - this.lastTraffic >= this.spinMs) {
+        // the spin found nothing: halve it (below SPIN_MIN_MS it stops, until gaps shrink again)
+        st.spinsWasted++;
+        this.spinMs = this.spinMs / 2 < SPIN_MIN_MS ? 0 : this.spinMs / 2;
+      }
+      return null;
+    }
+    const now = performance.now();
+    if (now >= this.earliestDeadline()) return "timer";
+    if (now - this.lastTraffic >= this.idleMs) return "idle";
+    st.slices++;
+    return "slice";
+  }
+
+  private onTraffic(spinning: boolean): void {
+    const st = this.stats;
+    st.wakeups++;
+    if (spinning) st.spinHits++;
+    const now = performance.now();
+    // traffic within the longest spin of the last: a spin catches such answers; grow it
+    if (this.spinMaxMs > 0 && now - this.lastTraffic < this.spinMaxMs && this.spinMs < this.spinMaxMs) {
+      this.spinMs = Math.min(this.spinMaxMs, Math.max(2 * this.spinMs, SPIN_MIN_MS));
+    }
+    this.lastTraffic = now;
   }
 
   /** What the event loop would run after a callback: deferred work and microtasks, until both are empty. */
@@ -373,6 +509,8 @@ export class HotLoop {
   /** Quiet, or a timer due: the doorbells take over again (the event loop runs its timers meanwhile). */
   private handBack(why: "idle" | "timer"): void {
     this.active = false;
+    // before the set's doorbell is armed: it must ring for its own members only
+    this.leaveWaitSet();
     if (why === "idle") this.stats.idles++;
     else this.stats.timers++;
     for (const s of this.sources) if (!s.armed) s.arm();

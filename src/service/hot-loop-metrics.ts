@@ -12,7 +12,8 @@ export function registerHotLoopMetrics(m: MetricsRegistry, loop: HotLoop = hotLo
   };
   const simple: [string, string, () => number][] = [
     ["zt_hot_loop_entries", "Times the hot loop took over after a doorbell rang", () => loop.stats.entries],
-    ["zt_hot_loop_polls", "poll() calls of the hot loop", () => loop.stats.polls],
+    ["zt_hot_loop_polls", "Waits of the hot loop (poll(), or epoll_wait() in the program sockets' set)", () => loop.stats.polls],
+    ["zt_hot_loop_set_waits", "Waits in the program sockets' epoll set, its sources and Bun's descriptor joined (one system call where poll() and epoll_wait() were two)", () => loop.stats.setWaits],
     ["zt_hot_loop_wakeups", "poll() calls that found a socket or tap readable", () => loop.stats.wakeups],
     ["zt_hot_loop_spin_polls", "poll() calls without sleeping while spinning after traffic (ZT_HOT_SPIN_US)", () => loop.stats.spins],
     ["zt_hot_loop_spins_wasted", "Spins that ended with nothing read (each halves the next)", () => loop.stats.spinsWasted],

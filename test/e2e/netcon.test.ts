@@ -172,6 +172,8 @@ describe("network containers (netns; containers run as an unprivileged user)", (
       const m1 = await metrics("n1");
       expect(m1).toContain('zt_netcon_program_io{way="epoll"} 1');
       expect(gauge(m1, /zt_netcon_epoll_events (\d+)/g)).toBeGreaterThan(1000);
+      // and the hot loop waited in that set itself (one system call per wake-up)
+      expect(gauge(m1, /zt_hot_loop_set_waits (\d+)/g)).toBeGreaterThan(100);
     }
   }, 60_000);
 

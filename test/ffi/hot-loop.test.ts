@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { closeFd } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
+import { EPOLLET, EPOLLIN, EpollSet } from "../../ffi/epoll-set.ts";
 import { epollWatching, HotLoop, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
-import { adoptSocketFd, unixClose, unixPollMany, unixSend, unixSocketPair } from "../../ffi/unix.ts";
+import { adoptSocketFd, unixClose, unixPollMany, unixRecv, unixSend, unixSocketPair } from "../../ffi/unix.ts";
 import { waitFor } from "../e2e/helpers.ts";
 import { ioUringAllowed } from "./io-uring-allowed.ts";
 
@@ -296,6 +297,54 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     expect(loop.spinWindowUs).toBeGreaterThan(0);
     expect(loop.stats.spinHits).toBeGreaterThan(0);
   });
+
+  test("with an epoll set it waits in the set: one epoll_wait serves sources and members; handed back, the set rings for its members only", async () => {
+    const loop = new HotLoop(true, 5, 2000);
+    const set = await EpollSet.open(16, loop);
+    if (typeof set === "string") throw new Error(set);
+    cleanups.push(() => set.close());
+    const pair = unixSocketPair()!;
+    cleanups.push(() => {
+      unixClose(pair[0]);
+      unixClose(pair[1]);
+    });
+    const memberGot: number[] = [];
+    const buf = new Uint8Array(64);
+    const slot = set.add(pair[0], EPOLLIN | EPOLLET, {
+      onEpollEvents: () => {
+        for (let r = unixRecv(pair[0], buf, 0, 64); r > 0; r = unixRecv(pair[0], buf, 0, 64)) memberGot.push(...buf.subarray(0, r));
+      },
+    });
+    expect(slot).toBeGreaterThanOrEqual(0);
+    const { bell, got, send } = await bellOn(loop);
+    send("first");
+    await waitFor("the first datagram", async () => (got.length === 1 ? true : null), 5000);
+    const waits0 = set.stats.waits;
+    const setWaits0 = loop.stats.setWaits;
+    const rings0 = set.rings;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 4; i++) {
+        expect(unixSend(pair[1], Uint8Array.of(4 * round + i), 0, 1)).toBe(1);
+        send(`d${4 * round + i}`);
+      }
+      await waitFor(`round ${round}`, async () => (memberGot.length === 4 * round + 4 && got.length === 4 * round + 5 ? true : null), 5000);
+    }
+    expect(memberGot).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(got.slice(1)).toEqual(Array.from({ length: 20 }, (_, i) => `d${i}`));
+    // every epoll_wait of the set was the loop's own wait, or the dispatch of a ring of the set's
+    // doorbell (while the loop was not in charge); none came after a poll() that found the set ready
+    expect(loop.stats.setWaits - setWaits0).toBeGreaterThan(0);
+    expect(set.stats.waits - waits0).toBe(loop.stats.setWaits - setWaits0 + (set.rings - rings0));
+    // quiet: the loop hands back; the datagram source left the set, so its traffic rings its own
+    // doorbell, not the set's
+    await waitFor("the hand-back", async () => (loop.inCharge ? null : true), 10_000);
+    const setRings = set.rings;
+    const bellRings = bell.stats.rings;
+    send("after");
+    await waitFor("the datagram after", async () => (got.length === 22 ? true : null), 5000);
+    expect(bell.stats.rings).toBe(bellRings + 1);
+    expect(set.rings).toBe(setRings);
+  }, 20_000);
 
   test("setSpin refuses what is not 0..10000 µs", () => {
     const loop = new HotLoop(false);
