@@ -18,6 +18,7 @@ import { congestionByName } from "../src/stack/tcp/congestion/index.ts";
 import { LoopbackDeployment } from "../src/tools/loopback-deployment.ts";
 import { netnsPossible } from "../test/e2e/netns-lab.ts";
 import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+import { buildCProgram } from "./support/c-program.ts";
 
 const RUNS = Number(process.env.NETCON_RUNS ?? 3);
 const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
@@ -40,10 +41,7 @@ export function median(xs: number[]): number {
 }
 
 export async function buildTcpBench(dir: string): Promise<string> {
-  const out = join(dir, "tcp-bench");
-  const p = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(import.meta.dir, "support/tcp-bench.c")]);
-  if (p.exitCode !== 0) throw new Error(`building tcp-bench: ${p.stderr.toString()}`);
-  return out;
+  return buildCProgram("tcp-bench", dir);
 }
 
 /**

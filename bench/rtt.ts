@@ -67,6 +67,16 @@ interface Subject {
   ready(): Promise<void>;
 }
 
+/** The median of the rounds' ratios (each round's two figures measured seconds apart). */
+function ratio(xs: number[], ys: number[]): string {
+  return median(xs.map((x, i) => x / ys[i]!)).toFixed(2);
+}
+
+/** Ping medians of both sides and their ratio, as the bench prints them. */
+function pingFigures(ours: number[], real: number[]): string {
+  return `ours ${median(ours).toFixed(3)} ms, real ${median(real).toFixed(3)} ms, ratio ${ratio(ours, real)}`;
+}
+
 /** Pings over both tap pairs, interleaved: ROUNDS rounds of 10 at 5/s and 100 at 100/s each. */
 async function pingRounds(subjects: Subject[]): Promise<Map<string, { slow: number[]; fast: number[] }>> {
   const rows = new Map(subjects.map((s) => [s.name, { slow: [] as number[], fast: [] as number[] }]));
@@ -184,19 +194,17 @@ try {
           const p = await withCachePressure(walker, () => pingRounds(taps));
           const po = p.get("our taps")!;
           const pr = p.get("real taps")!;
-          const rat = (xs: number[], ys: number[]): string => median(xs.map((x, i) => x / ys[i]!)).toFixed(2);
-          console.log(`rtt under cache pressure, ping over the taps, 5/s: ours ${median(po.slow).toFixed(3)} ms, real ${median(pr.slow).toFixed(3)} ms, ratio ${rat(po.slow, pr.slow)}`);
-          console.log(`rtt under cache pressure, ping over the taps, 100/s: ours ${median(po.fast).toFixed(3)} ms, real ${median(pr.fast).toFixed(3)} ms, ratio ${rat(po.fast, pr.fast)}`);
+          console.log(`rtt under cache pressure, ping over the taps, 5/s: ${pingFigures(po.slow, pr.slow)}`);
+          console.log(`rtt under cache pressure, ping over the taps, 100/s: ${pingFigures(po.fast, pr.fast)}`);
         }
         const o = rows.get("our taps")!;
         const r = rows.get("real taps")!;
         const c = rows.get("containers")!;
-        const ratio = (xs: number[], ys: number[]): string => median(xs.map((x, i) => x / ys[i]!)).toFixed(2);
         const p50s = (rs: RrResult[]): number[] => rs.map((x) => x.p50);
         const cpuMedian = (rs: RrResult[]): string =>
           rs[0]!.cpu.map((_, n) => `${median(rs.map((x) => x.cpu[n]![0])).toFixed(0)}/${median(rs.map((x) => x.cpu[n]![1])).toFixed(0)}`).join(", ");
-        console.log(`rtt ping over the taps, 5/s: ours ${median(o.pingSlow).toFixed(3)} ms, real ${median(r.pingSlow).toFixed(3)} ms, ratio ${ratio(o.pingSlow, r.pingSlow)}`);
-        console.log(`rtt ping over the taps, 100/s: ours ${median(o.pingFast).toFixed(3)} ms, real ${median(r.pingFast).toFixed(3)} ms, ratio ${ratio(o.pingFast, r.pingFast)}`);
+        console.log(`rtt ping over the taps, 5/s: ${pingFigures(o.pingSlow, r.pingSlow)}`);
+        console.log(`rtt ping over the taps, 100/s: ${pingFigures(o.pingFast, r.pingFast)}`);
         console.log(`rtt TCP request/response over the taps, p50: ours ${median(p50s(o.rr)).toFixed(1)} µs, real ${median(p50s(r.rr)).toFixed(1)} µs, ratio ${ratio(p50s(o.rr), p50s(r.rr))}`);
         console.log(`rtt request/response container ↔ container, p50: ${median(p50s(c.rr)).toFixed(1)} µs, ratio to the real taps ${ratio(p50s(c.rr), p50s(r.rr))}`);
         console.log(`rtt CPU per transaction, user/kernel µs per node (medians): our taps ${cpuMedian(o.rr)}; real taps ${cpuMedian(r.rr)}; containers' services ${cpuMedian(c.rr)}`);

@@ -23,6 +23,7 @@ import { RecvBatch } from "../ffi/udp.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCProgram } from "./support/c-program.ts";
 
 const COUNT = 400_000;
 const SIZE = 1432;
@@ -37,9 +38,7 @@ function work(d: Uint8Array, at: number): void {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "udp-receive-"));
-const flood = join(dir, "udp-flood");
-const build = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", flood, join(import.meta.dir, "support/udp-flood.c")]);
-if (build.exitCode !== 0) throw new Error(`building udp-flood: ${build.stderr.toString()}`);
+const flood = buildCProgram("udp-flood", dir);
 
 const cpu = (): number => {
   const u = process.cpuUsage();

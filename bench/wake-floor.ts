@@ -20,6 +20,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCProgram } from "./support/c-program.ts";
 import { cpuSplit, median } from "./netcon.ts";
 
 const ROUNDS = Number(process.env.WAKE_ROUNDS ?? 3);
@@ -40,9 +41,7 @@ if (!Number.isFinite(GAP_MS) || GAP_MS < 0 || GAP_MS > 1000) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "ztnc-bench-wake-"));
-const echo = join(dir, "udp-echo");
-const build = Bun.spawnSync(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", echo, join(import.meta.dir, "support/udp-echo.c")]);
-if (build.exitCode !== 0) throw new Error(`building udp-echo: ${build.stderr.toString()}`);
+const echo = buildCProgram("udp-echo", dir);
 
 interface Server {
   name: string;

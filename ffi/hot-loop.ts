@@ -163,8 +163,7 @@ export class HotLoop {
   /** Slot and fd of each descriptor joined to the wait set. */
   private joinedSlots: number[] = [];
   private joinedFds: number[] = [];
-  /** Set by the joined members during a wait: a source was drained; Bun's descriptor is readable. */
-  private sawSource = false;
+  /** Set by Bun's descriptor's member during a wait: Bun has an event. */
   private sawLoopEvent = false;
   private readonly loopMember = { onEpollEvents: (): void => void (this.sawLoopEvent = true) };
 
@@ -223,12 +222,7 @@ export class HotLoop {
     for (const src of this.sources) {
       if (!ok) break;
       if (src.fd === set.fd) continue; // the set's own doorbell: its members are told by the wait
-      ok = join(src.fd, {
-        onEpollEvents: () => {
-          this.sawSource = true;
-          src.drain();
-        },
-      });
+      ok = join(src.fd, { onEpollEvents: () => src.drain() });
     }
     if (!ok) {
       consola.warn("hot loop: could not join the epoll set; polling instead");
@@ -432,7 +426,6 @@ export class HotLoop {
   private waitInSet(timeout: number, spinning: boolean, layout: number): "slice" | "idle" | "timer" | "event" | null {
     const st = this.stats;
     st.setWaits++;
-    this.sawSource = false;
     this.sawLoopEvent = false;
     const r = this.waitSet!.wait(timeout);
     if (r < 0) {
@@ -441,8 +434,8 @@ export class HotLoop {
       return "event";
     }
     if (r === 0) return this.quiet(spinning);
-    // anything but Bun's descriptor alone is traffic: a source or a program socket
-    if (this.sawSource || r > (this.sawLoopEvent ? 1 : 0)) this.onTraffic(spinning);
+    // any event but Bun's descriptor's is traffic: a source or a program socket
+    if (r > (this.sawLoopEvent ? 1 : 0)) this.onTraffic(spinning);
     if (this.layoutChanges !== layout) return null;
     if (this.sawLoopEvent) {
       st.loopEvents++;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLLHUP, POLLOUT } from "../../ffi/unix.ts";
+import { POLLHUP, POLLOUT, unixShutdown } from "../../ffi/unix.ts";
 import { NetconPort } from "../../src/netcon/netcon-port.ts";
 import type { PortConfig } from "../../src/port/port.ts";
 import { FRAME_HEADROOM } from "../../src/stack/link.ts";
@@ -17,9 +17,8 @@ import { programReads } from "../../src/netcon/program-port-epoll.ts";
 import { programIoState } from "../../src/netcon/program-port.ts";
 import type { TcpSocket } from "../../src/stack/tcp/index.ts";
 import { ioUringAllowed } from "../ffi/io-uring-allowed.ts";
-import { unixShutdown } from "../../ffi/unix.ts";
 import { waitFor } from "../e2e/helpers.ts";
-import { ControlClient, readExactly, unixClose, unixSend, waitFd } from "./support/control-client.ts";
+import { ControlClient, readExactly, unixClose, unixSend, waitFd, writable } from "./support/control-client.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-port-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -173,16 +172,26 @@ describe("NetconPort", () => {
         },
       },
     });
+    // the bridge's TCP socket on p1's side, to see when its send ring is full
+    let ours: TcpSocket | null = null;
+    const connect = p1.stack.connect.bind(p1.stack);
+    p1.stack.connect = (addr, port, opts) => (ours = connect(addr, port, opts));
     const c = await ControlClient.open(p1.endpoint.controlPath);
     const s = await c.socket();
     expect((await c.connect(s, p1.endpoint.dataPath, 0x0a090102, 9)).err).toBe(0);
     const chunk = new Uint8Array(65536).fill(0x5a);
     let sent = 0;
-    // write until the socket stays full: the ring and the peer's window are full, the bridge waits
+    // write until the peer's window is shut, our send ring is full and the program's socket too:
+    // then the bridge waits for room, and nothing will give it any while the peer does not read
+    const stuck = (): boolean => ours !== null && ours.writableLength === 0 && ours.info().sndWnd === 0 && writable(s.fd) === 0;
     for (;;) {
       const w = unixSend(s.fd, chunk, 0, chunk.length);
-      if (w > 0) sent += w;
-      else if ((await waitFd(s.fd, POLLOUT, 300)) === 0) break;
+      if (w > 0) {
+        sent += w;
+        continue;
+      }
+      if (stuck()) break;
+      await waitFor("room in the program's socket, or the bridge stuck for want of room", async () => (writable(s.fd) !== 0 || stuck() ? true : null), 10_000);
     }
     expect(sent).toBeGreaterThan(65536);
     // the end comes while the bridge waits for room: its event is told then, and not again
