@@ -95,6 +95,24 @@ describe("BBR model (units)", () => {
     expect(b.cwnd).toBe(before); // a timeout's recovery restores the window too
   });
 
+  test("packet conservation lasts until the round under way ends, then the window grows again", () => {
+    // At 1% random loss on a 20 ms path most rounds start a recovery; conserving through the
+    // next round as well kept STARTUP from growing at all (stack-loss bench).
+    const b = new Bbr(10 * MSS);
+    b.onRttSample(10, true, 1);
+    b.onDelivered(MSS, 0, 10 * MSS, MSS, 1, false);
+    expect(b.cwnd).toBe(11 * MSS);
+    b.onEnterRecovery(20 * MSS, MSS, 2, 10 * MSS);
+    expect(b.cwnd).toBe(11 * MSS); // inflight + 1 segment
+    b.onDelivered(MSS, 0, 5 * MSS, MSS, 3, false);
+    expect(b.cwnd).toBe(11 * MSS); // conserving: no more than what was delivered goes out
+    b.onDelivered(MSS, 0, 5 * MSS, MSS, 4, true); // the round ends
+    expect(b.cwnd).toBe(12 * MSS);
+    b.onDelivered(MSS, 0, 5 * MSS, MSS, 5, false);
+    expect(b.cwnd).toBe(13 * MSS); // STARTUP's growth, still in recovery
+    expect(b.modeName).toBe("startup");
+  });
+
   test("PROBE_RTT: after 10 s without a lower RTT, 4 segments for 200 ms and a round, then back", () => {
     const b = new Bbr(10 * MSS);
     let t = drive(b, 0, 200, 1000, 10, () => 5 * MSS);
