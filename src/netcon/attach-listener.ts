@@ -51,19 +51,22 @@ export class AttachListener {
 
   /** The attached fd of `sockid` (ownership passes to the caller), or -1 when it is not there. */
   claim(sockid: number): number {
-    this.acceptAll();
+    // The program attached before it sent CONNECT, so its socket is already filed or waits in the
+    // backlog; accepting stops once it is found (no accept() that only says EAGAIN per connect).
+    if (!this.waiting.has(sockid)) this.acceptUntil(sockid);
     const w = this.waiting.get(sockid);
     if (w === undefined) return -1;
     this.waiting.delete(sockid);
     return w.fd;
   }
 
-  private acceptAll(): void {
+  /** Accept and file attaches until `until` is filed (or the backlog is empty; -1: empty it). */
+  private acceptUntil(until: number): void {
     for (let i = this.unidentified.length - 1; i >= 0; i--) {
       const w = this.unidentified[i]!;
       if (this.identify(w)) this.unidentified.splice(i, 1);
     }
-    for (;;) {
+    while (!this.waiting.has(until)) {
       const fd = unixAccept(this.fd);
       if (fd < 0) break; // -EAGAIN: nothing more waits (other errors: try again at the next claim)
       this.stats.accepted++;
@@ -96,7 +99,7 @@ export class AttachListener {
 
   /** Drop attaches nobody claimed (called from the endpoint's sweep). */
   sweep(): void {
-    this.acceptAll();
+    this.acceptUntil(-1);
     const limit = this.now() - UNCLAIMED_MS;
     for (const [id, w] of this.waiting) {
       if (w.since < limit) {
