@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
+import { JIT_TIERS } from "../../src/cli/bun-env.ts";
 import { isLoopback } from "../../src/service/api/server.ts";
 import { Service, StartupError } from "../../src/service/service.ts";
 import { writeLoopbackPlanet } from "../support/loopback-planet.ts";
@@ -296,12 +297,13 @@ describe("service start-up failures and restarts (separate processes)", () => {
     expect(await proc.exited).toBe(0);
   });
 
-  test("the daemon runs with Bun's GC timer off: it execs itself once, same pid and arguments; ZT_BUN_GC_TIMER=keep leaves it on", async () => {
+  test("the daemon runs with Bun's GC timer off and JavaScriptCore's lower thresholds: it execs itself once, same pid and arguments; ZT_BUN_GC_TIMER=keep and ZT_JSC_TIERS=default leave them", async () => {
     const environOf = async (extra: Record<string, string>, name: string): Promise<{ environ: string[]; cmdline: string[] }> => {
       const home = join(tmp, name);
       writeLoopbackPlanet(home);
       const env: Record<string, string | undefined> = { ...process.env, ...extra };
       delete env.BUN_GC_TIMER_DISABLE;
+      for (const k of Object.keys(JIT_TIERS)) delete env[k];
       const argv = [bun, join(ROOT, "src/cli/service.ts"), "-d", home, "-p", "0"];
       const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env });
       try {
@@ -320,6 +322,13 @@ describe("service start-up failures and restarts (separate processes)", () => {
     expect(off.cmdline.slice(-4)).toEqual(["-d", join(tmp, "home-gc-off"), "-p", "0"]);
     const kept = await environOf({ ZT_BUN_GC_TIMER: "keep" }, "home-gc-keep");
     expect(kept.environ.some((v) => v.startsWith("BUN_GC_TIMER_DISABLE="))).toBe(false);
+    for (const [k, v] of Object.entries(JIT_TIERS)) {
+      expect(off.environ).toContain(`${k}=${v}`);
+      expect(kept.environ).toContain(`${k}=${v}`);
+    }
+    const own = await environOf({ ZT_JSC_TIERS: "default" }, "home-jsc-default");
+    expect(own.environ).toContain("BUN_GC_TIMER_DISABLE=1");
+    expect(own.environ.some((v) => v.startsWith("BUN_JSC_threshold"))).toBe(false);
   });
 
   test("without a planet file, tests refuse to fall back to the public default planet", () => {
