@@ -126,12 +126,7 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
         const r = port.recv(scratch, 0, scratch.length);
         if (r > 0) this.fromProgram(scratch.subarray(0, r), true);
         else if (r === 0) this.onProgramEof();
-        if (r < scratch.length) {
-          // short: drained, unless the program's end was told already (then read it now)
-          if (r > 0 && port.endPending) continue;
-          this.starved = false;
-          return;
-        }
+        if (r < scratch.length && !this.readAgainAfterShort(r, port)) return;
         continue;
       }
       if (tx === null) {
@@ -158,14 +153,20 @@ export class Bridge implements TcpSocketHandler, ProgramPortOwner {
         this.onProgramEof();
         return;
       }
-      if (r < 0 || r < room) {
-        // -EAGAIN or closed (the port told us); short: drained, unless the program's end was
-        // told already (then read it now: no event will come for it again)
-        if (r > 0 && port.endPending) continue;
-        this.starved = false;
-        return;
-      }
+      // -EAGAIN or closed (the port told us), or short
+      if ((r < 0 || r < room) && !this.readAgainAfterShort(r, port)) return;
     }
+  }
+
+  /**
+   * A read came up short or found nothing: the socket is drained (its next edge, not an ACK,
+   * brings us back), unless it returned bytes and the program's end was told already; then read
+   * again now, since no event will come for an end already reported.
+   */
+  private readAgainAfterShort(r: number, port: ProgramPort): boolean {
+    if (r > 0 && port.endPending) return true;
+    this.starved = false;
+    return false;
   }
 
   /**
