@@ -3,10 +3,13 @@
  * A network container next to a real zerotier-one 1.14.1 node (root, ZT_ONE or zerotier-one on
  * PATH): our root + controller in the hub namespace, the real node with its kernel tap in one leaf,
  * our netcon service (no tap) in the other; the bench's own program (bench/support/tcp-bench.c)
- * runs under the library in the container and on the real node's tap address. Prints, as medians
- * of NETCON_RUNS runs, throughput each way and the 64 B request/response RTT, then the same program
- * over two real nodes' taps (the reference) and the ratios: the issue's "network container ↔ real
- * zerotier-one node" row.
+ * runs under the library in the container and on the real node's tap address. The reference, two
+ * real nodes' taps with the same program, is up at the same time, and each round measures the
+ * three transfers (container → real node, real node → container, real → real) one after the
+ * other, the order turning each round: this machine's throughput moves by 20-30% from one minute
+ * to the next, so a ratio is taken within a round, seconds apart, and the medians of those are
+ * printed (as bench/rtt.ts does for latency). Then the 64 B request/response RTT, interleaved the
+ * same way. The issue's "network container ↔ real zerotier-one node" row.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,10 +17,10 @@ import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { NetnsLab, netnsPossible } from "../test/e2e/netns-lab.ts";
 import { createNetwork, makePlanet, ZtNode } from "../test/interop/support.ts";
-import { buildTcpBench, measureRealTapPair, median, untilAccepted } from "./netcon.ts";
-import { ZT_ONE } from "./support/tap-pair.ts";
+import { buildTcpBench, median, untilAccepted } from "./netcon.ts";
+import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
-const RUNS = Number(process.env.NETCON_RUNS ?? 3);
+const RUNS = Number(process.env.NETCON_RUNS ?? 5);
 const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
 const RR_COUNT = 2000;
 const SUBNET = "10.234.9";
@@ -30,62 +33,100 @@ if (ZT_ONE === null || !netnsPossible()) {
   console.log("netcon-real: needs root, ip netns and a real zerotier-one (ZT_ONE or on PATH); not measured");
   process.exit(0);
 }
+const zt: string = ZT_ONE;
+
+type Direction = "container → real node" | "real node → container" | "real ↔ real";
+const DIRECTIONS: readonly Direction[] = ["container → real node", "real node → container", "real ↔ real"];
+
+const fmt = (xs: number[], digits = 0): string => xs.map((x) => x.toFixed(digits)).join(", ");
 
 const tmp = mkdtempSync(join(tmpdir(), "ztnc-bench-netcon-real-"));
-const lab = await NetnsLab.create(2, "zr");
-let closed = false;
 try {
   const lib = await ensureInterceptLibrary({});
   const tb = await buildTcpBench(tmp);
-  const P = await ZtNode.prepare("ours", lab, lab.hub, join(tmp, "P"), ZT_ONE);
-  const R = await ZtNode.prepare("real", lab, lab.leaves[0]!, join(tmp, "R"), ZT_ONE);
-  const N = await ZtNode.prepare("ours", lab, lab.leaves[1]!, join(tmp, "N"), ZT_ONE);
-  const planet = await makePlanet(tmp, "planet", [{ identity: P.identity, endpoint: `${lab.hubIp()}/9993` }]);
-  for (const n of [P, R, N]) n.usePlanet(planet);
-  await P.start();
-  await R.start();
-  await N.start();
-  const nwid = await createNetwork(P, "bench-netcon-real", false, SUBNET);
-  await R.join(nwid);
-  await N.join(nwid);
-  const realIp = await R.waitAddress(nwid, `${SUBNET}.`);
-  const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
-  const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
-  const tput: Record<string, number[]> = { "container → real node": [], "real node → container": [] };
-  let port = 6301;
-  for (let r = 0; r < RUNS; r++) {
-    for (const [key, fromNs, fromWrap, toNs, toWrap, toIp] of [
-      ["container → real node", N.ns, env, R.ns, [], realIp],
-      ["real node → container", R.ns, [], N.ns, env, ncIp],
-    ] as const) {
-      const sink = lab.spawn(toNs, [...toWrap, tb, "sink", String(port)]);
-      const out = await lab.exec(fromNs, [...fromWrap, ...untilAccepted(`${tb} source ${toIp} ${port} ${BYTES}`)], { timeoutMs: 300_000 });
-      await sink.exited;
-      const [, n, secs] = out.out.trim().split(" ");
-      tput[key]!.push(Number(n) / Number(secs) / 1e6);
-      port++;
+  await withTapPair("real", async (real) => {
+    const [refA, refB] = [real.leaves[0]!.ns, real.leaves[1]!.ns];
+    for (let i = 0; i < 20; i++) if ((await real.lab.exec(refA, ["ping", "-c", "1", "-W", "1", real.ipB], { allowFail: true })).code === 0) break;
+    const lab = await NetnsLab.create(2, "zr");
+    try {
+      const P = await ZtNode.prepare("ours", lab, lab.hub, join(tmp, "P"), zt);
+      const R = await ZtNode.prepare("real", lab, lab.leaves[0]!, join(tmp, "R"), zt);
+      const N = await ZtNode.prepare("ours", lab, lab.leaves[1]!, join(tmp, "N"), zt);
+      const planet = await makePlanet(tmp, "planet", [{ identity: P.identity, endpoint: `${lab.hubIp()}/9993` }]);
+      for (const n of [P, R, N]) n.usePlanet(planet);
+      await P.start();
+      await R.start();
+      await N.start();
+      const nwid = await createNetwork(P, "bench-netcon-real", false, SUBNET);
+      await R.join(nwid);
+      await N.join(nwid);
+      const realIp = await R.waitAddress(nwid, `${SUBNET}.`);
+      const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
+      const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
+
+      let port = 6301;
+      /** One transfer of BYTES, MB/s. */
+      const transfer = async (d: Direction): Promise<number> => {
+        const p = port++;
+        const [l, fromNs, fromWrap, toNs, toWrap, toIp] =
+          d === "container → real node" ? [lab, N.ns, env, R.ns, [], realIp]
+          : d === "real node → container" ? [lab, R.ns, [], N.ns, env, ncIp]
+          : [real.lab, refA, [], refB, [], real.ipB];
+        const sink = l.spawn(toNs, [...toWrap, tb, "sink", String(p)]);
+        const out = await l.exec(fromNs, [...fromWrap, ...untilAccepted(`${tb} source ${toIp} ${p} ${BYTES}`)], { timeoutMs: 300_000 });
+        await sink.exited;
+        const [, n, secs] = out.out.trim().split(" ");
+        const mbps = Number(n) / Number(secs) / 1e6;
+        if (!(mbps > 0)) throw new Error(`netcon-real: ${d}: no figure from "${out.out.trim()}"`);
+        return mbps;
+      };
+      const tput: Record<Direction, number[]> = { "container → real node": [], "real node → container": [], "real ↔ real": [] };
+      for (let r = 0; r < RUNS; r++) {
+        // the order turns each round, so that no direction always runs first after a pause
+        for (let k = 0; k < DIRECTIONS.length; k++) {
+          const d = DIRECTIONS[(k + r) % DIRECTIONS.length]!;
+          tput[d].push(await transfer(d));
+        }
+      }
+
+      const echoOurs = lab.spawn(N.ns, [...env, tb, "echo", "7107"]);
+      const echoRef = real.lab.spawn(refB, [tb, "echo", "7007"]);
+      const rr = async (l: NetnsLab, ns: string, ip: string, p: number): Promise<number> => {
+        const out = await l.exec(ns, untilAccepted(`${tb} rr ${ip} ${p} ${RR_COUNT}`), { timeoutMs: 120_000 });
+        const us = Number(out.out.trim().split(" ")[2]);
+        if (!(us > 0)) throw new Error(`netcon-real: rr: no figure from "${out.out.trim()}"`);
+        return us;
+      };
+      const rtt: { ours: number[]; ref: number[] } = { ours: [], ref: [] };
+      for (let r = 0; r < RUNS; r++) {
+        const ours = (): Promise<number> => rr(lab, R.ns, ncIp, 7107);
+        const ref = (): Promise<number> => rr(real.lab, refA, real.ipB, 7007);
+        if (r % 2 === 0) {
+          rtt.ours.push(await ours());
+          rtt.ref.push(await ref());
+        } else {
+          rtt.ref.push(await ref());
+          rtt.ours.push(await ours());
+        }
+      }
+      echoOurs.kill();
+      echoRef.kill();
+
+      const ref = tput["real ↔ real"];
+      const ratios = (d: Direction): number[] => tput[d].map((x, i) => x / ref[i]!);
+      const c2r = ratios("container → real node");
+      const r2c = ratios("real node → container");
+      for (const d of DIRECTIONS.slice(0, 2)) console.log(`netcon ↔ real zerotier-one, ${d}: ${median(tput[d]).toFixed(1)} MB/s (runs: ${fmt(tput[d])})`);
+      console.log(`netcon ↔ real zerotier-one rtt (64 B request/response from the real node, warm): p50 ${median(rtt.ours).toFixed(0)} µs (runs: ${fmt(rtt.ours)})`);
+      console.log(`zerotier-one 1.14.1 tap↔tap, same program, in the same rounds: ${median(ref).toFixed(1)} MB/s (runs: ${fmt(ref)}), rtt p50 ${median(rtt.ref).toFixed(0)} µs (runs: ${fmt(rtt.ref)})`);
+      console.log(`ratio per round, container → real node: ${fmt(c2r, 2)}; real node → container: ${fmt(r2c, 2)}`);
+      console.log(
+        `ratio (container ↔ real node)/(real ↔ real): ${median([...c2r, ...r2c]).toFixed(2)} (throughput; container → real node ${median(c2r).toFixed(2)}, real node → container ${median(r2c).toFixed(2)}), rtt ${median(rtt.ours.map((x, i) => x / rtt.ref[i]!)).toFixed(2)}`,
+      );
+    } finally {
+      await lab.close();
     }
-  }
-  const echo = lab.spawn(N.ns, [...env, tb, "echo", "7107"]);
-  const rtts: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const rr = await lab.exec(R.ns, untilAccepted(`${tb} rr ${ncIp} 7107 ${RR_COUNT}`), { timeoutMs: 120_000 });
-    rtts.push(Number(rr.out.trim().split(" ")[2]));
-  }
-  echo.kill();
-  const rtt = median(rtts); // as the real pair's: the median of RUNS runs' p50s
-  for (const [k, v] of Object.entries(tput)) console.log(`netcon ↔ real zerotier-one, ${k}: ${median(v).toFixed(1)} MB/s (runs: ${v.map((x) => x.toFixed(0)).join(", ")})`);
-  console.log(`netcon ↔ real zerotier-one rtt (64 B request/response from the real node, warm): p50 ${rtt.toFixed(0)} µs`);
-  // free the machine before the reference pair runs
-  await lab.close();
-  closed = true;
-  const real = await measureRealTapPair(tb, BYTES);
-  if (real !== null) {
-    const ours = median([...tput["container → real node"]!, ...tput["real node → container"]!]);
-    console.log(`zerotier-one 1.14.1 tap↔tap, same program: ${real.mbps.toFixed(1)} MB/s, rtt p50 ${real.rttUs.toFixed(0)} µs (median of ${RUNS} runs)`);
-    console.log(`ratio (container ↔ real node)/(real ↔ real): ${(ours / real.mbps).toFixed(2)} (throughput), rtt ${(rtt / real.rttUs).toFixed(2)}`);
-  }
+  });
 } finally {
-  if (!closed) await lab.close();
   rmSync(tmp, { recursive: true, force: true });
 }
