@@ -44,12 +44,21 @@
  * the real pair's (README "eighth round"). The spin adapts, so sparse traffic does not pay it: a
  * spin that finds nothing halves the next one, down to none; traffic that comes within the longest
  * spin of the last doubles it again.
+ *
+ * The receive coalescing (setCoalesce, the service's ZT_RX_COALESCE_US): after a wake-up whose
+ * sources read a bulk batch (BULK_BATCH datagrams or frames at least, told by noteBatch), the loop
+ * sleeps that long before it waits again, as a NIC's interrupt moderation does, so that the next
+ * wake-up finds a fuller batch: fewer wake-ups, epoll_waits, recvmmsgs, ACKs and writes per byte.
+ * A network container receiving 256 MiB from a real zerotier-one node spent ≈5.4 CPU s/GB in
+ * ≈17 datagrams per wake-up, and ≈3.0 with 150 µs of coalescing (README "Twelfth round"). Traffic
+ * that comes a few datagrams at a time (request/response, ping, an interactive session) never
+ * reaches the bulk batch and is not delayed; next to a bulk flow it may wait up to that long.
  */
 import { drainMicrotasks } from "bun:jsc";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { consola } from "consola";
 import { type HeapItem, TimerHeap } from "../src/util/timer-heap.ts";
-import { EINTR, POLLERR, POLLHUP, POLLIN, unixPollMany, yieldCpu } from "./unix.ts";
+import { EINTR, POLLERR, POLLHUP, POLLIN, sleepMicros, unixPollMany, yieldCpu } from "./unix.ts";
 
 /** Longest wait in poll() before Bun's event loop gets a turn (its timers run at most this late). */
 export const SLICE_MS = 5;
@@ -59,6 +68,10 @@ export const IDLE_MS = 1000;
 export const EVENT_QUIET_MS = 2;
 /** The service's longest spin after traffic, µs (ZT_HOT_SPIN_US). */
 export const DEFAULT_SPIN_US = 100;
+/** The service's receive coalescing after a bulk batch, µs (ZT_RX_COALESCE_US). */
+export const DEFAULT_COALESCE_US = 150;
+/** Datagrams or frames one drain must read for its wake-up to count as bulk (noteBatch). */
+export const BULK_BATCH = 8;
 /** The shortest spin worth its poll() calls (ms); a spin halved below this stops. */
 const SPIN_MIN_MS = 0.01;
 
@@ -107,6 +120,8 @@ export interface HotLoopStats {
   spinsWasted: number;
   /** Waits in the epoll set (one system call each) rather than poll() then epoll_wait(). */
   setWaits: number;
+  /** Sleeps before a wait because the last wake-up read a bulk batch (setCoalesce). */
+  coalesces: number;
 }
 
 const READY = POLLIN | POLLERR | POLLHUP;
@@ -132,7 +147,7 @@ export function epollWatching(fd: number): number {
 }
 
 export class HotLoop {
-  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0, setWaits: 0 };
+  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0, setWaits: 0, coalesces: 0 };
   private sources: HotSource[] = [];
   /** pollfd array: the sources, then Bun's epoll descriptor. */
   private fds = new Int32Array(2);
@@ -157,6 +172,10 @@ export class HotLoop {
   private spinMaxMs = 0;
   /** The spin now: grows while answers come within spinMaxMs of traffic, shrinks when spins find nothing. */
   private spinMs = 0;
+  /** Sleep before the next wait after a bulk batch, µs (setCoalesce); 0: never. */
+  private coalesceUs = 0;
+  /** A drain of this wake-up read a bulk batch (noteBatch). */
+  private bulk = false;
   /** The set to wait on (useWaitSet), and whether our sources and Bun's descriptor are in it now. */
   private waitSet: HotWaitSet | null = null;
   private joined = false;
@@ -188,6 +207,25 @@ export class HotLoop {
     if (!Number.isFinite(us) || us < 0 || us > 10_000) throw new RangeError("hot loop spin must be 0..10000 µs");
     this.spinMaxMs = us / 1000;
     this.spinMs = this.spinMaxMs;
+  }
+
+  /**
+   * Sleep `us` microseconds before waiting again after a wake-up that read a bulk batch (see the
+   * file's comment); 0: never.
+   */
+  setCoalesce(us: number): void {
+    if (!Number.isInteger(us) || us < 0 || us > 10_000) throw new RangeError("receive coalescing must be a whole number 0..10000 µs");
+    this.coalesceUs = us;
+  }
+
+  /** The receive coalescing, µs. */
+  get coalesceWindowUs(): number {
+    return this.coalesceUs;
+  }
+
+  /** A source's drain read `units` datagrams or frames at once (counted towards BULK_BATCH). */
+  noteBatch(units: number): void {
+    if (units >= BULK_BATCH) this.bulk = true;
   }
 
   /**
@@ -382,6 +420,14 @@ export class HotLoop {
         if (left <= 0) return "timer";
         if (left < timeout) timeout = left;
       }
+      if (this.bulk) {
+        // bulk traffic: let the next batch fill up before waking for it
+        this.bulk = false;
+        if (this.coalesceUs > 0) {
+          st.coalesces++;
+          sleepMicros(this.coalesceUs);
+        }
+      }
       const spinning = this.spinMs > 0 && performance.now() - this.lastTraffic < this.spinMs;
       if (spinning) timeout = 0;
       st.polls++;
@@ -502,6 +548,7 @@ export class HotLoop {
   /** Quiet, or a timer due: the doorbells take over again (the event loop runs its timers meanwhile). */
   private handBack(why: "idle" | "timer"): void {
     this.active = false;
+    this.bulk = false;
     // before the set's doorbell is armed: it must ring for its own members only
     this.leaveWaitSet();
     if (why === "idle") this.stats.idles++;
@@ -516,6 +563,9 @@ export type HotLoopChoice = "auto" | "on" | "off";
 export function parseHotLoopChoice(text: string): HotLoopChoice | null {
   return text === "auto" || text === "on" || text === "off" ? text : null;
 }
+
+/** ZT_RX_COALESCE_US: the receive coalescing in µs, a whole number 0..10000 (0: off). */
+export const parseCoalesceMicros = (text: string): number | null => parseSpinMicros(text);
 
 /** ZT_HOT_SPIN_US: the longest spin in µs, a whole number 0..10000 (0: never spin). */
 export function parseSpinMicros(text: string): number | null {

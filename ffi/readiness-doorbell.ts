@@ -132,6 +132,11 @@ export class ReadinessDoorbell implements HotSource {
     }
   }
 
+  /** The owner's drain read `units` datagrams or frames at once: tell the hot loop (its receive coalescing). */
+  noteBatch(units: number): void {
+    this.loop?.noteBatch(units);
+  }
+
   /** Ask the kernel for the next ring. Called after each ring (or when the hot loop goes idle); once at open. */
   arm(): void {
     if (this.closed) return;

@@ -292,6 +292,7 @@ export class TapDevice implements FrameSink {
     }
     this.stats.wakeups++;
     this.stats.rxFrames += frames;
+    this.doorbell?.noteBatch(frames);
     this.onBatchEnd?.();
   }
 

@@ -44,6 +44,7 @@ const symbols = {
   socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   shutdown: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   sched_yield: { args: [], returns: FFIType.i32 },
+  usleep: { args: [FFIType.u32], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
@@ -192,6 +193,11 @@ export function unixPollMany(fds: Int32Array, count: number, timeoutMs: number):
   if (count < 0 || 2 * count > fds.length) return -22; // EINVAL: never let poll() read past the array
   const r = c().poll(ptr(fds), count, timeoutMs);
   return r < 0 ? -errno() : r;
+}
+
+/** usleep(3): sleep this thread for `us` microseconds (a signal may cut it short). */
+export function sleepMicros(us: number): void {
+  c().usleep(us);
 }
 
 /** sched_yield(2): let another runnable task of this CPU go first. */

@@ -2,7 +2,7 @@ import { consola } from "consola";
 import { networkInterfaces } from "node:os";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { envChoice } from "../util/env-choice.ts";
-import { DEFAULT_SPIN_US, hotLoop, parseHotLoopChoice, parseSpinMicros } from "../../ffi/hot-loop.ts";
+import { DEFAULT_COALESCE_US, DEFAULT_SPIN_US, hotLoop, parseCoalesceMicros, parseHotLoopChoice, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { parseProgramIoChoice, setProgramIo } from "../netcon/program-port.ts";
 import { systemRng, type Rng } from "../util/random.ts";
 import type { Identity } from "../vl1/identity.ts";
@@ -128,6 +128,8 @@ export class Service {
       // auto: on for taps and network containers alike, now that program sockets are loop sources
       hotLoop.setEnabled(hot !== "off");
       hotLoop.setSpin(envChoice("ZT_HOT_SPIN_US", parseSpinMicros, DEFAULT_SPIN_US, "a whole number of µs, 0..10000"));
+      // ... and lets bulk batches fill up before it wakes for them (interrupt moderation).
+      hotLoop.setCoalesce(envChoice("ZT_RX_COALESCE_US", parseCoalesceMicros, DEFAULT_COALESCE_US, "a whole number of µs, 0..10000"));
       // Suite 3's implementation chosen (and the AES-NI library built when stale) now, not during the first packet.
       consola.debug(`AES-GMAC-SIV: ${aesGmacSivBackend()}`);
       if (opts.tap && opts.portFactory === undefined && process.getuid?.() !== 0) {

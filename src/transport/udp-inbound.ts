@@ -92,6 +92,7 @@ export class Inbound {
         return;
       }
       st.datagrams += n;
+      this.doorbell?.noteBatch(n);
       // Rung with nothing to read: an error is pending (the poll reports POLLERR until the
       // error queue is empty), so empty it rather than be rung again at once.
       if (n === 0 && round === 0) this.owner.socketErrors += b.discardErrors(this.fd);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeFd } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
 import { EPOLLET, EPOLLIN, EpollSet } from "../../ffi/epoll-set.ts";
-import { epollWatching, HotLoop, parseSpinMicros } from "../../ffi/hot-loop.ts";
+import { BULK_BATCH, epollWatching, HotLoop, parseCoalesceMicros, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { adoptSocketFd, unixClose, unixPollMany, unixRecv, unixSend, unixSocketPair } from "../../ffi/unix.ts";
@@ -346,6 +346,75 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     expect(set.rings).toBe(setRings);
   }, 20_000);
 
+  test("coalescing: a drain that reads a bulk batch makes the loop sleep before its next wait; small batches do not", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    loop.setCoalesce(3000);
+    let bellRef: { noteBatch(n: number): void } | null = null;
+    let seen = 0;
+    const batches: number[] = [];
+    const { bell, got, send } = await bellOn(loop, () => {
+      // what a real source does: tell the loop how much this drain read
+      batches.push(got.length - seen);
+      bellRef?.noteBatch(got.length - seen);
+      seen = got.length;
+    });
+    bellRef = bell;
+    // one datagram at a time: never bulk, never a sleep
+    for (let i = 0; i < 5; i++) {
+      send(`one ${i}`);
+      await waitFor(`one ${i}`, async () => (got.length === i + 1 ? true : null), 5000);
+    }
+    expect(loop.stats.coalesces).toBe(0);
+    // a burst queued before the loop can poll again (this thread sends it): one bulk drain
+    for (let i = 0; i < 2 * BULK_BATCH; i++) send(`burst ${i}`);
+    await waitFor("the burst", async () => (got.length === 5 + 2 * BULK_BATCH ? true : null), 5000);
+    expect(Math.max(...batches)).toBeGreaterThanOrEqual(BULK_BATCH);
+    await waitFor("the sleep after it", async () => (loop.stats.coalesces === 1 ? true : null), 5000);
+    // the flag is spent: a single datagram after it does not sleep again
+    send("single");
+    await waitFor("single", async () => (got.length === 6 + 2 * BULK_BATCH ? true : null), 5000);
+    expect(loop.stats.coalesces).toBe(1);
+    // off: the same burst does not sleep
+    loop.setCoalesce(0);
+    for (let i = 0; i < 2 * BULK_BATCH; i++) send(`again ${i}`);
+    await waitFor("the second burst", async () => (got.length === 6 + 4 * BULK_BATCH ? true : null), 5000);
+    expect(loop.stats.coalesces).toBe(1);
+  });
+
+  test("coalescing: a sender's bursts 1 ms apart are read several bursts per drain while it sleeps 3 ms after each bulk batch", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    loop.setCoalesce(3000);
+    let bellRef: { noteBatch(n: number): void } | null = null;
+    let seen = 0;
+    const batches: number[] = [];
+    const { bell, got, port } = await bellOn(loop, () => {
+      batches.push(got.length - seen);
+      bellRef?.noteBatch(got.length - seen);
+      seen = got.length;
+    });
+    bellRef = bell;
+    // another process: 40 bursts of BULK_BATCH datagrams, 1 ms apart
+    const script = `const s = await Bun.udpSocket({}); for (let b = 0; b < 40; b++) { for (let i = 0; i < ${BULK_BATCH}; i++) s.send("d", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} } s.close();`;
+    const sender = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
+    cleanups.push(() => sender.kill());
+    const total = 40 * BULK_BATCH;
+    await waitFor("every datagram", async () => (got.length === total ? true : null), 20_000);
+    expect(await sender.exited).toBe(0);
+    expect(loop.stats.coalesces).toBeGreaterThan(0);
+    // without the sleeps each drain would find about one burst; with them, about three
+    const nonEmpty = batches.filter((n) => n > 0);
+    expect(total / nonEmpty.length).toBeGreaterThan(1.5 * BULK_BATCH);
+  }, 30_000);
+
+  test("setCoalesce refuses what is not a whole number 0..10000 µs", () => {
+    const loop = new HotLoop(false);
+    for (const bad of [-1, 10_001, 1.5, Number.NaN, Infinity]) expect(() => loop.setCoalesce(bad)).toThrow(RangeError);
+    loop.setCoalesce(0);
+    expect(loop.coalesceWindowUs).toBe(0);
+    loop.setCoalesce(150);
+    expect(loop.coalesceWindowUs).toBe(150);
+  });
+
   test("setSpin refuses what is not 0..10000 µs", () => {
     const loop = new HotLoop(false);
     for (const bad of [-1, 10_001, Number.NaN, Infinity]) expect(() => loop.setSpin(bad)).toThrow(RangeError);
@@ -360,5 +429,14 @@ describe("parseSpinMicros (ZT_HOT_SPIN_US)", () => {
     expect(parseSpinMicros("100")).toBe(100);
     expect(parseSpinMicros("10000")).toBe(10_000);
     for (const bad of ["", "-1", "10001", "1.5", "1e3", " 5", "abc", "123456"]) expect(parseSpinMicros(bad)).toBeNull();
+  });
+});
+
+describe("parseCoalesceMicros (ZT_RX_COALESCE_US)", () => {
+  test("whole numbers 0..10000 only", () => {
+    expect(parseCoalesceMicros("0")).toBe(0);
+    expect(parseCoalesceMicros("150")).toBe(150);
+    expect(parseCoalesceMicros("10000")).toBe(10_000);
+    for (const bad of ["", "-1", "10001", "1.5", "abc", " 150"]) expect(parseCoalesceMicros(bad)).toBeNull();
   });
 });
