@@ -9,7 +9,8 @@
  * other, the order turning each round: this machine's throughput moves by 20-30% from one minute
  * to the next, so a ratio is taken within a round, seconds apart, and the medians of those are
  * printed (as bench/rtt.ts does for latency). Then the 64 B request/response RTT, interleaved the
- * same way. The issue's "network container ↔ real zerotier-one node" row.
+ * same way, and the CPU seconds per GB of each sending and receiving node. The issue's "network
+ * container ↔ real zerotier-one node" row.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,8 +18,8 @@ import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { NetnsLab, netnsPossible } from "../test/e2e/netns-lab.ts";
 import { createNetwork, makePlanet, ZtNode } from "../test/interop/support.ts";
-import { buildTcpBench, median, untilAccepted } from "./netcon.ts";
-import { withTapPair, ZT_ONE } from "./support/tap-pair.ts";
+import { buildTcpBench, cpuSeconds, median, untilAccepted } from "./netcon.ts";
+import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
 const RUNS = Number(process.env.NETCON_RUNS ?? 5);
 const BYTES = Number(process.env.NETCON_BYTES ?? 256 * 1024 * 1024);
@@ -64,6 +65,15 @@ try {
       const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
       const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
 
+      // CPU seconds per GB of the node that sends and of the node that receives, each transfer
+      const nPid = nodePid(N.home);
+      const [aPid, bPid] = real.leaves.map((l) => nodePid(l.home));
+      const cpu: Record<"ours sending" | "ours receiving" | "real sending" | "real receiving", number[]> = {
+        "ours sending": [],
+        "ours receiving": [],
+        "real sending": [],
+        "real receiving": [],
+      };
       let port = 6301;
       /** One transfer of BYTES, MB/s. */
       const transfer = async (d: Direction): Promise<number> => {
@@ -72,9 +82,17 @@ try {
           d === "container → real node" ? [lab, N.ns, env, R.ns, [], realIp]
           : d === "real node → container" ? [lab, R.ns, [], N.ns, env, ncIp]
           : [real.lab, refA, [], refB, [], real.ipB];
+        const watched = d === "real ↔ real" ? [aPid!, bPid!] : [nPid];
         const sink = l.spawn(toNs, [...toWrap, tb, "sink", String(p)]);
+        const c0 = watched.map(cpuSeconds);
         const out = await l.exec(fromNs, [...fromWrap, ...untilAccepted(`${tb} source ${toIp} ${p} ${BYTES}`)], { timeoutMs: 300_000 });
+        const c1 = watched.map(cpuSeconds);
         await sink.exited;
+        const perGb = (i: number): number => (c1[i]! - c0[i]!) / (BYTES / 1e9);
+        if (d === "real ↔ real") {
+          cpu["real sending"].push(perGb(0));
+          cpu["real receiving"].push(perGb(1));
+        } else cpu[d === "container → real node" ? "ours sending" : "ours receiving"].push(perGb(0));
         const [, n, secs] = out.out.trim().split(" ");
         const mbps = Number(n) / Number(secs) / 1e6;
         if (!(mbps > 0)) throw new Error(`netcon-real: ${d}: no figure from "${out.out.trim()}"`);
@@ -119,6 +137,8 @@ try {
       for (const d of DIRECTIONS.slice(0, 2)) console.log(`netcon ↔ real zerotier-one, ${d}: ${median(tput[d]).toFixed(1)} MB/s (runs: ${fmt(tput[d])})`);
       console.log(`netcon ↔ real zerotier-one rtt (64 B request/response from the real node, warm): p50 ${median(rtt.ours).toFixed(0)} µs (runs: ${fmt(rtt.ours)})`);
       console.log(`zerotier-one 1.14.1 tap↔tap, same program, in the same rounds: ${median(ref).toFixed(1)} MB/s (runs: ${fmt(ref)}), rtt p50 ${median(rtt.ref).toFixed(0)} µs (runs: ${fmt(rtt.ref)})`);
+      const c = (k: keyof typeof cpu): string => median(cpu[k]).toFixed(2);
+      console.log(`CPU s/GB, medians: our service sending ${c("ours sending")}, receiving ${c("ours receiving")}; real node sending ${c("real sending")}, receiving ${c("real receiving")}`);
       console.log(`ratio per round, container → real node: ${fmt(c2r, 2)}; real node → container: ${fmt(r2c, 2)}`);
       console.log(
         `ratio (container ↔ real node)/(real ↔ real): ${median([...c2r, ...r2c]).toFixed(2)} (throughput; container → real node ${median(c2r).toFixed(2)}, real node → container ${median(r2c).toFixed(2)}), rtt ${median(rtt.ours.map((x, i) => x / rtt.ref[i]!)).toFixed(2)}`,

@@ -132,9 +132,9 @@ export class ReadinessDoorbell implements HotSource {
     }
   }
 
-  /** The owner's drain read `units` datagrams or frames at once: tell the hot loop (its receive coalescing). */
-  noteBatch(units: number): void {
-    this.loop?.noteBatch(units);
+  /** The owner's drain read `bytes` at once: tell the hot loop (its receive coalescing). */
+  noteBatch(bytes: number): void {
+    this.loop?.noteBatch(bytes);
   }
 
   /** Ask the kernel for the next ring. Called after each ring (or when the hot loop goes idle); once at open. */

@@ -275,10 +275,12 @@ export class TapDevice implements FrameSink {
     if (at < 0 || room <= VNET_HDR_LEN) return;
     const p = ptr(buf, at);
     let frames = 0;
+    let bytes = 0;
     for (let i = 0; i < FRAMES_PER_RING && !this.closed; i++) {
       const n = Number(c().read(this.fd, p, room)); // a number already (i64_fast)
       if (n > VNET_HDR_LEN) {
         frames++;
+        bytes += n;
         try {
           receiver.receiveFrame(buf, FRAME_HEADROOM, FRAME_HEADROOM + n - VNET_HDR_LEN);
         } catch (e) {
@@ -292,7 +294,7 @@ export class TapDevice implements FrameSink {
     }
     this.stats.wakeups++;
     this.stats.rxFrames += frames;
-    this.doorbell?.noteBatch(frames);
+    this.doorbell?.noteBatch(bytes);
     this.onBatchEnd?.();
   }
 

@@ -92,12 +92,13 @@ export class Inbound {
         return;
       }
       st.datagrams += n;
-      this.doorbell?.noteBatch(n);
       // Rung with nothing to read: an error is pending (the poll reports POLLERR until the
       // error queue is empty), so empty it rather than be rung again at once.
       if (n === 0 && round === 0) this.owner.socketErrors += b.discardErrors(this.fd);
+      let batchBytes = 0;
       for (let i = 0; i < n && !this.closed; i++) {
         const t0 = STAGE_TIMING ? stageStart() : 0;
+        batchBytes += b.length(i);
         if (b.truncated(i)) {
           st.truncated++;
           continue;
@@ -115,6 +116,7 @@ export class Inbound {
         }
         if (STAGE_TIMING) stageEnd(Stage.udp_receive, t0);
       }
+      this.doorbell?.noteBatch(batchBytes);
       if (n < b.capacity) return;
     }
   }
