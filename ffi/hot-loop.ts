@@ -43,11 +43,7 @@
  * no wake-up (each tens of µs here): TCP request/response over the taps went from ≈1.0× to ≈0.45×
  * the real pair's (README "eighth round"). The spin adapts, so sparse traffic does not pay it: a
  * spin that finds nothing halves the next one, down to none; traffic that comes within the longest
- * spin of the last doubles it again. Its first FREE_SPIN_MS are free; the rest (up to 500 µs by
- * default, for a reply that takes a round trip through the other node, as a ping's at a few per
- * second) draws on a budget of 1% of the wall time, so steady traffic with gaps inside the long
- * spin cannot keep a core busy: 5/s pings over the taps 0.94× / 0.94× the real pair's with it,
- * 1.14× / 1.04× with a plain 100 µs spin, runs interleaved (README "Twelfth round").
+ * spin of the last doubles it again.
  *
  * The receive coalescing (setCoalesce, the service's ZT_RX_COALESCE_US): after a wake-up whose
  * sources read a bulk batch (BULK_BYTES or more in one drain, told by noteBatch), the loop
@@ -71,7 +67,7 @@ export const IDLE_MS = 1000;
 /** Quiet time of the sources after which an event of Bun's ends the loop's turn (hand-back). */
 export const EVENT_QUIET_MS = 2;
 /** The service's longest spin after traffic, µs (ZT_HOT_SPIN_US). */
-export const DEFAULT_SPIN_US = 500;
+export const DEFAULT_SPIN_US = 100;
 /** The service's receive coalescing after a bulk batch, µs (ZT_RX_COALESCE_US). */
 export const DEFAULT_COALESCE_US = 150;
 /**
@@ -80,15 +76,6 @@ export const DEFAULT_COALESCE_US = 150;
  * (a container sending to a real node: 5.3 CPU s/GB without, 6.9 with a batch counted in datagrams).
  */
 export const BULK_BYTES = 16 * 1024;
-/**
- * The part of a spin (ms after traffic) that is free; beyond it, spinning draws on a budget of
- * SPIN_BUDGET_SHARE of the wall time (at most SPIN_BUDGET_CAP_MS banked). Request/response answers
- * come within it; a ping's reply at a few per second comes after ≈0.2 ms, and steady traffic with
- * gaps of 0.1-0.5 ms would keep a longer unbudgeted spin busy all the time.
- */
-export const FREE_SPIN_MS = 0.1;
-export const SPIN_BUDGET_SHARE = 0.01;
-export const SPIN_BUDGET_CAP_MS = 10;
 /** The shortest spin worth its poll() calls (ms); a spin halved below this stops. */
 const SPIN_MIN_MS = 0.01;
 
@@ -139,9 +126,6 @@ export interface HotLoopStats {
   setWaits: number;
   /** Sleeps before a wait because the last wake-up read a bulk batch (setCoalesce). */
   coalesces: number;
-  /** Milliseconds spun beyond FREE_SPIN_MS (drawn on the budget), and spins cut short by it. */
-  budgetSpinMs: number;
-  spinsOverBudget: number;
 }
 
 const READY = POLLIN | POLLERR | POLLHUP;
@@ -167,7 +151,7 @@ export function epollWatching(fd: number): number {
 }
 
 export class HotLoop {
-  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0, setWaits: 0, coalesces: 0, budgetSpinMs: 0, spinsOverBudget: 0 };
+  readonly stats: HotLoopStats = { entries: 0, loopEvents: 0, slices: 0, interrupts: 0, idles: 0, timers: 0, polls: 0, wakeups: 0, spins: 0, spinHits: 0, spinsWasted: 0, setWaits: 0, coalesces: 0 };
   private sources: HotSource[] = [];
   /** pollfd array: the sources, then Bun's epoll descriptor. */
   private fds = new Int32Array(2);
@@ -192,10 +176,6 @@ export class HotLoop {
   private spinMaxMs = 0;
   /** The spin now: grows while answers come within spinMaxMs of traffic, shrinks when spins find nothing. */
   private spinMs = 0;
-  /** Spinning time left beyond FREE_SPIN_MS (ms), as of budgetAt; the last budgeted spin poll. */
-  private spinBudgetMs = SPIN_BUDGET_CAP_MS;
-  private budgetAt = 0;
-  private lastBudgetedPoll = -1;
   /** Sleep before the next wait after a bulk batch, µs (setCoalesce); 0: never. */
   private coalesceUs = 0;
   /** A drain of this wake-up read a bulk batch (noteBatch). */
@@ -452,7 +432,7 @@ export class HotLoop {
           sleepMicros(this.coalesceUs);
         }
       }
-      const spinning = this.spinMs > 0 && this.maySpin(performance.now());
+      const spinning = this.spinMs > 0 && performance.now() - this.lastTraffic < this.spinMs;
       if (spinning) timeout = 0;
       st.polls++;
       if (this.waitSet !== null && !this.joined) this.joinWaitSet();
@@ -514,36 +494,6 @@ export class HotLoop {
     return null;
   }
 
-  /**
-   * Whether to poll without sleeping now: within the spin after traffic, and past FREE_SPIN_MS
-   * only while the budget lasts (each budgeted poll is charged the time since the previous one).
-   */
-  private maySpin(now: number): boolean {
-    const since = now - this.lastTraffic;
-    if (since >= this.spinMs) {
-      this.lastBudgetedPoll = -1;
-      return false;
-    }
-    if (since < FREE_SPIN_MS) {
-      this.lastBudgetedPoll = -1;
-      return true;
-    }
-    this.spinBudgetMs = Math.min(SPIN_BUDGET_CAP_MS, this.spinBudgetMs + (now - this.budgetAt) * SPIN_BUDGET_SHARE);
-    this.budgetAt = now;
-    if (this.lastBudgetedPoll >= 0) {
-      const spent = now - this.lastBudgetedPoll;
-      this.spinBudgetMs -= spent;
-      this.stats.budgetSpinMs += spent;
-    }
-    if (this.spinBudgetMs <= 0) {
-      this.lastBudgetedPoll = -1;
-      this.stats.spinsOverBudget++;
-      return false;
-    }
-    this.lastBudgetedPoll = now;
-    return true;
-  }
-
   /** Nothing was ready: spin on, or a reason to leave (null: poll again). */
   private quiet(spinning: boolean): "slice" | "idle" | "timer" | null {
     const st = this.stats;
@@ -574,7 +524,6 @@ export class HotLoop {
       this.spinMs = Math.min(this.spinMaxMs, Math.max(2 * this.spinMs, SPIN_MIN_MS));
     }
     this.lastTraffic = now;
-    this.lastBudgetedPoll = -1;
   }
 
   /** What the event loop would run after a callback: deferred work and microtasks, until both are empty. */

@@ -17,8 +17,6 @@ export function registerHotLoopMetrics(m: MetricsRegistry, loop: HotLoop = hotLo
     ["zt_hot_loop_wakeups", "poll() calls that found a socket or tap readable", () => loop.stats.wakeups],
     ["zt_hot_loop_spin_polls", "poll() calls without sleeping while spinning after traffic (ZT_HOT_SPIN_US)", () => loop.stats.spins],
     ["zt_hot_loop_spins_wasted", "Spins that ended with nothing read (each halves the next)", () => loop.stats.spinsWasted],
-    ["zt_hot_loop_spin_budget_ms", "Milliseconds spun beyond the free part of a spin, drawn on its budget (1% of the wall time)", () => loop.stats.budgetSpinMs],
-    ["zt_hot_loop_spins_over_budget", "Spins cut short because their budget was spent", () => loop.stats.spinsOverBudget],
     ["zt_hot_loop_coalesce_sleeps", "Sleeps before a wait after a bulk batch, so that the next one fills up (ZT_RX_COALESCE_US)", () => loop.stats.coalesces],
   ];
   for (const [name, help, get] of simple) {
