@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeFd } from "../../ffi/libc.ts";
+import { closeFd, setSocketBuffers } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
 import { EPOLLET, EPOLLIN, EpollSet } from "../../ffi/epoll-set.ts";
 import { BULK_BYTES, epollWatching, HotLoop, parseCoalesceMicros, parseSpinMicros } from "../../ffi/hot-loop.ts";
@@ -39,7 +39,7 @@ async function bellOn(loop: HotLoop, alsoOnReady?: () => void) {
     closeFd(fd);
     tx.close();
   });
-  return { bell, got, port, send: (text: string) => tx.send(text, port, "127.0.0.1") };
+  return { bell, got, fd, port, send: (text: string) => tx.send(text, port, "127.0.0.1") };
 }
 
 describe("unixPollMany and epollWatching", () => {
@@ -350,21 +350,32 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
   const DATAGRAM = "x".repeat(1024);
   const BURST = BULK_BYTES / 1024;
 
-  test("coalescing: a drain that reads a bulk batch makes the loop sleep before its next wait; small batches do not", async () => {
-    const loop = new HotLoop(true, 5, 60_000);
-    loop.setCoalesce(3000);
+  /**
+   * A bell whose drains tell the loop how many bytes they read, as the service's sources do; the
+   * bytes of each drain and when it ended are kept.
+   */
+  async function reportingBell(loop: HotLoop) {
     let bellRef: { noteBatch(n: number): void } | null = null;
     let seen = 0;
     const batches: number[] = [];
-    const { bell, got, send } = await bellOn(loop, () => {
-      // what a real source does: tell the loop how much this drain read
+    /** When each drain ended (performance.now()). */
+    const ends: number[] = [];
+    const b = await bellOn(loop, () => {
       let bytes = 0;
-      for (let i = seen; i < got.length; i++) bytes += got[i]!.length;
+      for (let i = seen; i < b.got.length; i++) bytes += b.got[i]!.length;
       batches.push(bytes);
       bellRef?.noteBatch(bytes);
-      seen = got.length;
+      seen = b.got.length;
+      ends.push(performance.now());
     });
-    bellRef = bell;
+    bellRef = b.bell;
+    return { ...b, batches, ends };
+  }
+
+  test("coalescing: a drain that reads a bulk batch makes the loop sleep before its next wait; small batches do not", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    loop.setCoalesce(3000);
+    const { got, send, batches } = await reportingBell(loop);
     // one datagram at a time: never bulk, never a sleep
     for (let i = 0; i < 5; i++) {
       send(`one ${i}`);
@@ -389,37 +400,26 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     for (let i = 0; i < 64; i++) send("ack");
     await waitFor("the small ones", async () => (got.length === 6 + 2 * BURST + 64 ? true : null), 5000);
     expect(loop.stats.coalesces).toBe(1);
-    expect(loop.stats.coalesces).toBe(1);
   });
 
-  test("coalescing: a sender's bursts 1 ms apart are read several bursts per drain while it sleeps 3 ms after each bulk batch", async () => {
+  test("coalescing: after a bulk drain the next drain comes no sooner than the sleep, while another sender ticks every millisecond", async () => {
     const loop = new HotLoop(true, 5, 60_000);
-    loop.setCoalesce(3000);
-    let bellRef: { noteBatch(n: number): void } | null = null;
-    let seen = 0;
-    const batches: number[] = [];
-    const { bell, got, port } = await bellOn(loop, () => {
-      let bytes = 0;
-      for (let i = seen; i < got.length; i++) bytes += got[i]!.length;
-      batches.push(bytes);
-      bellRef?.noteBatch(bytes);
-      seen = got.length;
-      // the first drain is slow (as under load), so that a backlog builds once: from then on
-      // only the loop's sleeps let the batches fill
-      if (batches.length === 1) for (const t = performance.now(); performance.now() - t < 5; );
-    });
-    bellRef = bell;
-    // another process: 40 bursts of a bulk batch's worth, 1 ms apart
-    const script = `const s = await Bun.udpSocket({}); const d = "d".repeat(${DATAGRAM.length}); for (let b = 0; b < 40; b++) { for (let i = 0; i < ${BURST}; i++) s.send(d, ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} } s.close();`;
-    const sender = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
-    cleanups.push(() => sender.kill());
-    const total = 40 * BURST;
-    await waitFor("every datagram", async () => (got.length === total ? true : null), 20_000);
-    expect(await sender.exited).toBe(0);
-    expect(loop.stats.coalesces).toBeGreaterThan(0);
-    // without the sleeps each drain would find about one burst; with them, about three
-    const nonEmpty = batches.filter((n) => n > 0);
-    expect(total / nonEmpty.length).toBeGreaterThan(1.5 * BURST);
+    loop.setCoalesce(10_000);
+    const { got, port, send, batches, ends } = await reportingBell(loop);
+    // another process: one small datagram every millisecond until killed
+    const script = `const s = await Bun.udpSocket({}); for (;;) { s.send("tick", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} }`;
+    const ticker = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
+    cleanups.push(() => ticker.kill());
+    await waitFor("the ticks", async () => (got.length >= 20 ? true : null), 10_000);
+    expect(loop.stats.coalesces).toBe(0); // ticks alone are never bulk
+    for (let i = 0; i < BURST; i++) send(DATAGRAM);
+    await waitFor("a sleep after the burst", async () => (loop.stats.coalesces >= 1 ? true : null), 10_000);
+    const bulk = batches.findIndex((n) => n >= BULK_BYTES);
+    await waitFor("the drain after it", async () => (batches.length > bulk + 1 ? true : null), 10_000);
+    ticker.kill();
+    // the loop slept 10 ms before waiting again: the ticks of that time came in one drain
+    expect(ends[bulk + 1]! - ends[bulk]!).toBeGreaterThanOrEqual(9.5);
+    expect(batches[bulk + 1]!).toBeGreaterThan(4 * "tick".length);
   }, 30_000);
 
   test("setCoalesce refuses what is not a whole number 0..10000 µs", () => {
