@@ -15,8 +15,10 @@
  * the turn's deferred work and microtasks run after each batch (what the event loop would do).
  * It returns to the event loop (and comes back through setImmediate) when
  *   - Bun's epoll reports an event (a socket, a signal, a worker, an API request: Bun handles it),
- *   - SLICE_MS pass without traffic (Bun's other timers are due at most that late while traffic
- *     flows),
+ *   - SLICE_MS pass, with traffic or without: Bun's other timers (a setTimeout not made through
+ *     util/clock.ts) are due at most that late. (Counting only quiet time, traffic with gaps
+ *     shorter than a slice kept Bun's event loop from ever running its timers: a test's waitFor
+ *     hung for as long as another process sent a datagram every millisecond.)
  *   - poll() is interrupted (a signal).
  * It hands back to the doorbells (arms them and leaves) when
  *   - IDLE_MS pass without traffic: an idle service sleeps in Bun's event loop as before, with no
@@ -411,12 +413,18 @@ export class HotLoop {
 
   private poll(): "slice" | "idle" | "timer" | "event" {
     const st = this.stats;
+    const sliceEnd = performance.now() + this.sliceMs;
     for (;;) {
       this.turnEnd();
       const fds = this.fds;
       const n = this.sources.length;
       const layout = this.layoutChanges;
       if (n === 0) return "idle"; // every source closed: nothing to poll for
+      if (performance.now() >= sliceEnd) {
+        // the slice is over, traffic or not: Bun's event loop gets its turn (its timers)
+        st.slices++;
+        return "slice";
+      }
       let timeout = this.sliceMs;
       const deadline = this.earliestDeadline();
       if (deadline !== Infinity) {

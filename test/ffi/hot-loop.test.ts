@@ -174,6 +174,28 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     await waitFor("the loop's socket", async () => (got.length === 2 ? true : null), 5000);
   });
 
+  test("Bun's timers fire while traffic never pauses for a slice: the loop gives Bun's event loop a turn every slice", async () => {
+    const loop = new HotLoop(true, 5, 60_000);
+    const { got, port } = await bellOn(loop);
+    // another process: a datagram every millisecond, gaps always shorter than the 5 ms slice
+    const script = `const s = await Bun.udpSocket({}); for (;;) { s.send("tick", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} }`;
+    const ticker = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
+    cleanups.push(() => ticker.kill());
+    // the loop has taken over and traffic flows
+    await waitFor("the ticks", async () => (got.length >= 50 ? true : null), 10_000);
+    expect(loop.inCharge).toBe(true);
+    const slices = loop.stats.slices;
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    const late = performance.now() - t0 - 20;
+    const during = got.length;
+    ticker.kill();
+    expect(late).toBeLessThan(1000);
+    expect(loop.stats.slices).toBeGreaterThan(slices);
+    // and the ticks went on arriving while the timer waited
+    expect(during).toBeGreaterThan(50);
+  }, 30_000);
+
   test("a timer it was told of fires on time though the loop's slice is long: the loop hands back for it", async () => {
     const loop = new HotLoop(true, 1000, 60_000);
     const { bell, got, send } = await bellOn(loop);
