@@ -226,6 +226,18 @@ async function main(): Promise<void> {
       console.log(`netcon ${k}: ${median(thr[k]!).toFixed(1)} MB/s (runs: ${thr[k]!.map((x) => x.toFixed(0)).join(", ")}), both services ${median(cpu[k]!).toFixed(2)} CPU s/GB`);
     }
     console.log(`netcon CPU per GB: sending service ${median(side.send).toFixed(2)} s, receiving service ${median(side.recv).toFixed(2)} s (each includes the TCP stack the kernel runs for the real pair, inside the programs)`);
+    // receive coalescing (ZT_RX_COALESCE_US) is for bulk batches: count its sleeps from here on,
+    // where only small packets flow (request/response, connects)
+    const coalesceSleeps = async (): Promise<number> => {
+      let n = 0;
+      for (const m of d.members) {
+        const text = String((await m.api("GET", "/metrics")).json);
+        const line = text.split("\n").find((l) => l.startsWith("zt_hot_loop_coalesce_sleeps"));
+        n += Number(line?.split(" ").pop() ?? NaN);
+      }
+      return n;
+    };
+    const sleepsBefore = await coalesceSleeps();
     const echo = await server([tb, "echo", "7007"], env.b);
     const rrRuns: string[][] = [];
     for (let r = 0; r < RUNS; r++) rrRuns.push((await client([tb, "rr", ips.get("b")!, "7007", String(RR_COUNT)], env.a)).split(" "));
@@ -254,6 +266,7 @@ async function main(): Promise<void> {
     const lc = (await client([tb, "connects", "127.0.0.1", "7010", String(CONNECTS)], env.a)).split(" ");
     local.proc.kill();
     console.log(`netcon connections inside one container (127.0.0.1): ${(Number(lc[1]) / Number(lc[2])).toFixed(0)} connect+close per second`);
+    console.log(`netcon receive-coalescing sleeps during the request/response and connection runs, both services: ${(await coalesceSleeps()) - sleepsBefore}`);
     const ours = median(thr["a→b"]!.concat(thr["b→a"]!));
     const real = await measureRealTapPair(tb, BYTES);
     if (real === null) console.log("netcon vs zerotier-one: no real zerotier-one (set ZT_ONE) or not root: ratio not measured");
