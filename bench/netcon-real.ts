@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureInterceptLibrary } from "../intercept/build.ts";
 import { NetnsLab, netnsPossible } from "../test/e2e/netns-lab.ts";
-import { createNetwork, makePlanet, ZtNode } from "../test/interop/support.ts";
+import { containerBesideRealNode } from "../test/interop/support.ts";
 import { buildTcpBench, cpuSeconds, median, untilAccepted } from "./netcon.ts";
 import { nodePid, withTapPair, ZT_ONE } from "./support/tap-pair.ts";
 
@@ -50,20 +50,7 @@ try {
     for (let i = 0; i < 20; i++) if ((await real.lab.exec(refA, ["ping", "-c", "1", "-W", "1", real.ipB], { allowFail: true })).code === 0) break;
     const lab = await NetnsLab.create(2, "zr");
     try {
-      const P = await ZtNode.prepare("ours", lab, lab.hub, join(tmp, "P"), zt);
-      const R = await ZtNode.prepare("real", lab, lab.leaves[0]!, join(tmp, "R"), zt);
-      const N = await ZtNode.prepare("ours", lab, lab.leaves[1]!, join(tmp, "N"), zt);
-      const planet = await makePlanet(tmp, "planet", [{ identity: P.identity, endpoint: `${lab.hubIp()}/9993` }]);
-      for (const n of [P, R, N]) n.usePlanet(planet);
-      await P.start();
-      await R.start();
-      await N.start();
-      const nwid = await createNetwork(P, "bench-netcon-real", false, SUBNET);
-      await R.join(nwid);
-      await N.join(nwid);
-      const realIp = await R.waitAddress(nwid, `${SUBNET}.`);
-      const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
-      const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
+      const { R, N, realIp, ncIp, env } = await containerBesideRealNode(lab, tmp, zt, "bench-netcon-real", SUBNET, lib);
 
       // CPU seconds per GB of the node that sends and of the node that receives, each transfer
       const nPid = nodePid(N.home);

@@ -420,7 +420,8 @@ export class HotLoop {
       const n = this.sources.length;
       const layout = this.layoutChanges;
       if (n === 0) return "idle"; // every source closed: nothing to poll for
-      if (performance.now() >= sliceEnd) {
+      let now = performance.now();
+      if (now >= sliceEnd) {
         // the slice is over, traffic or not: Bun's event loop gets its turn (its timers)
         st.slices++;
         return "slice";
@@ -428,7 +429,7 @@ export class HotLoop {
       let timeout = this.sliceMs;
       const deadline = this.earliestDeadline();
       if (deadline !== Infinity) {
-        const left = Math.ceil(deadline - performance.now());
+        const left = Math.ceil(deadline - now);
         if (left <= 0) return "timer";
         if (left < timeout) timeout = left;
       }
@@ -438,9 +439,10 @@ export class HotLoop {
         if (this.coalesceUs > 0) {
           st.coalesces++;
           sleepMicros(this.coalesceUs);
+          now = performance.now();
         }
       }
-      const spinning = this.spinMs > 0 && performance.now() - this.lastTraffic < this.spinMs;
+      const spinning = this.spinMs > 0 && now - this.lastTraffic < this.spinMs;
       if (spinning) timeout = 0;
       st.polls++;
       if (this.waitSet !== null && !this.joined) this.joinWaitSet();
@@ -577,7 +579,7 @@ export function parseHotLoopChoice(text: string): HotLoopChoice | null {
 }
 
 /** ZT_RX_COALESCE_US: the receive coalescing in µs, a whole number 0..10000 (0: off). */
-export const parseCoalesceMicros = (text: string): number | null => parseSpinMicros(text);
+export const parseCoalesceMicros: (text: string) => number | null = parseSpinMicros;
 
 /** ZT_HOT_SPIN_US: the longest spin in µs, a whole number 0..10000 (0: never spin). */
 export function parseSpinMicros(text: string): number | null {

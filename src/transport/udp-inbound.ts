@@ -98,7 +98,8 @@ export class Inbound {
       let batchBytes = 0;
       for (let i = 0; i < n && !this.closed; i++) {
         const t0 = STAGE_TIMING ? stageStart() : 0;
-        batchBytes += b.length(i);
+        const len = b.length(i);
+        batchBytes += len;
         if (b.truncated(i)) {
           st.truncated++;
           continue;
@@ -110,7 +111,7 @@ export class Inbound {
         }
         const start = b.start(i);
         try {
-          this.onDatagram(bytes, start, start + b.length(i), from);
+          this.onDatagram(bytes, start, start + len, from);
         } catch (e) {
           if (st.handlerErrors++ < 3) consola.error(`UDP: datagram handler failed: ${(e as Error).stack ?? e}`);
         }

@@ -14,6 +14,14 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
+/** Another process that sends a small datagram ("tick") to `port` every millisecond until killed. */
+function startTicker(port: number): { kill(): void } {
+  const script = `const s = await Bun.udpSocket({}); for (;;) { s.send("tick", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} }`;
+  const ticker = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
+  cleanups.push(() => ticker.kill());
+  return ticker;
+}
+
 /** A doorbell on a fresh UDP socket whose onReady records each datagram (and what `alsoOnReady` says). */
 async function bellOn(loop: HotLoop, alsoOnReady?: () => void) {
   const { fd, port } = await ownUdpSocket();
@@ -178,9 +186,7 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     const loop = new HotLoop(true, 5, 60_000);
     const { got, port } = await bellOn(loop);
     // another process: a datagram every millisecond, gaps always shorter than the 5 ms slice
-    const script = `const s = await Bun.udpSocket({}); for (;;) { s.send("tick", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} }`;
-    const ticker = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
-    cleanups.push(() => ticker.kill());
+    const ticker = startTicker(port);
     // the loop has taken over and traffic flows
     await waitFor("the ticks", async () => (got.length >= 50 ? true : null), 10_000);
     expect(loop.inCharge).toBe(true);
@@ -429,9 +435,7 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     loop.setCoalesce(10_000);
     const { got, port, send, batches, ends } = await reportingBell(loop);
     // another process: one small datagram every millisecond until killed
-    const script = `const s = await Bun.udpSocket({}); for (;;) { s.send("tick", ${port}, "127.0.0.1"); const t = performance.now(); while (performance.now() - t < 1) {} }`;
-    const ticker = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
-    cleanups.push(() => ticker.kill());
+    const ticker = startTicker(port);
     await waitFor("the ticks", async () => (got.length >= 20 ? true : null), 10_000);
     expect(loop.stats.coalesces).toBe(0); // ticks alone are never bulk
     for (let i = 0; i < BURST; i++) send(DATAGRAM);

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { ensureInterceptLibrary } from "../../intercept/build.ts";
 import { NetnsLab } from "../e2e/netns-lab.ts";
 import { ping, transfer } from "./traffic.ts";
-import { createNetwork, type Interop, makePlanet, must, until, ZtNode } from "./support.ts";
+import { containerBesideRealNode, type Interop, must, until } from "./support.ts";
 
 const PY = "/usr/bin/python3";
 const SUBNET = "10.234.5";
@@ -32,21 +32,8 @@ export async function netconChecks(t: Interop): Promise<void> {
   const lib = await ensureInterceptLibrary({});
   const lab = await NetnsLab.create(2, "zi");
   try {
-    const P = await ZtNode.prepare("ours", lab, lab.hub, join(t.tmp, "P"), t.zt);
-    const R = await ZtNode.prepare("real", lab, lab.leaves[0]!, join(t.tmp, "R"), t.zt);
-    const N = await ZtNode.prepare("ours", lab, lab.leaves[1]!, join(t.tmp, "N"), t.zt);
-    const planet = await makePlanet(t.tmp, "planet", [{ identity: P.identity, endpoint: `${lab.hubIp()}/9993` }]);
-    for (const n of [P, R, N]) n.usePlanet(planet);
-    await P.start();
-    await R.start();
-    await N.start();
-    const nwid = await createNetwork(P, "interop-netcon", false, SUBNET);
-    await R.join(nwid);
-    await N.join(nwid);
-    const realIp = await R.waitAddress(nwid, `${SUBNET}.`);
-    const ncIp = await N.waitAddress(nwid, `${SUBNET}.`, { onTap: false });
+    const { R, N, nwid, realIp, ncIp, env } = await containerBesideRealNode(lab, t.tmp, t.zt, "interop-netcon", SUBNET, lib);
     console.log(`# network ${nwid}: real zerotier-one ${realIp}, netcon container ${ncIp}`);
-    const env = ["env", `LD_PRELOAD=${lib}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
 
     await t.check("the real node pings the container", () => ping(lab, R.ns, ncIp));
 

@@ -236,3 +236,38 @@ export async function getMember(node: ZtNode, nwid: string, member: string): Pro
   const r = await node.api("GET", `/controller/network/${nwid}/member/${member}`);
   return r.status === 200 ? (r.json as MemberJson) : null;
 }
+
+/** Our root + controller, a real node with its kernel tap, and a network container of ours, on one network. */
+export interface ContainerBesideRealNode {
+  P: ZtNode;
+  R: ZtNode;
+  N: ZtNode;
+  nwid: string;
+  realIp: string;
+  ncIp: string;
+  /** argv prefix that runs a program inside N's container (`env LD_PRELOAD=… ZT_NC_…`). */
+  env: string[];
+}
+
+/**
+ * The hub of `lab` runs our root and controller (P), leaf 0 a real zerotier-one node (R), leaf 1
+ * our service without a tap (N); both join network `name` of P (`subnet24`.0/24) and have their
+ * addresses. Used by the interop checks and bench/netcon-real.ts.
+ */
+export async function containerBesideRealNode(lab: NetnsLab, dir: string, zt: string, name: string, subnet24: string, library: string): Promise<ContainerBesideRealNode> {
+  const P = await ZtNode.prepare("ours", lab, lab.hub, join(dir, "P"), zt);
+  const R = await ZtNode.prepare("real", lab, lab.leaves[0]!, join(dir, "R"), zt);
+  const N = await ZtNode.prepare("ours", lab, lab.leaves[1]!, join(dir, "N"), zt);
+  const planet = await makePlanet(dir, "planet", [{ identity: P.identity, endpoint: `${lab.hubIp()}/9993` }]);
+  for (const n of [P, R, N]) n.usePlanet(planet);
+  await P.start();
+  await R.start();
+  await N.start();
+  const nwid = await createNetwork(P, name, false, subnet24);
+  await R.join(nwid);
+  await N.join(nwid);
+  const realIp = await R.waitAddress(nwid, `${subnet24}.`);
+  const ncIp = await N.waitAddress(nwid, `${subnet24}.`, { onTap: false });
+  const env = ["env", `LD_PRELOAD=${library}`, `ZT_NC_NWID=${nwid}`, `ZT_NC_HOME=${N.home}`];
+  return { P, R, N, nwid, realIp, ncIp, env };
+}
