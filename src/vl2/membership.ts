@@ -47,6 +47,17 @@ export class Membership {
   /** Last time we announced our multicast groups / pushed our credentials to this member. */
   lastMulticastAnnounce = 0;
   lastPushedCredentials = 0;
+  /**
+   * The network's answers about this member, each valid for the config generation it names
+   * (src/vl2/network.ts; -1: none). Fields rather than the network's WeakMaps: a frame of sparse
+   * traffic consulted three of those, each a hash table on its own cold pages.
+   */
+  pushedGeneration = -1;
+  gateGeneration = -1;
+  gateCom: CertificateOfMembership | null = null;
+  gateOk = false;
+  capsGeneration = -1;
+  capsRules: readonly (readonly Rule[])[] = [];
 
   get certificateOfMembership(): CertificateOfMembership | null {
     return this.com;

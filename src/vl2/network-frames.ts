@@ -15,7 +15,7 @@ import { type NetworkConfig, activeBridges, broadcastEnabled, multicastReplicato
 import { NEIGHBOR_ADVERTISEMENT_LENGTH, emulateNeighborSolicitation } from "./ndp-emulation.ts";
 import type { Network } from "./network.ts";
 import { MAX_MULTICAST_PAYLOAD, NO_CAPS, writeNwid } from "./network-state.ts";
-import { FilterDecision, filterFrame } from "./rules-filter.ts";
+import { FilterDecision, acceptsEveryFrame, filterFrame } from "./rules-filter.ts";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, type FrameInfo } from "./rules-engine.ts";
 
 /** Reused description of the frame being filtered. */
@@ -49,7 +49,8 @@ export class NetworkFrames {
     fi.start = ps;
     fi.end = end;
     const m = this.net.memberships.get(peer) ?? null;
-    const caps = m === null ? NO_CAPS : this.net.peerCapabilities(m, c);
+    // the sender's capabilities matter only when the table can end without a decision
+    const caps = m === null || acceptsEveryFrame(c.rules) ? NO_CAPS : this.net.peerCapabilities(m, c);
     const d = filterFrame(c.rules, caps, fi, this.net.ruleCtx!.use(c, m, true), this.decision);
     this.sendCopies(d, macDest, macSource, etherType, buf, ps, end);
     return d;

@@ -20,7 +20,7 @@ import { type InetAddress, inetAddressToString, ipToString } from "../vl1/inet-a
 import { IpScope, ipScope } from "../vl1/ip-scope.ts";
 import { ErrorCode, Verb } from "../vl1/packet.ts";
 import { type NetworkPort, PortError, type PortFactory } from "./port.ts";
-import { type CertificateOfMembership, comIssuedTo, encodeCom } from "./com.ts";
+import { comIssuedTo, encodeCom } from "./com.ts";
 import { ConfigAssembler } from "./config-chunks.ts";
 import { type RequestMetadata, encodeConfigRequest } from "./config-request.ts";
 import { credentialPushPayloads } from "./credentials/network-credentials.ts";
@@ -141,9 +141,6 @@ export class Network {
   private lastNeedCert = new Map<Address, number>();
   /** Bumped per applied config: credentials are re-pushed to each member after a config change. */
   private configGeneration = 0;
-  private readonly pushedGeneration = new WeakMap<Membership, number>();
-  private capsCache = new WeakMap<Membership, readonly (readonly Rule[])[]>();
-  private readonly gateCache = new WeakMap<Membership, { com: CertificateOfMembership | null; generation: number; ok: boolean }>();
   private requestInFlight = false;
   /** Credentials waiting for a signer's identity (bounded, retried each tick until their deadline). */
   private deferred: { creds: NetworkCredentials; until: number }[] = [];
@@ -382,8 +379,8 @@ export class Network {
     this.comBytes = nc.com === null ? null : encodeCom(nc.com);
     this.ourCapabilities = nc.capabilities.map((x) => x.rules);
     this.ruleCtx = this.ruleCtx === null ? new NetworkRuleContext(this.env.address, nc, this.env.rng) : this.ruleCtx;
+    // the members' cached gate, capability and push answers name the old generation: stale now
     for (const m of this.memberships.values()) m.clean(nc);
-    this.capsCache = new WeakMap();
     if (save) {
       const bytes = encodeNetworkConfig(nc);
       if (bytes.ok) this.env.saveConfig(this.id, bytes.value);
@@ -465,12 +462,13 @@ export class Network {
     if (m === undefined) return false;
     // COM agreement hashes the peer's identity: cache the answer per (COM held, our config).
     const com = m.certificateOfMembership;
-    const cached = this.gateCache.get(m);
-    if (cached !== undefined && cached.com === com && cached.generation === this.configGeneration) return cached.ok;
+    if (m.gateGeneration === this.configGeneration && m.gateCom === com) return m.gateOk;
     const id = this.env.identityOf(peer);
     if (id === null) return false;
     const ok = m.isAllowedOnNetwork(c, id);
-    this.gateCache.set(m, { com, generation: this.configGeneration, ok });
+    m.gateGeneration = this.configGeneration;
+    m.gateCom = com;
+    m.gateOk = ok;
     return ok;
   }
 
@@ -515,13 +513,13 @@ export class Network {
       const holder = cap.custody.length > 0 ? cap.custody[cap.custody.length - 1]!.to : 0;
       const m = this.membership(holder, true);
       if (m !== null) note("capability", m.addCapability(c, cap, (a) => this.env.identityOf(a)));
-      if (m !== null) this.capsCache.delete(m);
+      if (m !== null) m.capsGeneration = -1;
     }
     for (const rev of creds.revocations) {
       const m = this.membership(rev.target, true);
       if (m !== null) note("revocation", m.addRevocation(c, rev, ctl));
-      if (m !== null) this.capsCache.delete(m);
-      if (m !== null) this.gateCache.delete(m);
+      if (m !== null) m.capsGeneration = -1;
+      if (m !== null) m.gateGeneration = -1;
     }
     if (deferred) {
       // 1.14 keeps the packet and retries once the signer's identity arrives (WHOIS): so do we, for 5 s
@@ -558,7 +556,7 @@ export class Network {
   pushCredentialsIfNeeded(to: Address, now: number): void {
     const m = this.membership(to, true);
     if (m === null) return;
-    if (this.pushedGeneration.get(m) === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_PUSH_PERIOD) return;
+    if (m.pushedGeneration === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_PUSH_PERIOD) return;
     this.pushCredentials(to, m, now);
   }
 
@@ -566,7 +564,7 @@ export class Network {
     const payloads = this.credentials();
     if (payloads === null) return;
     m.lastPushedCredentials = now;
-    this.pushedGeneration.set(m, this.configGeneration);
+    m.pushedGeneration = this.configGeneration;
     for (const p of payloads) this.env.send(to, Verb.NETWORK_CREDENTIALS, p, 0, p.length, { compress: true });
   }
 
@@ -575,7 +573,7 @@ export class Network {
     const now = this.env.clock.now();
     const m = this.membership(from, true);
     if (m === null) return;
-    if (this.pushedGeneration.get(m) === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_REPUSH_MIN) return;
+    if (m.pushedGeneration === this.configGeneration && now - m.lastPushedCredentials < CREDENTIAL_REPUSH_MIN) return;
     this.pushCredentials(from, m, now);
   }
 
@@ -633,13 +631,12 @@ export class Network {
   /** The peer's valid capability rule tables, cached until our config or its credentials change. */
   /** @internal */
   peerCapabilities(m: Membership, c: NetworkConfig): readonly (readonly Rule[])[] {
-    let caps = this.capsCache.get(m);
-    if (caps === undefined) {
+    if (m.capsGeneration !== this.configGeneration) {
       const found = m.capabilityRules(c);
-      caps = found.length === 0 ? NO_CAPS : found;
-      this.capsCache.set(m, caps);
+      m.capsRules = found.length === 0 ? NO_CAPS : found;
+      m.capsGeneration = this.configGeneration;
     }
-    return caps;
+    return m.capsRules;
   }
 
   /** Handles ERROR codes about this network from `from` (payload at errPayload = nwid…). */
