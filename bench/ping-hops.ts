@@ -55,10 +55,15 @@ async function capture(dir: string, ns: string, dev: string, filter: string): Pr
   const out = join(dir, `${ns}-${dev}.txt`);
   const err = `${out}.err`;
   const proc = Bun.spawn(["ip", "netns", "exec", ns, "tcpdump", "-l", "-tt", "-n", "-i", dev, filter], { stdin: "ignore", stdout: Bun.file(out), stderr: Bun.file(err) });
-  await waitFor(`tcpdump on ${ns}/${dev}`, async () => {
-    if (proc.exitCode !== null) throw new Error(`tcpdump on ${ns}/${dev} exited: ${readFileSync(err, "utf8").trim()}`);
-    return existsSync(err) && readFileSync(err, "utf8").includes("listening on") ? true : null;
-  });
+  try {
+    await waitFor(`tcpdump on ${ns}/${dev}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`tcpdump on ${ns}/${dev} exited: ${readFileSync(err, "utf8").trim()}`);
+      return existsSync(err) && readFileSync(err, "utf8").includes("listening on") ? true : null;
+    });
+  } catch (e) {
+    proc.kill();
+    throw e;
+  }
   return { proc, out };
 }
 
@@ -104,12 +109,19 @@ function datagramAfter(rows: Line[], t: number, src: string): number | null {
 async function measure(dir: string, p: TapPair, interval: string, count: number, into: Map<Hop, number[]>): Promise<void> {
   const [a, b] = [p.leaves[0]!.ns, p.leaves[1]!.ns];
   const [ipA, ipB] = [p.lab.leafIp(0), p.lab.leafIp(1)];
-  const caps = await Promise.all([
+  const started = await Promise.allSettled([
     capture(dir, a, p.info[0]!.portDeviceName, "icmp"),
     capture(dir, a, "eth0", "udp"),
     capture(dir, b, p.info[1]!.portDeviceName, "icmp"),
     capture(dir, b, "eth0", "udp"),
   ]);
+  const caps = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    // no tcpdump left behind: a namespace's deletion does not end its processes
+    await Promise.all(caps.map(stop));
+    throw (failed as PromiseRejectedResult).reason;
+  }
   let pingOut = "";
   try {
     pingOut = (await p.lab.exec(a, ["ping", "-c", String(count), "-i", interval, "-W", "2", p.ipB], { allowFail: true, timeoutMs: 120_000 })).out;
