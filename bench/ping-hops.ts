@@ -123,37 +123,42 @@ async function measure(dir: string, p: TapPair, interval: string, count: number,
     throw (failed as PromiseRejectedResult).reason;
   }
   let pingOut = "";
+  let texts: string[];
   try {
     pingOut = (await p.lab.exec(a, ["ping", "-c", String(count), "-i", interval, "-W", "2", p.ipB], { allowFail: true, timeoutMs: 120_000 })).out;
   } finally {
-    const texts = await Promise.all(caps.map(stop));
-    const [tapA, ethA, tapB, ethB] = texts.map(lines) as [Line[], Line[], Line[], Line[]];
-    const reqA = icmp(tapA, "request");
-    const repA = icmp(tapA, "reply");
-    const reqB = icmp(tapB, "request");
-    const repB = icmp(tapB, "reply");
-    for (const m of pingOut.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)) {
-      const seq = Number(m[1]);
-      const rtt = Number(m[2]) * 1000;
-      const t0 = reqA.get(seq);
-      const t3 = reqB.get(seq);
-      const t4 = repB.get(seq);
-      const t6 = repA.get(seq);
-      if (seq <= 2 || t0 === undefined || t3 === undefined || t4 === undefined || t6 === undefined) continue;
-      const t1 = datagramAfter(ethA, t0, ipA);
-      const t5 = datagramAfter(ethB, t4, ipB);
-      if (t1 === null || t5 === null || !(t0 <= t1 && t1 <= t3 && t3 <= t4 && t4 <= t5 && t5 <= t6)) continue;
-      const hops: [Hop, number][] = [
-        ["a out", t1 - t0],
-        ["b in", t3 - t1],
-        ["b kernel", t4 - t3],
-        ["b out", t5 - t4],
-        ["a in", t6 - t5],
-        ["ping", rtt - (t6 - t0)],
-        ["round trip", rtt],
-      ];
-      for (const [h, v] of hops) into.get(h)!.push(v);
-    }
+    texts = await Promise.all(caps.map(stop));
+  }
+  addHops(texts.map(lines) as [Line[], Line[], Line[], Line[]], pingOut, ipA, ipB, into);
+}
+
+/** Each ping of `pingOut` found at all four capture points (taps a and b, underlays a and b): its hops. */
+function addHops([tapA, ethA, tapB, ethB]: [Line[], Line[], Line[], Line[]], pingOut: string, ipA: string, ipB: string, into: Map<Hop, number[]>): void {
+  const reqA = icmp(tapA, "request");
+  const repA = icmp(tapA, "reply");
+  const reqB = icmp(tapB, "request");
+  const repB = icmp(tapB, "reply");
+  for (const m of pingOut.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)) {
+    const seq = Number(m[1]);
+    const rtt = Number(m[2]) * 1000;
+    const t0 = reqA.get(seq);
+    const t3 = reqB.get(seq);
+    const t4 = repB.get(seq);
+    const t6 = repA.get(seq);
+    if (seq <= 2 || t0 === undefined || t3 === undefined || t4 === undefined || t6 === undefined) continue;
+    const t1 = datagramAfter(ethA, t0, ipA);
+    const t5 = datagramAfter(ethB, t4, ipB);
+    if (t1 === null || t5 === null || !(t0 <= t1 && t1 <= t3 && t3 <= t4 && t4 <= t5 && t5 <= t6)) continue;
+    const hops: [Hop, number][] = [
+      ["a out", t1 - t0],
+      ["b in", t3 - t1],
+      ["b kernel", t4 - t3],
+      ["b out", t5 - t4],
+      ["a in", t6 - t5],
+      ["ping", rtt - (t6 - t0)],
+      ["round trip", rtt],
+    ];
+    for (const [h, v] of hops) into.get(h)!.push(v);
   }
 }
 
