@@ -59,8 +59,6 @@ export class EpollSet {
   private readonly ctlView = new DataView(this.ctlEvent.buffer);
   private doorbell: ReadinessDoorbell | null = null;
   private closed = false;
-  /** How long the last wait()'s epoll_wait took (ms): the hot loop tells a sleep from events already there. */
-  lastWaitMs = 0;
 
   private constructor(
     readonly fd: number,
@@ -159,9 +157,7 @@ export class EpollSet {
   wait(timeoutMs: number): number {
     if (this.closed) return -9; // EBADF
     this.stats.waits++;
-    const from = performance.now();
     const n = c().epoll_wait(this.fd, ptr(this.events), this.maxEvents, timeoutMs);
-    this.lastWaitMs = performance.now() - from;
     if (n < 0) return -errno();
     this.tell(n);
     if (n === this.maxEvents) this.dispatch(); // a full batch: more may be ready

@@ -18,9 +18,7 @@
  *   - SLICE_MS pass, with traffic or without: Bun's other timers (a setTimeout not made through
  *     util/clock.ts) are due at most that late. (Counting only quiet time, traffic with gaps
  *     shorter than a slice kept Bun's event loop from ever running its timers: a test's waitFor
- *     hung for as long as another process sent a datagram every millisecond.) A slice that ends
- *     right after traffic waits SLICE_GRACE_MS of quiet first, at most one slice more
- *     (sliceOver), so that the answer to that traffic is not delayed by Bun's turn;
+ *     hung for as long as another process sent a datagram every millisecond.)
  *   - poll() is interrupted (a signal).
  * It hands back to the doorbells (arms them and leaves) when
  *   - IDLE_MS pass without traffic: an idle service sleeps in Bun's event loop as before, with no
@@ -46,12 +44,8 @@
  * for a while, yielding the CPU between polls. An answer that comes within it costs no sleep and
  * no wake-up (each tens of µs here): TCP request/response over the taps went from ≈1.0× to ≈0.45×
  * the real pair's (README "eighth round"). The spin adapts, so sparse traffic does not pay it: a
- * spin that finds nothing halves the next one, down to none; traffic that the loop had to wait
- * for (it slept, or spun) and that came within the longest spin of the last doubles it again, and
- * at least to the gap it came after.
- * Traffic already queued when the loop looked does not count: a ping's frame written to a tap is
- * answered by the kernel before the write returns, and counting that kept a spin alive after
- * every ping at 5/s, with both nodes taking turns at the one CPU the woken ping needed.
+ * spin that finds nothing halves the next one, down to none; traffic that comes within the longest
+ * spin of the last doubles it again.
  *
  * The receive coalescing (setCoalesce, the service's ZT_RX_COALESCE_US): after a wake-up whose
  * sources read a bulk batch (BULK_BYTES or more in one drain, told by noteBatch), the loop
@@ -84,13 +78,6 @@ export const DEFAULT_COALESCE_US = 150;
  * (a container sending to a real node: 5.3 CPU s/GB without, 6.9 with a batch counted in datagrams).
  */
 export const BULK_BYTES = 16 * 1024;
-/**
- * A slice that ends this soon after traffic waits for this much quiet first (ms), at most one
- * more slice: the answer to that traffic usually comes within it (see sliceOver).
- */
-export const SLICE_GRACE_MS = 1;
-/** A wait that found traffic in less than this (ms) found it queued: it did not sleep for it. */
-const IMMEDIATE_MS = 0.02;
 /** The shortest spin worth its poll() calls (ms); a spin halved below this stops. */
 const SPIN_MIN_MS = 0.01;
 
@@ -117,8 +104,6 @@ export interface HotWaitSet {
   remove(slot: number, fd: number): void;
   /** Wait up to timeoutMs, telling members; the events told, or -errno. */
   wait(timeoutMs: number): number;
-  /** How long the last wait's system call took (ms), the members' work not included. */
-  readonly lastWaitMs: number;
 }
 
 export interface HotLoopStats {
@@ -197,8 +182,6 @@ export class HotLoop {
   private coalesceUs = 0;
   /** A drain of this wake-up read a bulk batch (noteBatch). */
   private bulk = false;
-  /** Polls of the spin since the last traffic that found nothing. */
-  private emptySpins = 0;
   /** The set to wait on (useWaitSet), and whether our sources and Bun's descriptor are in it now. */
   private waitSet: HotWaitSet | null = null;
   private joined = false;
@@ -438,16 +421,12 @@ export class HotLoop {
       const layout = this.layoutChanges;
       if (n === 0) return "idle"; // every source closed: nothing to poll for
       let now = performance.now();
-      let timeout = this.sliceMs;
       if (now >= sliceEnd) {
-        // the slice is over, traffic or not: Bun's event loop gets its turn (its timers), once
-        // the traffic of this moment has been answered (see sliceOver)
-        if (sliceOver(now, sliceEnd, this.sliceMs, this.lastTraffic)) {
-          st.slices++;
-          return "slice";
-        }
-        timeout = Math.max(1, Math.ceil(SLICE_GRACE_MS - (now - this.lastTraffic)));
+        // the slice is over, traffic or not: Bun's event loop gets its turn (its timers)
+        st.slices++;
+        return "slice";
       }
+      let timeout = this.sliceMs;
       const deadline = this.earliestDeadline();
       if (deadline !== Infinity) {
         const left = Math.ceil(deadline - now);
@@ -472,9 +451,7 @@ export class HotLoop {
         if (w !== null) return w;
         continue;
       }
-      const waitFrom = performance.now();
       const r = unixPollMany(fds, n + 1, timeout);
-      const waitMs = performance.now() - waitFrom;
       if (r < 0) {
         if (r !== -EINTR) throw new Error(`poll: errno ${-r}`);
         st.interrupts++;
@@ -492,7 +469,7 @@ export class HotLoop {
           this.sources[i]!.drain();
         }
       }
-      if (traffic) this.onTraffic(this.waited(spinning, waitMs));
+      if (traffic) this.onTraffic(spinning);
       // a source closed (or opened) by a drain: these revents no longer match; poll again
       if (this.layoutChanges !== layout) continue;
       if (((fds[2 * n + 1]! >>> 16) & READY) !== 0) {
@@ -518,7 +495,7 @@ export class HotLoop {
     }
     if (r === 0) return this.quiet(spinning);
     // any event but Bun's descriptor's is traffic: a source or a program socket
-    if (r > (this.sawLoopEvent ? 1 : 0)) this.onTraffic(this.waited(spinning, this.waitSet!.lastWaitMs));
+    if (r > (this.sawLoopEvent ? 1 : 0)) this.onTraffic(spinning);
     if (this.layoutChanges !== layout) return null;
     if (this.sawLoopEvent) {
       st.loopEvents++;
@@ -532,7 +509,6 @@ export class HotLoop {
     const st = this.stats;
     if (spinning) {
       st.spins++;
-      this.emptySpins++;
       yieldCpu();
       if (performance.now() - this.lastTraffic >= this.spinMs) {
         // the spin found nothing: halve it (below SPIN_MIN_MS it stops, until gaps shrink again)
@@ -548,33 +524,16 @@ export class HotLoop {
     return "slice";
   }
 
-  /**
-   * Whether the wait that found traffic had to wait for it: a spin that polled empty first, or a
-   * poll() or epoll_wait() that slept (took waitMs, the drains not included). Traffic already
-   * queued when the loop looked (the kernel's own answer to a frame just written to a tap, the
-   * next frame of a burst) is no reason to spin.
-   */
-  private waited(spinning: boolean, waitMs: number): boolean {
-    if (spinning) {
-      this.stats.spinHits++;
-      return this.emptySpins > 0;
-    }
-    return waitMs >= IMMEDIATE_MS;
-  }
-
-  private onTraffic(waited: boolean): void {
-    this.stats.wakeups++;
+  private onTraffic(spinning: boolean): void {
+    const st = this.stats;
+    st.wakeups++;
+    if (spinning) st.spinHits++;
     const now = performance.now();
-    // traffic the loop waited for, within the longest spin of the last: a spin catches such
-    // answers without a sleep and a wake-up. Grow it: double, and at least to the gap it would
-    // have had to cover (a quarter more for jitter), so that a steady rhythm is caught from the
-    // next gap on rather than after the spin has crept up to it
-    const gap = now - this.lastTraffic;
-    if (waited && this.spinMaxMs > 0 && gap < this.spinMaxMs && this.spinMs < this.spinMaxMs) {
-      this.spinMs = Math.min(this.spinMaxMs, Math.max(2 * this.spinMs, SPIN_MIN_MS, 1.25 * gap));
+    // traffic within the longest spin of the last: a spin catches such answers; grow it
+    if (this.spinMaxMs > 0 && now - this.lastTraffic < this.spinMaxMs && this.spinMs < this.spinMaxMs) {
+      this.spinMs = Math.min(this.spinMaxMs, Math.max(2 * this.spinMs, SPIN_MIN_MS));
     }
     this.lastTraffic = now;
-    this.emptySpins = 0;
   }
 
   /** What the event loop would run after a callback: deferred work and microtasks, until both are empty. */
@@ -610,20 +569,6 @@ export class HotLoop {
     else this.stats.timers++;
     for (const s of this.sources) if (!s.armed) s.arm();
   }
-}
-
-/**
- * Whether the loop leaves for Bun's event loop now, its slice having ended at sliceEnd. Not within
- * SLICE_GRACE_MS of traffic, unless the slice is a whole slice overdue: a frame just forwarded is
- * usually answered within a fraction of a millisecond, and the turn of Bun's event loop (an
- * epoll_wait, its immediates, the way back here: 10-15 µs on this machine) would otherwise delay
- * that answer whenever traffic comes at the end of a slice. Pings at a steady rate come at the
- * same point of the loop's slices each time, so a pair could pay it on every ping. Traffic that
- * never pauses still lets Bun's event loop run every two slices at most.
- */
-export function sliceOver(now: number, sliceEnd: number, sliceMs: number, lastTraffic: number): boolean {
-  if (now < sliceEnd) return false;
-  return now - lastTraffic >= SLICE_GRACE_MS || now >= sliceEnd + sliceMs;
 }
 
 /** ZT_HOT_LOOP: auto (the service's choice: on with `--tap`), on or off. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { closeFd, setSocketBuffers } from "../../ffi/libc.ts";
 import { ownUdpSocket } from "./own-udp-socket.ts";
 import { EPOLLET, EPOLLIN, EpollSet } from "../../ffi/epoll-set.ts";
-import { BULK_BYTES, epollWatching, HotLoop, parseCoalesceMicros, parseSpinMicros, SLICE_GRACE_MS, sliceOver } from "../../ffi/hot-loop.ts";
+import { BULK_BYTES, epollWatching, HotLoop, parseCoalesceMicros, parseSpinMicros } from "../../ffi/hot-loop.ts";
 import { ReadinessDoorbell } from "../../ffi/readiness-doorbell.ts";
 import { AF_INET, encodeSockaddr, RecvBatch, SendBatch, SOCKADDR_BYTES } from "../../ffi/udp.ts";
 import { adoptSocketFd, unixClose, unixPollMany, unixRecv, unixSend, unixSocketPair } from "../../ffi/unix.ts";
@@ -326,39 +326,6 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     expect(loop.stats.spinHits).toBeGreaterThan(0);
   });
 
-  test("spin: traffic already queued when the loop looks does not grow it (the kernel's answer to a frame just written)", async () => {
-    const loop = new HotLoop(true, 5, 60_000);
-    loop.setSpin(2000);
-    // each "ask" is answered at once: its handler queues an "answer" on the same socket, which the
-    // loop's next poll finds without sleeping, as a tap write's ICMP reply is found
-    let answer: ((text: string) => void) | null = null;
-    let asked = 0;
-    const { got, send } = await bellOn(loop, () => {
-      if (got.length > asked && got[got.length - 1]!.startsWith("ask")) {
-        asked = got.length;
-        answer?.("answer"); // sendto on loopback: queued before it returns
-      }
-    });
-    answer = send;
-    // decay the spin to nothing first: 12 lone datagrams 10 ms apart
-    for (let i = 0; i < 12; i++) {
-      send(`far ${i}`);
-      await waitFor(`far ${i}`, async () => (got.length === i + 1 ? true : null), 5000);
-      await Bun.sleep(10); // the gap is the point here, not a wait for readiness
-    }
-    expect(loop.spinWindowUs).toBe(0);
-    const spins = loop.stats.spins;
-    for (let i = 0; i < 10; i++) {
-      const before = got.length;
-      send(`ask ${i}`);
-      await waitFor(`ask ${i} and its answer`, async () => (got.length === before + 2 ? true : null), 5000);
-      await Bun.sleep(10); // as above: answered pairs, far apart
-    }
-    expect(got.filter((g) => g === "answer").length).toBe(10);
-    expect(loop.spinWindowUs).toBe(0);
-    expect(loop.stats.spins).toBe(spins);
-  });
-
   test("with an epoll set it waits in the set: one epoll_wait serves sources and members; handed back, the set rings for its members only", async () => {
     const loop = new HotLoop(true, 5, 2000);
     const set = await EpollSet.open(16, loop);
@@ -495,25 +462,6 @@ describe.if(ioUringAllowed())("HotLoop (io_uring allowed here)", () => {
     for (const bad of [-1, 10_001, Number.NaN, Infinity]) expect(() => loop.setSpin(bad)).toThrow(RangeError);
     loop.setSpin(0);
     expect(loop.spinWindowUs).toBe(0);
-  });
-});
-
-describe("sliceOver", () => {
-  const SLICE = 5;
-  test("before the slice's end: never over", () => {
-    expect(sliceOver(99, 100, SLICE, 0)).toBe(false);
-    expect(sliceOver(99.99, 100, SLICE, 99.99)).toBe(false);
-  });
-  test("at its end: over when the last traffic is at least the grace ago", () => {
-    expect(sliceOver(100, 100, SLICE, 100 - SLICE_GRACE_MS)).toBe(true);
-    expect(sliceOver(100, 100, SLICE, 50)).toBe(true);
-  });
-  test("traffic within the grace holds the slice open, but never a whole slice past its end", () => {
-    expect(sliceOver(100, 100, SLICE, 99.9)).toBe(false);
-    expect(sliceOver(100.5, 100, SLICE, 100.2)).toBe(false);
-    expect(sliceOver(104.99, 100, SLICE, 104.9)).toBe(false);
-    expect(sliceOver(105, 100, SLICE, 104.9)).toBe(true);
-    expect(sliceOver(120, 100, SLICE, 119.99)).toBe(true);
   });
 });
 
