@@ -99,15 +99,25 @@ describe("tap port", () => {
         sh("ip", "link", "set", "ztlone0", "up");
         sh("ip", "neigh", "replace", "10.98.1.9", "lladdr", "02:00:00:00:00:09", "dev", "ztlone0");
         const udp = [];
-        tap.start({ receiveFrame: (b, s, e) => { if (e - s >= 42 && b[s + 12] === 0x08 && b[s + 13] === 0x00 && b[s + 23] === 17) udp.push(e - s); } });
-        const until = async (n) => { const t = performance.now(); while (udp.length < n) { if (performance.now() - t > 5000) throw new Error("frames lost: " + udp.length + " of " + n); await Bun.sleep(1); } };
+        // resolved by the receiver itself once the n-th UDP frame is in (no polling)
+        let waiting = null;
+        tap.start({ receiveFrame: (b, s, e) => {
+          if (e - s >= 42 && b[s + 12] === 0x08 && b[s + 13] === 0x00 && b[s + 23] === 17) udp.push(e - s);
+          if (waiting !== null && udp.length >= waiting.n) { const w = waiting; waiting = null; w.done(); }
+        } });
+        const until = (n) => udp.length >= n ? Promise.resolve() : new Promise((done, fail) => {
+          const t = setTimeout(() => fail(new Error("frames lost: " + udp.length + " of " + n)), 5000);
+          waiting = { n, done: () => { clearTimeout(t); done(); } };
+        });
         const s = await Bun.udpSocket({});
         s.send("first", 9, "10.98.1.9");
         await until(1);
         const before = { ...tap.stats };
+        // the 20 ms gaps are what is tested (sparse frames, well past the 1 ms a lone read needs),
+        // not a wait for readiness: each frame's arrival is awaited as a fact
         for (let i = 0; i < 10; i++) { await Bun.sleep(20); s.send("sparse " + i, 9, "10.98.1.9"); await until(2 + i); }
         const sparse = { frames: tap.stats.rxFrames - before.rxFrames, reads: tap.stats.reads - before.reads };
-        await Bun.sleep(20);
+        await Bun.sleep(20); // a burst after a quiet gap: its first drain is a lone read
         for (let i = 0; i < 40; i++) s.send("burst " + i, 9, "10.98.1.9");
         await until(51);
         console.log(JSON.stringify({ reader: tap.reader, sparse, udp: udp.length }));
