@@ -15,3 +15,8 @@ export function envChoice<T>(name: string, parse: (text: string) => T | null, fa
   }
   return choice;
 }
+
+/** Parser for a plain on/off setting. */
+export function parseOnOff(text: string): "on" | "off" | null {
+  return text === "on" || text === "off" ? text : null;
+}
