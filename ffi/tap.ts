@@ -131,6 +131,8 @@ export interface TapOptions {
    * virtio_net_hdr in the VNET_HDR_LEN bytes before it and must act on it (src/port/tap-gso.ts).
    */
   offload?: boolean;
+  /** Monotonic milliseconds for the lone-read gap (default performance.now; tests make gaps with their own). */
+  now?: () => number;
 }
 
 export class TapDevice implements FrameSink {
@@ -158,9 +160,10 @@ export class TapDevice implements FrameSink {
   private doorbell: ReadinessDoorbell | null = null;
   /** The doorbell reader's frame buffer: headroom, then the virtio_net_hdr and the frame. */
   private rxBuf = new Uint8Array(0);
-  /** The last drain found a single frame; it ended at lastDrainEnd (performance.now()). */
+  /** The last drain found a single frame; it ended at lastDrainEnd (this.now()). */
   private lone = false;
   private lastDrainEnd = 0;
+  private now: () => number = () => performance.now();
 
   private constructor(fd: number, name: string) {
     this.fd = fd;
@@ -201,6 +204,7 @@ export class TapDevice implements FrameSink {
     dev.slots = ringSlotCount(opts.slots ?? (dev.offload ? 256 : Math.max(512, Math.floor((8 << 20) / dev.slotSize))));
     dev.ringStart = opts.ringStart ?? 0;
     dev.readerChoice = opts.reader ?? "auto";
+    if (opts.now !== undefined) dev.now = opts.now;
     return dev;
   }
 
@@ -297,7 +301,7 @@ export class TapDevice implements FrameSink {
     const room = buf.length - at;
     if (at < 0 || room <= VNET_HDR_LEN) return;
     const p = ptr(buf, at);
-    const most = this.lone && performance.now() - this.lastDrainEnd >= LONE_GAP_MS ? 1 : FRAMES_PER_RING;
+    const most = this.lone && this.now() - this.lastDrainEnd >= LONE_GAP_MS ? 1 : FRAMES_PER_RING;
     let frames = 0;
     let bytes = 0;
     let reads = 0;
@@ -323,7 +327,7 @@ export class TapDevice implements FrameSink {
     this.stats.rxFrames += frames;
     this.stats.reads += reads;
     this.lone = frames <= 1;
-    this.lastDrainEnd = performance.now();
+    this.lastDrainEnd = this.now();
     this.doorbell?.noteBatch(bytes);
     this.onBatchEnd?.();
   }

@@ -92,7 +92,9 @@ describe("tap port", () => {
       // each datagram to a static neighbour on the tap's subnet leaves through the tap as one frame
       const code = `
         import { TapDevice } from ${JSON.stringify(new URL("../../ffi/tap.ts", import.meta.url).pathname)};
-        const tap = TapDevice.open({ name: "ztlone0", maxFrame: 1514, reader: "doorbell" });
+        // the tap's clock is ours: a quiet gap is made by moving it, not by waiting
+        let clock = 0;
+        const tap = TapDevice.open({ name: "ztlone0", maxFrame: 1514, reader: "doorbell", now: () => clock });
         const sh = (...a) => { const r = Bun.spawnSync(a); if (r.exitCode !== 0) throw new Error(a.join(" ") + ": " + r.stderr); };
         sh("sysctl", "-qw", "net.ipv6.conf.ztlone0.disable_ipv6=1");
         sh("ip", "addr", "add", "10.98.1.1/24", "dev", "ztlone0");
@@ -113,11 +115,11 @@ describe("tap port", () => {
         s.send("first", 9, "10.98.1.9");
         await until(1);
         const before = { ...tap.stats };
-        // the 20 ms gaps are what is tested (sparse frames, well past the 1 ms a lone read needs),
-        // not a wait for readiness: each frame's arrival is awaited as a fact
-        for (let i = 0; i < 10; i++) { await Bun.sleep(20); s.send("sparse " + i, 9, "10.98.1.9"); await until(2 + i); }
+        // sparse frames: 20 ms of the tap's clock apart (well past the 1 ms a lone read needs);
+        // each frame's arrival is awaited as a fact
+        for (let i = 0; i < 10; i++) { clock += 20; s.send("sparse " + i, 9, "10.98.1.9"); await until(2 + i); }
         const sparse = { frames: tap.stats.rxFrames - before.rxFrames, reads: tap.stats.reads - before.reads };
-        await Bun.sleep(20); // a burst after a quiet gap: its first drain is a lone read
+        clock += 20; // a burst after a quiet gap: its first drain is a lone read
         for (let i = 0; i < 40; i++) s.send("burst " + i, 9, "10.98.1.9");
         await until(51);
         console.log(JSON.stringify({ reader: tap.reader, sparse, udp: udp.length }));
