@@ -16,8 +16,8 @@
  *
  * No native memory is read or written here: madvise over our own mappings, and /proc reads.
  */
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { libcSymbols } from "./libc.ts";
 
 const MADV_HUGEPAGE = 14;
 const MADV_COLLAPSE = 25;
@@ -37,8 +37,6 @@ export interface JitHugePages {
   /** Why nothing was done, when nothing was. */
   reason: string | null;
 }
-
-const symbols = { madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 } } as const;
 
 /** The THP mode from sysfs ("always", "madvise", "never"), or null where there is no THP. */
 export function transparentHugePageMode(text?: string): string | null {
@@ -83,10 +81,10 @@ export function backJitCodeWithHugePages(): JitHugePages {
     return out;
   }
   let maps: string;
-  let madvise: Madvise;
+  let madvise: (addr: number, len: number, advice: number) => number;
   try {
     maps = readFileSync("/proc/self/maps", "utf8");
-    madvise = libcMadvise();
+    madvise = libcSymbols().madvise;
   } catch (e) {
     out.reason = (e as Error).message;
     return out;
@@ -103,7 +101,7 @@ export function backJitCodeWithHugePages(): JitHugePages {
     return out;
   }
   try {
-    collapsePresentChunks(r.start, r.end, out, madvise);
+    collapsePresentChunks(r.start, r.end, out);
   } catch (e) {
     // advised all the same: code written from now on lands in huge pages
     out.reason = `collapsing the code already written: ${(e as Error).message}`;
@@ -115,7 +113,8 @@ export function backJitCodeWithHugePages(): JitHugePages {
  * MADV_COLLAPSE for each whole 2 MiB chunk of [start, end) that has a page present (untouched
  * chunks stay unpopulated). Counts go to `out`.
  */
-export function collapsePresentChunks(start: number, end: number, out: { collapsed: number; failed: number }, madvise = libcMadvise()): void {
+export function collapsePresentChunks(start: number, end: number, out: { collapsed: number; failed: number }): void {
+  const madvise = libcSymbols().madvise;
   let fd = -1;
   try {
     fd = openSync("/proc/self/pagemap", "r");
@@ -137,10 +136,4 @@ export function collapsePresentChunks(start: number, end: number, out: { collaps
   } finally {
     closeSync(fd);
   }
-}
-
-type Madvise = (addr: number, len: number, advice: number) => number;
-
-function libcMadvise(): Madvise {
-  return dlopen("libc.so.6", symbols).symbols.madvise;
 }

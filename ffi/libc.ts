@@ -1,7 +1,7 @@
 /**
  * Minimal libc bindings through bun:ffi for what Bun does not expose: socket buffer sizes and
  * other socket options on fds Bun created, sendmmsg/recvmmsg on them (ffi/udp.ts), dup and close,
- * the syscalls and mappings of ffi/io-uring.ts, epoll (ffi/epoll-set.ts), execve (ffi/reexec.ts),
+ * the syscalls and mappings of ffi/io-uring.ts, madvise (ffi/jit-huge-pages.ts), epoll (ffi/epoll-set.ts), execve (ffi/reexec.ts),
  * and errno. Loaded lazily so modules that import this
  * but never call it pay nothing.
  */
@@ -30,6 +30,8 @@ const symbols = {
   },
   mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i64_fast },
   munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  // for ffi/jit-huge-pages.ts: advice over our own mappings (addresses from /proc/self/maps)
+  madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   // for ffi/epoll-set.ts and ffi/reexec.ts
   epoll_create1: { args: [FFIType.i32], returns: FFIType.i32 },
   epoll_ctl: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
